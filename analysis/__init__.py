@@ -1,0 +1,1 @@
+"""Analysis of finished studies from the MLflow record: best configs, tables, figures, report."""

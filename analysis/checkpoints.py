@@ -1,0 +1,47 @@
+"""Loading a trained model back from its MLflow run."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainables.checkpoint import CONFIG_FILE, MODEL_FILE, load_weights, read_config
+from trainables.families import FAMILIES
+
+
+def load_model(run_id: str, tracking_uri: str | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, Any]:
+    """Load the best checkpoint of a trial's MLflow run.
+
+    The run holds ``model.safetensors`` (weights, no pickle) and ``config.json`` (family, config,
+    image shape, epoch and metrics at that epoch).
+
+    Args:
+        run_id: the child run of the trial (a study's parent run tags its best as ``best_run_id``).
+        tracking_uri: MLflow URI; default ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``.
+        device: where to put the model.
+    Returns:
+        ``(model, cfg)``: the model in eval mode and its typed config (e.g. ``VAEConfig``).
+    """
+    from mlflow.artifacts import download_artifacts
+
+    from study.mlflow_store import tracking_uri as default_uri
+
+    uri = default_uri(tracking_uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in (MODEL_FILE, CONFIG_FILE):
+            download_artifacts(run_id=run_id, artifact_path=name, dst_path=tmp, tracking_uri=uri)
+        return load_model_dir(tmp, device)
+
+
+def load_model_dir(directory: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, Any]:
+    """Load ``model.safetensors`` + ``config.json`` from a local folder (a checkpoint or a download)."""
+    meta = read_config(directory)
+    family = FAMILIES[meta["family"]]
+    cfg = family.make_config(meta["config"])
+    model = family.build(cfg, tuple(meta["image_shape"]))
+    load_weights(directory, model)
+    return model.to(device).eval(), cfg

@@ -1,0 +1,12 @@
+"""The study registry: ``STUDIES`` maps a study name to its :class:`Study`.
+
+Spaces are Optuna define-by-run functions that only sample and return constants. Nothing here
+imports Ray or trains anything.
+"""
+
+from search_spaces.study import DEFAULT_PARAM_CAP, Params, Profile, Study
+from search_spaces.vae import STUDIES as _VAE_STUDIES
+
+STUDIES: dict[str, Study] = {s.name: s for s in [*_VAE_STUDIES]}
+
+__all__ = ["DEFAULT_PARAM_CAP", "Params", "Profile", "STUDIES", "Study"]

@@ -1,0 +1,83 @@
+"""The ``Study`` and ``Profile`` records, and the sampler handed to define-by-run spaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Sequence
+
+DEFAULT_PARAM_CAP = 25_000_000
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of a study to run: trial count, epochs, ASHA rungs and fixed settings."""
+
+    num_samples: int  # configurations proposed (those over the cap count and are not trained)
+    max_epochs: int  # ASHA's max_t: one epoch is one time unit
+    grace_period: int  # ASHA: epochs before a trial may be stopped
+    reduction_factor: int = 3  # ASHA: keep the top 1/rf at each rung
+    max_concurrent: int = 2
+    cpus_per_trial: float = 1.0
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # config values set for this profile
+    ranges: Mapping[str, Any] = field(default_factory=dict)  # narrower (low, high) or choices per key
+    use_baseline: bool = True  # evaluate the study's baseline point first
+
+
+@dataclass(frozen=True)
+class Study:
+    """A named question: what to train, what to optimise, over which space, with which budgets."""
+
+    name: str
+    description: str
+    family: str  # trainable family: a key of study.families.FAMILIES
+    metric: str
+    mode: str  # "min" | "max"
+    space: Callable[["Params"], dict[str, Any]]  # define-by-run: samples, returns constants
+    profiles: Mapping[str, Profile]
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # values every trial shares
+    baseline: Mapping[str, Any] | None = None  # a known-good point evaluated first (Optuna enqueue)
+    param_cap: int = DEFAULT_PARAM_CAP
+
+
+class Params:
+    """Wraps an Optuna trial for a space function; fixed keys are returned, not sampled.
+
+    ``p.float("beta", 0.0, 8.0)`` samples unless ``beta`` was fixed (``--set beta=1``); a profile
+    may narrow a range (``ranges={"width": (64, 256)}``). ``variant`` gives a parameter a distinct
+    Optuna name where its range depends on an earlier choice (``width[conv]``); fixing and
+    narrowing still use the config key.
+    """
+
+    def __init__(self, trial, fixed: Mapping[str, Any] | None = None, ranges: Mapping[str, Any] | None = None):
+        self.trial = trial
+        self.fixed = MappingProxyType(dict(fixed or {}))
+        self.ranges = MappingProxyType(dict(ranges or {}))
+
+    def _name(self, key: str, variant: str | None) -> str:
+        return key if variant is None else f"{key}[{variant}]"
+
+    def _range(self, key: str, variant: str | None, default):
+        return self.ranges.get(self._name(key, variant), self.ranges.get(key, default))
+
+    def float(self, key: str, low: float, high: float, log: bool = False, sqrt: bool = False,
+              variant: str | None = None) -> float:
+        """Uniform (or log-uniform) in [low, high]; ``sqrt``: uniform in sqrt space, so more mass near low."""
+        if key in self.fixed:
+            return self.fixed[key]
+        low, high = self._range(key, variant, (low, high))
+        name = self._name(key, variant)
+        if sqrt:
+            return self.trial.suggest_float(f"sqrt({name})", low**0.5, high**0.5) ** 2
+        return self.trial.suggest_float(name, low, high, log=log)
+
+    def int(self, key: str, low: int, high: int, log: bool = False, variant: str | None = None) -> int:
+        if key in self.fixed:
+            return self.fixed[key]
+        low, high = self._range(key, variant, (low, high))
+        return self.trial.suggest_int(self._name(key, variant), low, high, log=log)
+
+    def categorical(self, key: str, choices: Sequence[Any], variant: str | None = None) -> Any:
+        if key in self.fixed:
+            return self.fixed[key]
+        return self.trial.suggest_categorical(self._name(key, variant), list(self._range(key, variant, choices)))

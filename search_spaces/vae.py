@@ -1,0 +1,88 @@
+"""VAE-family studies: beta sweep and the deterministic autoencoder's latent sweep."""
+
+from __future__ import annotations
+
+from search_spaces.study import Params, Profile, Study
+from trainables import metric_names as M
+
+
+def vae_space(p: Params) -> dict:
+    """beta, latent size, architecture and optimiser for a VAE on 28x28 images."""
+    cfg = {
+        "beta": p.float("beta", 0.0, 8.0, sqrt=True),  # uniform in sqrt(beta): half the mass in [0, 2]
+        "latent_dim": p.int("latent_dim", 2, 128, log=True),  # 2: a plottable plane; MNIST needs < 50
+        "arch": p.categorical("arch", ["mlp", "conv"]),
+        "depth": p.int("depth", 1, 3),  # conv: 3 blocks take 28px to 3px
+        "batchnorm": p.categorical("batchnorm", [False, True]),
+        "dropout": p.float("dropout", 0.0, 0.3),  # > 0.3 starves a small decoder
+        "lr": p.float("lr", 3e-4, 3e-3, log=True),  # Adam around 1e-3 (Kingma & Welling)
+        "batch_size": p.categorical("batch_size", [64, 128, 256]),
+        "beta_schedule": p.categorical("beta_schedule", ["constant", "linear", "cyclical"]),
+    }
+    cfg["width"] = _width(p, cfg["arch"])
+    if cfg["beta_schedule"] != "constant":
+        cfg["warmup_epochs"] = p.int("warmup_epochs", 1, 5)  # epochs of warm-up, or per cycle
+    return cfg
+
+
+def ae_space(p: Params) -> dict:
+    """A plain autoencoder: latent size and architecture; reconstruction only."""
+    cfg = {
+        "latent_dim": p.int("latent_dim", 16, 1024, log=True),  # 16: compressive; 1024: over-complete
+        "arch": p.categorical("arch", ["mlp", "conv"]),
+        "depth": p.int("depth", 1, 3),
+        "lr": p.float("lr", 3e-4, 3e-3, log=True),
+        "batch_size": p.categorical("batch_size", [64, 128, 256]),
+    }
+    cfg["width"] = _width(p, cfg["arch"])
+    return cfg
+
+
+def _width(p: Params, arch: str) -> int:
+    # mlp: hidden units (64-1024, pytorch/examples uses 400); conv: first-block channels (16-64)
+    if arch == "mlp":
+        return p.int("width", 64, 1024, log=True, variant="mlp")
+    return p.int("width", 16, 64, log=True, variant="conv")
+
+
+VAE_PROFILES = {
+    # smoke: about a minute on 2 cores; small models on 4,000 images, full test set
+    "smoke": Profile(num_samples=6, max_epochs=4, grace_period=1, reduction_factor=2, use_baseline=False,
+                     fixed={"train_size": 4000, "image_every": 2},
+                     ranges={"width[mlp]": (64, 256), "width[conv]": (8, 16), "depth": (1, 2)}),
+    # quick: about ten minutes on 2 cores with all of MNIST
+    "quick": Profile(num_samples=10, max_epochs=12, grace_period=2, reduction_factor=3,
+                     fixed={"image_every": 4},
+                     ranges={"width[mlp]": (128, 768), "width[conv]": (16, 32)}),
+    # full: a GPU machine or a cluster
+    "full": Profile(num_samples=200, max_epochs=100, grace_period=5, reduction_factor=3,
+                    max_concurrent=8, fixed={"image_every": 10}),
+}
+
+# pytorch/examples-like MLP widened: a reliable first point for TPE to improve on
+VAE_BASELINE = {"sqrt(beta)": 1.0, "latent_dim": 32, "arch": "mlp", "depth": 2, "batchnorm": False,
+                "dropout": 0.0, "lr": 1e-3, "batch_size": 128, "beta_schedule": "constant", "width[mlp]": 512}
+
+STUDIES = [
+    Study(
+        name="vae_beta_sweep",
+        description="How does beta trade reconstruction for KL? VAEs on MNIST ranked by the negative ELBO.",
+        family="vae",
+        metric=M.TEST_NELBO,  # test_loss would reward beta -> 0
+        mode="min",
+        space=vae_space,
+        profiles=VAE_PROFILES,
+        fixed={"dataset": "mnist", "likelihood": "bernoulli"},
+        baseline=VAE_BASELINE,
+    ),
+    Study(
+        name="ae_latent_sweep",
+        description="How small can a plain autoencoder's code be? Reconstruction error against latent size.",
+        family="vae",
+        metric=M.TEST_RECON,
+        mode="min",
+        space=ae_space,
+        profiles=VAE_PROFILES,
+        fixed={"dataset": "mnist", "likelihood": "bernoulli", "deterministic": True, "beta": 0.0},
+    ),
+]

@@ -1,0 +1,40 @@
+"""The command line of ``python -m study.run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as every genstudy input error
+        sys.stderr.write(f"study.run: error: {message}; see python -m study.run --help\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m study.run", description="Run a hyperparameter study of a generative model "
+               "(Optuna TPE proposes, ASHA stops weak trials, Ray Tune runs them, MLflow records them).")
+    p.add_argument("study", nargs="?", help="study name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the studies and exit")
+    p.add_argument("--print", action="store_true", help="print the resolved study and exit (Ray is not started)")
+    p.add_argument("--profile", default="quick", help="smoke (~1 min), quick (~10 min, default), full (GPU/cluster)")
+    p.add_argument("--num-samples", type=int, help="configurations to propose (over-cap ones count, untrained)")
+    p.add_argument("--max-epochs", type=int, help="epochs per trial (ASHA's max_t)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="fix a config value for every trial (repeatable), e.g. --set beta=1")
+    p.add_argument("--data-root", help="dataset folder (default $GENSTUDY_DATA_ROOT or ~/.cache/genstudy/data)")
+    p.add_argument("--tracking-uri", help="MLflow URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    p.add_argument("--address", help="Ray cluster address, e.g. auto or ray://host:10001 (default $RAY_ADDRESS, "
+                   "else a local Ray instance)")
+    p.add_argument("--storage-path", help="Tune's experiment folder (default ~/ray_results)")
+    p.add_argument("--resume", action="store_true", help="continue the last interrupted run of STUDY")
+    p.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default: the profile's, 1)")
+    p.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (default 1 if the "
+                   "cluster has GPUs, else 0)")
+    p.add_argument("--max-concurrent", type=int, help="trials at once (default: the profile's)")
+    p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
+                   "(default: the study's, 25,000,000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")
+    return p

@@ -1,0 +1,148 @@
+"""From a study name, a profile and ``--set`` values to what a run needs: no Ray, no training."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from search_spaces import STUDIES, Params, Profile, Study
+from study.errors import UsageError
+from trainables.families import FAMILIES, Family
+
+TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+N_DRY_SAMPLES = 64  # configurations sampled at start-up to check that the space and --set values build
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A study with its profile and the user's overrides applied."""
+
+    study: Study
+    family: Family
+    profile_name: str
+    profile: Profile
+    fixed: dict[str, Any]  # every value a trial does not sample: study, profile, --set, flags
+    num_samples: int
+    max_epochs: int
+    max_concurrent: int
+    seed: int
+    param_cap: int
+
+    def complete(self, sampled: dict[str, Any]) -> dict[str, Any]:
+        """Sampled values + fixed values -> the trial's full config, defaults included."""
+        cfg = self.family.make_config({**sampled, **self.fixed})
+        return dataclasses.asdict(cfg)
+
+    def n_params(self, config: dict[str, Any]) -> int:
+        return self.family.n_params(self.family.make_config(config))
+
+    def sample(self, trial: optuna.trial.Trial) -> dict[str, Any]:
+        """One full config from ``trial`` (any sampler)."""
+        return self.complete(self.study.space(Params(trial, self.fixed, self.profile.ranges)))
+
+
+def get_study(name: str) -> Study:
+    if name not in STUDIES:
+        raise UsageError(f"unknown study {name!r}; valid studies: {', '.join(sorted(STUDIES))} "
+                         "(see python -m study.run --list)")
+    return STUDIES[name]
+
+
+def parse_sets(items: list[str], family: Family) -> dict[str, Any]:
+    """``["beta=1", "arch=conv"]`` -> ``{"beta": 1.0, "arch": "conv"}``, typed by the family's config."""
+    hints = typing.get_type_hints(family.config_cls)
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set {item!r} is not KEY=VALUE; fix: e.g. --set beta=1.0")
+        if key not in hints:
+            raise UsageError(f"unknown --set key {key!r}; valid keys: {', '.join(sorted(hints))}")
+        out[key] = _parse_value(key, raw.strip(), hints[key])
+    return out
+
+
+def _parse_value(key: str, raw: str, hint: Any) -> Any:
+    args = typing.get_args(hint)
+    if type(None) in args:  # Optional[T]
+        if raw.lower() in {"none", "null"}:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    try:
+        if hint is bool:
+            if raw.lower() not in TRUE | FALSE:
+                raise ValueError
+            return raw.lower() in TRUE
+        return hint(raw)
+    except (TypeError, ValueError):
+        raise UsageError(f"--set {key}={raw}: expected {getattr(hint, '__name__', hint)}; "
+                         f"fix: e.g. --set {key}={_example(hint)}") from None
+
+
+def _example(hint: Any) -> str:
+    return {bool: "true", int: "4", float: "0.5"}.get(hint, "value")
+
+
+def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, num_samples: int | None = None,
+            max_epochs: int | None = None, max_concurrent: int | None = None, seed: int = 0,
+            param_cap: int | None = None) -> Resolved:
+    """Apply a profile and overrides to study ``name`` and check a sample of configs builds.
+
+    Raises:
+        UsageError: unknown study, profile or key; a value of the wrong type or out of range.
+    """
+    study = get_study(name)
+    if profile not in study.profiles:
+        raise UsageError(f"unknown profile {profile!r}; valid: {', '.join(study.profiles)}")
+    prof = study.profiles[profile]
+    family = FAMILIES[study.family]
+    user = parse_sets(sets or [], family)
+    epochs = max_epochs or user.get("max_epochs") or prof.max_epochs
+    checks = (("--num-samples", num_samples), ("--max-epochs", epochs), ("--max-concurrent", max_concurrent),
+              ("--param-cap", param_cap))
+    for flag, value in checks:
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be >= 1, got {value}")
+    fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
+    resolved = Resolved(study, family, profile, prof, fixed, num_samples or prof.num_samples, epochs,
+                        max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap)
+    _dry_run(resolved)
+    return resolved
+
+
+def _dry_run(r: Resolved) -> None:
+    """Sample configs at random and build each, so a bad --set fails now, not inside a worker."""
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(N_DRY_SAMPLES):
+        trial = probe.ask()
+        try:
+            r.sample(trial)
+        except (TypeError, ValueError) as e:
+            raise UsageError(f"{r.study.name}: invalid configuration: {e}") from None
+        probe.tell(trial, 0.0)
+
+
+def describe_space(r: Resolved, n: int = 200) -> dict[str, str]:
+    """Every sampled parameter with its distribution, from ``n`` random draws (covers conditional ones)."""
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen: dict[str, str] = {}
+    for _ in range(n):
+        trial = probe.ask()
+        r.sample(trial)
+        for name, dist in trial.distributions.items():
+            seen.setdefault(name, _fmt_dist(dist))
+        probe.tell(trial, 0.0)
+    return dict(sorted(seen.items()))
+
+
+def _fmt_dist(d: Any) -> str:
+    if isinstance(d, optuna.distributions.CategoricalDistribution):
+        return "one of " + ", ".join(map(str, d.choices))
+    kind = "log-uniform" if d.log else "uniform"
+    number = "int" if isinstance(d, optuna.distributions.IntDistribution) else "float"
+    return f"{kind} {number} in [{d.low:g}, {d.high:g}]"

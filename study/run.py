@@ -1,0 +1,169 @@
+"""``python -m study.run STUDY``: run a study on Ray Tune and record it in MLflow.
+
+Exit codes: 0 the study ran; 1 it ran but no trial trained successfully (all failed, or every
+configuration was over the parameter cap); 2 bad input, with one line naming the problem and fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from study import mlflow_store, report
+from study.cli import build_parser
+from study.errors import UsageError
+from study.resolve import Resolved, resolve
+from trainables.data import DataUnavailable, default_data_root, load_dataset
+
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # MLflow is the record; skip CSV/JSON/TBX
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+# a snapshot per checkpoint is what makes --resume exact; the warning about it is noise here
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.list:
+            print(report.list_studies())
+            return 0
+        if not args.study:
+            raise UsageError("no study named; fix: python -m study.run STUDY (see --list)")
+        r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
+                    args.max_concurrent, args.seed, args.param_cap)
+        uri = mlflow_store.tracking_uri(args.tracking_uri)
+        data_root = _data_root(args.data_root)
+        if args.print:
+            print(report.describe(r, {"tracking_uri": uri, "data_root": str(data_root),
+                                      "cpus_per_trial": args.cpus_per_trial or r.profile.cpus_per_trial,
+                                      "gpus_per_trial": args.gpus_per_trial, "address": _address(args.address),
+                                      "storage_path": _storage(args.storage_path)}))
+            return 0
+        mlflow_store.preflight(uri)
+        try:
+            data = load_dataset(r.fixed["dataset"], data_root)
+        except DataUnavailable as e:
+            raise UsageError(str(e)) from None
+        return _run(r, args, uri, data)
+    except UsageError as e:
+        print(f"study.run: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _data_root(cli_value: str | None) -> Path:
+    if cli_value is None:
+        return default_data_root()
+    root = Path(cli_value).expanduser()
+    if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
+        raise UsageError(f"data root {root} is not a readable folder; fix: pass --data-root DIR "
+                         "holding MNIST/raw (or set GENSTUDY_DATA_ROOT)")
+    return root
+
+
+def _address(cli_value: str | None) -> str | None:
+    return cli_value or os.environ.get("RAY_ADDRESS") or None
+
+
+def _storage(cli_value: str | None) -> str:
+    return str(Path(cli_value or Path.home() / "ray_results").expanduser().resolve())
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _run(r: Resolved, args, uri: str, data) -> int:
+    import ray
+
+    from study.mlflow_callback import MLflowTrialLogger
+    from study.tuner import Resources, build_tuner, make_searcher
+
+    exp_id = mlflow_store.experiment_id(uri, r.study.name)
+    client = mlflow_store.client(uri)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"{r.study.name}-{stamp}"
+    parent = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags={
+        "study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"})
+    parent_id = parent.info.run_id
+    _log_parent_params(client, parent_id, r)
+
+    ray.init(address=_address(args.address), include_dashboard=False, log_to_driver=True,
+             configure_logging=True, logging_level="WARNING")
+    gpus = args.gpus_per_trial
+    if gpus is None:
+        gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+    resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
+    searcher = make_searcher(r)
+    logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_epochs)
+    tuner = build_tuner(r, data, searcher, resources, _storage(args.storage_path), name, [logger])
+    status = "KILLED"
+    try:
+        tuner.fit()
+        status = "FINISHED"
+    finally:
+        logger.close_open_runs()
+        code = _finish(r, client, parent_id, logger, searcher, uri)
+        mlflow_store.retry(client.set_terminated, parent_id, status)
+        ray.shutdown()
+    return code
+
+
+def _log_parent_params(client, run_id: str, r: Resolved) -> None:
+    from mlflow.entities import Param
+
+    params = {"profile": r.profile_name, "num_samples": r.num_samples, "max_epochs": r.max_epochs,
+              "metric": r.study.metric, "mode": r.study.mode, "param_cap": r.param_cap,
+              "grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor,
+              "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()}}
+    mlflow_store.retry(client.log_batch, run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+
+def _finish(r: Resolved, client, parent_id: str, logger, searcher, uri: str) -> int:
+    from mlflow.entities import Metric, Param
+
+    outcomes = logger.outcomes
+    for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
+        print(line)
+    counts = {"n_proposed": searcher.proposed, "n_rejected_cap": len(searcher.rejected),
+              **{f"n_{k}": sum(o["status"] == k for o in outcomes.values())
+                 for k in ("finished", "stopped_early", "failed")}}
+    now = int(dt.datetime.now().timestamp() * 1000)
+    mlflow_store.retry(client.log_batch, parent_id, metrics=[Metric(k, v, now, 0) for k, v in counts.items()])
+    scored = {t: o for t, o in outcomes.items() if o["status"] in ("finished", "stopped_early") and o["best"] is not None}
+    if not scored:
+        why = (f"every configuration was over the {r.param_cap:,}-parameter cap; fix: narrow the space "
+               "(--set width=..., depth=...) or raise --param-cap" if searcher.rejected and not outcomes
+               else "no trial trained successfully")
+        print(f"study.run: {r.study.name}: {why}; nothing to report", file=sys.stderr)
+        return 1
+    pick = min if r.study.mode == "min" else max
+    best_id = pick(scored, key=lambda t: scored[t]["best"])
+    best = scored[best_id]
+    config = {k: v for k, v in client.get_run(best["run_id"]).data.params.items()}
+    mlflow_store.retry(client.log_batch, parent_id, metrics=[Metric(f"best_{r.study.metric}", best["best"], now, 0)],
+                       params=[Param(f"best.{k}", v) for k, v in config.items()])
+    for k, v in {"best_trial_id": best_id, "best_run_id": best["run_id"]}.items():
+        mlflow_store.retry(client.set_tag, parent_id, k, v)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "best_config.json"
+        path.write_text(json.dumps(config, indent=2))
+        mlflow_store.retry(client.log_artifact, parent_id, str(path))
+    print(f"best trial {best_id}: {r.study.metric} = {best['best']:.3f} ({best['status']}, {best['epochs']} epochs)")
+    print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
+    print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best['run_id']}")
+    print(f"  browse: mlflow ui --backend-store-uri {uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Optuna TPE as a Ray Tune searcher, with the parameter cap kept out of training.
+
+Differences from Ray's ``OptunaSearch``, each for a reason:
+
+* A configuration over the parameter cap is never handed to Tune. It is told to Optuna as
+  infeasible (``trial.set_constraint``), so TPE learns to avoid the region, and counted.
+* A trial that ASHA stopped early is told to Optuna as PRUNED with its per-epoch values, not as
+  COMPLETE with an early (worse) value that TPE would compare with finished trials.
+* ``num_samples`` counts proposals, rejected ones included: the search ends after that many.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import optuna
+from ray.tune.search import Searcher
+
+from search_spaces import Params
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@dataclass
+class Rejection:
+    params: dict[str, Any]
+    n_params: int
+
+
+@dataclass
+class SearchSettings:
+    space: Callable[[Params], dict]
+    complete: Callable[[dict], dict]  # sampled values -> the trial's full config
+    count_params: Callable[[dict], int]  # full config -> parameter count, nothing allocated
+    param_cap: int
+    num_samples: int
+    max_epochs: int
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    ranges: Mapping[str, Any] = field(default_factory=dict)
+    baseline: Mapping[str, Any] | None = None
+    seed: int = 0
+    n_startup_trials: int = 5  # random proposals before TPE models the results
+
+
+class CappedTPESearch(Searcher):
+    """TPE over a define-by-run space; see the module docstring."""
+
+    def __init__(self, settings: SearchSettings, metric: str, mode: str):
+        super().__init__(metric=metric, mode=mode)
+        self.s = settings
+        sampler = optuna.samplers.TPESampler(
+            seed=settings.seed, n_startup_trials=settings.n_startup_trials, constant_liar=True)
+        direction = "minimize" if mode == "min" else "maximize"
+        self.study = optuna.create_study(direction=direction, sampler=sampler)
+        if settings.baseline:
+            self.study.enqueue_trial(dict(settings.baseline), skip_if_exists=True)
+        self.live: dict[str, optuna.trial.Trial] = {}
+        self.proposed = 0
+        self.rejected: list[Rejection] = []
+
+    def suggest(self, trial_id: str) -> dict | str | None:
+        while self.proposed < self.s.num_samples:
+            self.proposed += 1
+            trial = self.study.ask()
+            config = self.s.complete(self.s.space(Params(trial, self.s.fixed, self.s.ranges)))
+            n_params = self.s.count_params(config)
+            trial.set_user_attr("n_params", n_params)
+            trial.set_constraint("param_cap", n_params - self.s.param_cap)  # feasible when <= 0
+            if n_params > self.s.param_cap:
+                self.rejected.append(Rejection(dict(trial.params), n_params))
+                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                continue
+            self.live[trial_id] = trial
+            return config
+        return Searcher.FINISHED
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        trial = self.live.get(trial_id)
+        value = result.get(self.metric)
+        if trial is not None and _finite(value):
+            trial.report(float(value), step=int(result["training_iteration"]))
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        trial = self.live.pop(trial_id, None)
+        if trial is None:
+            return
+        value = None if result is None else result.get(self.metric)
+        if error or not _finite(value):
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        elif int(result.get("training_iteration", 0)) < self.s.max_epochs:  # stopped early by ASHA
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            self.study.tell(trial, float(value))
+
+    def save(self, checkpoint_path: str) -> None:
+        state = {"study": self.study, "proposed": self.proposed, "rejected": self.rejected,
+                 "live": {k: t.number for k, t in self.live.items()}}
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(state, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            state = pickle.load(f)
+        self.study, self.proposed, self.rejected = state["study"], state["proposed"], state["rejected"]
+        # Trials that were running when the driver died: Tune resumes them under the same ids.
+        self.live = {k: optuna.trial.Trial(self.study, self.study._storage.get_trial_id_from_study_id_trial_number(
+            self.study._study_id, n)) for k, n in state["live"].items()}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -1,0 +1,53 @@
+"""Building the Tuner: TPE searcher, ASHA scheduler, resources, checkpoints, failure policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ray import tune
+from ray.tune.logger import JsonLoggerCallback
+from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search import ConcurrencyLimiter
+
+from study.resolve import Resolved
+from study.searcher import CappedTPESearch, SearchSettings
+from study.trainable import run_trial
+from trainables.data import ImageData
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus_per_trial: float
+    gpus_per_trial: float
+
+
+def make_searcher(r: Resolved) -> CappedTPESearch:
+    settings = SearchSettings(
+        space=r.study.space, complete=r.complete, count_params=r.n_params, param_cap=r.param_cap,
+        num_samples=r.num_samples, max_epochs=r.max_epochs, fixed=r.fixed, ranges=r.profile.ranges,
+        baseline=r.study.baseline if r.profile.use_baseline else None, seed=r.seed,
+        n_startup_trials=min(5, max(1, r.num_samples // 3)))
+    return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
+
+
+def build_tuner(r: Resolved, data: ImageData, searcher: CappedTPESearch, resources: Resources,
+                storage_path: str, name: str, callbacks: list) -> tune.Tuner:
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, family=r.family.name, data=data),  # data put in the object store once
+        {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
+    scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_epochs,
+                              grace_period=min(r.profile.grace_period, r.max_epochs),
+                              reduction_factor=r.profile.reduction_factor)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric=r.study.metric, mode=r.study.mode, search_alg=ConcurrencyLimiter(searcher, r.max_concurrent),
+            scheduler=scheduler, num_samples=r.num_samples, reuse_actors=True),
+        run_config=tune.RunConfig(
+            name=name, storage_path=storage_path, callbacks=[JsonLoggerCallback(), *callbacks],
+            verbose=1,  # the status table; per-trial results are in MLflow
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=2, checkpoint_score_attribute=r.study.metric, checkpoint_score_order=r.study.mode),
+            failure_config=tune.FailureConfig(max_failures=2),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Model modules and parameter counting."""

@@ -1,0 +1,173 @@
+"""The VAE family's training loop: ``fit(cfg, report, data)``.
+
+``report(metrics, checkpoint_dir)`` is called once per epoch; the checkpoint directory holds
+``model.safetensors``, ``config.json``, ``trainer_state.pt`` and, at the image cadence, PNG grids
+(``recon.png``, ``samples.png``). It may be deleted once ``report`` returns.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from trainables import metric_names as M
+from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.data import ImageData
+from trainables.device import pick_device, seed_everything
+from trainables.images import save_grid, uint8_to_float
+from trainables.losses.vae import BETA_SCHEDULES, RECON_LOSSES, kl_normal
+from trainables.models.vae import VAE, build_vae
+from trainables.vae_config import VAEConfig
+
+Report = Callable[[dict, "str | None"], None]
+EVAL_BATCH = 1000
+EVAL_SEED_OFFSET = 10_007  # eval noise is seeded, so a reloaded model reproduces its logged numbers
+N_RECON, N_SAMPLES = 32, 64
+
+
+class Diverged(RuntimeError):
+    """The loss became non-finite; the trial must fail, not retry."""
+
+
+def loss_terms(model: VAE, x: torch.Tensor, likelihood: str, generator: torch.Generator | None = None):
+    """Per-image (recon, kl) for a batch; kl is zeros for a deterministic autoencoder."""
+    logits, mu, logvar, _ = model(x, generator)
+    recon = RECON_LOSSES[likelihood](logits, x, **model.likelihood_params())
+    kl = torch.zeros_like(recon) if logvar is None else kl_normal(mu, logvar)
+    return recon, kl
+
+
+@torch.no_grad()
+def evaluate(model: VAE, images_u8: torch.Tensor, cfg: VAEConfig) -> dict[str, float]:
+    """Mean per-image recon, kl and nelbo (nats) over ``images_u8`` with seeded posterior noise."""
+    model.eval()
+    device = images_u8.device
+    gen = torch.Generator(device=device).manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+    totals = torch.zeros(2, dtype=torch.float64)
+    for i in range(0, len(images_u8), EVAL_BATCH):
+        recon, kl = loss_terms(model, uint8_to_float(images_u8[i:i + EVAL_BATCH]), cfg.likelihood, gen)
+        totals += torch.stack([recon.sum(), kl.sum()]).double().cpu()
+    recon, kl = (totals / len(images_u8)).tolist()
+    return {"recon": recon, "kl": kl, "nelbo": recon + kl}
+
+
+def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None = None,
+        workdir: str | None = None) -> None:
+    """Train ``cfg`` on ``data`` for ``cfg.max_epochs`` epochs, reporting after each.
+
+    Args:
+        cfg: the trial's config.
+        report: called as ``report(metrics, checkpoint_dir)`` every epoch.
+        data: the dataset in memory (already subset by the caller or by ``cfg.train_size``).
+        resume_from: a checkpoint directory written by an earlier call; training continues after
+            its epoch with its optimizer state.
+        workdir: where epoch checkpoints are written and kept; by default a temporary directory
+            whose checkpoints are deleted once reported.
+    Raises:
+        Diverged: the training loss became non-finite.
+    """
+    seed_everything(cfg.seed)
+    device = pick_device()
+    data = data.subset(cfg.train_size)
+    x_train = torch.from_numpy(np.array(data.x_train)).to(device)  # (N, C, H, W) uint8
+    x_test = torch.from_numpy(np.array(data.x_test)).to(device)
+    model = build_vae(cfg, data.image_shape).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    n_params = sum(p.numel() for p in model.parameters())
+    start_epoch = 1
+    if resume_from is not None:
+        load_weights(resume_from, model)
+        state = load_state(resume_from, device)
+        opt.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        start_epoch = int(state["epoch"]) + 1
+
+    fixed_x = uint8_to_float(x_test[:N_RECON])
+    fixed_z = torch.randn(N_SAMPLES, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
+    recon_before = _reconstruct(model, fixed_x) if start_epoch == 1 else None
+    schedule = BETA_SCHEDULES[cfg.beta_schedule]
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+
+    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
+        root = Path(workdir) if workdir else Path(tmp)
+        for epoch in range(start_epoch, cfg.max_epochs + 1):
+            train, seconds, beta = _train_epoch(model, opt, x_train, cfg, schedule, epoch, gen)
+            test = evaluate(model, x_test, cfg)
+            metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, M.SAMPLES_PER_S: len(x_train) / seconds}
+            metrics[M.TRAIN_RECON], metrics[M.TEST_RECON] = train["recon"], test["recon"]
+            if not cfg.deterministic:
+                metrics.update({
+                    M.BETA: beta,
+                    M.TRAIN_KL: train["kl"], M.TRAIN_LOSS: train["loss"],
+                    M.TEST_KL: test["kl"], M.TEST_LOSS: test["recon"] + beta * test["kl"],
+                    M.TEST_NELBO: test["nelbo"],
+                })
+            ckpt = root / f"epoch_{epoch:04d}"
+            save_model(ckpt, model, cfg.to_dict(), {"family": "vae", "image_shape": list(data.image_shape),
+                                                     "epoch": epoch, "metrics": metrics})
+            save_state(ckpt, {"optimizer": opt.state_dict(), "epoch": epoch, "torch_rng": torch.get_rng_state()})
+            if epoch % cfg.image_every == 0 or epoch == cfg.max_epochs or epoch == 1:
+                _write_grids(model, fixed_x, fixed_z, ckpt, recon_before if epoch == 1 else None)
+            report(metrics, str(ckpt))
+            if workdir is None:
+                _rmtree(ckpt)
+
+
+def _train_epoch(model, opt, x_train, cfg: VAEConfig, schedule, epoch: int, gen) -> tuple[dict, float, float]:
+    model.train()
+    n = len(x_train)
+    perm = torch.randperm(n, generator=gen, device=x_train.device)
+    sums = torch.zeros(3, dtype=torch.float64, device=x_train.device)  # recon, kl, loss
+    seen, beta = 0, 0.0
+    start = time.perf_counter()
+    n_batches = math.ceil(n / cfg.batch_size)
+    for b in range(n_batches):
+        idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+        if len(idx) < 2 and cfg.batchnorm:  # batch norm cannot train on one image
+            continue
+        beta = 0.0 if cfg.deterministic else schedule(cfg.beta, epoch - 1 + b / n_batches, cfg.warmup_epochs)
+        x = uint8_to_float(x_train[idx])
+        recon, kl = loss_terms(model, x, cfg.likelihood)
+        loss = (recon + beta * kl).mean()
+        if not torch.isfinite(loss):
+            raise Diverged(f"diverged: non-finite loss at epoch {epoch}, batch {b}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sums += torch.stack([recon.sum(), kl.sum(), (recon + beta * kl).sum()]).detach().double()
+        seen += len(idx)
+    seconds = time.perf_counter() - start
+    recon, kl, total = (sums / seen).tolist()
+    return {"recon": recon, "kl": kl, "loss": total}, seconds, beta
+
+
+@torch.no_grad()
+def _reconstruct(model: VAE, x: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    mu, _ = model.encode(x)
+    return model.mean_image(model.decode(mu))
+
+
+@torch.no_grad()
+def _write_grids(model: VAE, fixed_x, fixed_z, directory: Path, recon_before) -> None:
+    """recon.png: rows alternate test images and their reconstructions; samples.png: 64 prior draws."""
+    recon = _reconstruct(model, fixed_x)
+    pairs = torch.stack([fixed_x, recon], dim=0)  # (2, 32, C, H, W)
+    rows = pairs.view(2, 4, 8, *fixed_x.shape[1:]).transpose(0, 1).reshape(-1, *fixed_x.shape[1:])
+    save_grid(rows, directory / "recon.png")
+    if recon_before is not None:
+        save_grid(recon_before, directory / "recon_before.png")
+    if not model.deterministic:
+        save_grid(model.mean_image(model.decode(fixed_z)), directory / "samples.png")
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
