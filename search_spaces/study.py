@@ -14,8 +14,8 @@ class Profile:
     """How much of a study to run: trial count, epochs, ASHA rungs and fixed settings."""
 
     num_samples: int  # configurations proposed (those over the cap count and are not trained)
-    max_epochs: int  # ASHA's max_t: one epoch is one time unit
-    grace_period: int  # ASHA: epochs before a trial may be stopped
+    max_epochs: int  # training length; ASHA counts reports (one per epoch for VAEs)
+    grace_period: int  # ASHA: reports (epochs for VAEs) before a trial may be stopped
     reduction_factor: int = 3  # ASHA: keep the top 1/rf at each rung
     max_concurrent: int = 2
     cpus_per_trial: float = 1.0

@@ -27,9 +27,9 @@ KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, 
 
 class MLflowTrialLogger(Callback):
     def __init__(self, uri: str, experiment_id: str, parent_run_id: str, study: str, metric: str, mode: str,
-                 max_epochs: int):
+                 max_reports: int):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
-        self.study, self.metric, self.mode, self.max_epochs = study, metric, mode, max_epochs
+        self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best
@@ -100,7 +100,7 @@ class MLflowTrialLogger(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         epochs = int((trial.last_result or {}).get("training_iteration", 0))
-        status = "finished" if epochs >= self.max_epochs else "stopped_early"
+        status = "finished" if epochs >= self.max_reports else "stopped_early"
         self._end(trial, "FINISHED", status, epochs)
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
@@ -122,7 +122,7 @@ class MLflowTrialLogger(Callback):
             shutil.rmtree(stage, ignore_errors=True)
         tags = {"status": status, "epochs_run": str(epochs)}
         if status == "stopped_early":
-            tags["stopped_by"] = f"ASHA after epoch {epochs} of {self.max_epochs}"
+            tags["stopped_by"] = f"ASHA after report {epochs} of {self.max_reports}"
         if error:
             tags["error"] = error[:4000]
         for k, v in tags.items():

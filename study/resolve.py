@@ -28,6 +28,7 @@ class Resolved:
     fixed: dict[str, Any]  # every value a trial does not sample: study, profile, --set, flags
     num_samples: int
     max_epochs: int
+    max_t: int  # reports per trial: ASHA's max_t; a trial with fewer was stopped early
     max_concurrent: int
     seed: int
     param_cap: int
@@ -109,22 +110,30 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
     fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
-    resolved = Resolved(study, family, profile, prof, fixed, num_samples or prof.num_samples, epochs,
+    resolved = Resolved(study, family, profile, prof, fixed, num_samples or prof.num_samples, epochs, 0,
                         max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap)
-    _dry_run(resolved)
-    return resolved
+    return dataclasses.replace(resolved, max_t=_dry_run(resolved))
 
 
-def _dry_run(r: Resolved) -> None:
-    """Sample configs at random and build each, so a bad --set fails now, not inside a worker."""
+def _dry_run(r: Resolved) -> int:
+    """Sample configs at random and build each, so a bad --set fails now, not inside a worker.
+
+    Returns the number of reports a trial makes (the same for every config, or a UsageError).
+    """
     probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    reports = set()
     for _ in range(N_DRY_SAMPLES):
         trial = probe.ask()
         try:
-            r.sample(trial)
+            config = r.sample(trial)
         except (TypeError, ValueError) as e:
             raise UsageError(f"{r.study.name}: invalid configuration: {e}") from None
+        reports.add(r.family.n_reports(r.family.make_config(config)))
         probe.tell(trial, 0.0)
+    if len(reports) != 1:
+        raise UsageError(f"{r.study.name}: trials would make different numbers of reports {sorted(reports)}; "
+                         "fix: do not search the keys that set the training length")
+    return reports.pop()
 
 
 def describe_space(r: Resolved, n: int = 200) -> dict[str, str]:

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             data = load_dataset(r.fixed["dataset"], data_root)
         except DataUnavailable as e:
             raise UsageError(str(e)) from None
-        return _run(r, args, uri, data)
+        return _run(r, args, uri, data, data_root)
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
         return 2
@@ -82,12 +82,13 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _run(r: Resolved, args, uri: str, data) -> int:
+def _run(r: Resolved, args, uri: str, data, data_root: Path) -> int:
     import ray
 
     from study.mlflow_callback import MLflowTrialLogger
     from study.tuner import Resources, build_tuner, make_searcher
 
+    assets = r.family.prepare(data, data_root) if r.family.prepare else {}
     exp_id = mlflow_store.experiment_id(uri, r.study.name)
     client = mlflow_store.client(uri)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -104,8 +105,8 @@ def _run(r: Resolved, args, uri: str, data) -> int:
         gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
     resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
     searcher = make_searcher(r)
-    logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_epochs)
-    tuner = build_tuner(r, data, searcher, resources, _storage(args.storage_path), name, [logger])
+    logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t)
+    tuner = build_tuner(r, data, assets, searcher, resources, _storage(args.storage_path), name, [logger])
     status = "KILLED"
     try:
         tuner.fit()

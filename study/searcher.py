@@ -37,7 +37,7 @@ class SearchSettings:
     count_params: Callable[[dict], int]  # full config -> parameter count, nothing allocated
     param_cap: int
     num_samples: int
-    max_epochs: int
+    max_t: int
     fixed: Mapping[str, Any] = field(default_factory=dict)
     ranges: Mapping[str, Any] = field(default_factory=dict)
     baseline: Mapping[str, Any] | None = None
@@ -90,7 +90,7 @@ class CappedTPESearch(Searcher):
         value = None if result is None else result.get(self.metric)
         if error or not _finite(value):
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        elif int(result.get("training_iteration", 0)) < self.s.max_epochs:  # stopped early by ASHA
+        elif int(result.get("training_iteration", 0)) < self.s.max_t:  # stopped early by ASHA
             self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             self.study.tell(trial, float(value))

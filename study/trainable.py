@@ -11,7 +11,7 @@ from trainables.data import ImageData
 from trainables.families import FAMILIES
 
 
-def run_trial(config: dict, family: str, data: ImageData) -> None:
+def run_trial(config: dict, family: str, data: ImageData, assets: dict) -> None:
     """Train one trial; ``data`` comes through Ray's object store, read once per study."""
     logging.getLogger("ray").setLevel(logging.WARNING)  # no "checkpoint created" line per epoch
     fam = FAMILIES[family]
@@ -25,7 +25,7 @@ def run_trial(config: dict, family: str, data: ImageData) -> None:
 
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
-        fam.fit(cfg, report, data)
+        fam.fit(cfg, report, data, assets=assets)
     else:
         with checkpoint.as_directory() as d:
-            fam.fit(cfg, report, data, resume_from=d)
+            fam.fit(cfg, report, data, resume_from=d, assets=assets)

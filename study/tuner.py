@@ -24,19 +24,19 @@ class Resources:
 def make_searcher(r: Resolved) -> CappedTPESearch:
     settings = SearchSettings(
         space=r.study.space, complete=r.complete, count_params=r.n_params, param_cap=r.param_cap,
-        num_samples=r.num_samples, max_epochs=r.max_epochs, fixed=r.fixed, ranges=r.profile.ranges,
+        num_samples=r.num_samples, max_t=r.max_t, fixed=r.fixed, ranges=r.profile.ranges,
         baseline=r.study.baseline if r.profile.use_baseline else None, seed=r.seed,
         n_startup_trials=min(5, max(1, r.num_samples // 3)))
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
 
 
-def build_tuner(r: Resolved, data: ImageData, searcher: CappedTPESearch, resources: Resources,
+def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPESearch, resources: Resources,
                 storage_path: str, name: str, callbacks: list) -> tune.Tuner:
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, family=r.family.name, data=data),  # data put in the object store once
+    trainable = tune.with_resources(  # data and assets go into the object store once, not once per trial
+        tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets),
         {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
-    scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_epochs,
-                              grace_period=min(r.profile.grace_period, r.max_epochs),
+    scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_t,
+                              grace_period=min(r.profile.grace_period, r.max_t),
                               reduction_factor=r.profile.reduction_factor)
     return tune.Tuner(
         trainable,

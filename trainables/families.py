@@ -12,12 +12,26 @@ from trainables.vae import fit as fit_vae
 from trainables.vae_config import VAEConfig
 
 
+def _epochs(cfg: Any) -> int:
+    return cfg.max_epochs
+
+
 @dataclass(frozen=True)
 class Family:
+    """What the study runner needs of a model family.
+
+    ``fit(cfg, report, data, resume_from=None, workdir=None, assets=None)`` trains and calls
+    ``report(metrics, checkpoint_dir)`` ``n_reports(cfg)`` times (ASHA's time unit is one report).
+    ``prepare(data, cache_dir)``, when given, runs once in the driver before any trial (e.g. to
+    train the FID classifier) and returns the ``assets`` every trial receives.
+    """
+
     name: str
     config_cls: type
-    fit: Callable[..., None]  # fit(cfg, report, data, resume_from=None, workdir=None)
-    build: Callable[[Any, tuple[int, int, int]], Any]  # (cfg, image shape) -> nn.Module
+    fit: Callable[..., None]
+    build: Callable[[Any, tuple[int, int, int]], Any]  # (cfg, image shape) -> nn.Module (all parameters)
+    n_reports: Callable[[Any], int] = _epochs
+    prepare: Callable[..., dict] | None = None
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)

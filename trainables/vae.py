@@ -58,7 +58,7 @@ def evaluate(model: VAE, images_u8: torch.Tensor, cfg: VAEConfig) -> dict[str, f
 
 
 def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None = None,
-        workdir: str | None = None) -> None:
+        workdir: str | None = None, assets: dict | None = None) -> None:
     """Train ``cfg`` on ``data`` for ``cfg.max_epochs`` epochs, reporting after each.
 
     Args:
@@ -69,6 +69,7 @@ def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None
             its epoch with its optimizer state.
         workdir: where epoch checkpoints are written and kept; by default a temporary directory
             whose checkpoints are deleted once reported.
+        assets: unused by the VAE family (see ``Family.prepare``).
     Raises:
         Diverged: the training loss became non-finite.
     """
