@@ -1,0 +1,50 @@
+"""The command line without training: --list, --print, and exit code 2 for bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from search_spaces import STUDIES
+from tests.conftest import REPO, run_cli
+
+
+def test_list_names_every_study():
+    p = run_cli("study.run", "--list")
+    assert p.returncode == 0
+    for name in STUDIES:
+        assert name in p.stdout
+
+
+def test_print_resolves_without_starting_ray(tmp_path):
+    code = ("import sys, json; from study.run import main; rc = main(['vae_beta_sweep', '--print', "
+            "'--profile', 'quick', '--set', 'beta=2']); assert rc == 0; assert 'ray' not in sys.modules, 'ray imported'")
+    p = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    body = json.loads(p.stdout)
+    assert body["study"] == "vae_beta_sweep" and body["metric"] == "test_nelbo" and body["mode"] == "min"
+    assert body["fixed"]["beta"] == 2.0 and "sqrt(beta)" not in body["space"]
+    assert body["param_cap"] == 25_000_000 and body["tracking_uri"] == "sqlite:///mlflow.db"
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["nope"], "unknown study 'nope'; valid studies: "),
+    (["vae_beta_sweep", "--set", "betta=1"], "unknown --set key 'betta'; valid keys:"),
+    (["vae_beta_sweep", "--set", "beta=high"], "--set beta=high: expected float"),
+    (["vae_beta_sweep", "--set", "arch=rnn"], "arch must be one of"),
+    (["vae_beta_sweep", "--profile", "huge"], "unknown profile 'huge'"),
+    (["vae_beta_sweep", "--data-root", "/nonexistent/data"], "data root /nonexistent/data is not a readable folder"),
+    (["vae_beta_sweep", "--tracking-uri", "./mlruns"], "file store"),
+    (["vae_beta_sweep", "--tracking-uri", "sqlite:////nonexistent/dir/m.db"], "does not exist or is not writable"),
+    (["vae_beta_sweep", "--tracking-uri", "http://127.0.0.1:9"], "unreachable"),
+    (["vae_beta_sweep", "--num-samples", "0"], "--num-samples must be >= 1"),
+])
+def test_bad_input_exits_2_with_one_line(args, fragment, mnist_root):
+    extra = [] if "--data-root" in args else ["--data-root", str(mnist_root)]
+    extra += [] if "--profile" in args else ["--profile", "smoke"]
+    p = run_cli("study.run", *args, *extra, timeout=120)
+    assert p.returncode == 2, p.stderr
+    lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, p.stderr
+    assert fragment in lines[0]

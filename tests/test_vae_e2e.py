@@ -1,0 +1,95 @@
+"""The VAE smoke study end to end: real Ray, real MLflow (SQLite), real MNIST files."""
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from analysis.checkpoints import load_model
+from tests.conftest import run_cli
+from trainables.data import load_dataset
+from trainables.vae import evaluate
+
+pytestmark = pytest.mark.e2e
+
+
+def _runs(uri: str, study: str):
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(study)
+    runs = client.search_runs([exp.experiment_id]) if exp else []
+    parents = [r for r in runs if r.data.tags.get("role") == "study"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return client, parents, children
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, mnist_root):
+    tmp = tmp_path_factory.mktemp("vae_smoke")
+    uri = f"sqlite:///{tmp}/m.db"
+    p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
+                "--tracking-uri", uri, "--storage-path", str(tmp / "ray"))
+    return p, uri
+
+
+def test_smoke_study_exits_0_and_prints_best(smoke):
+    p, uri = smoke
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "best trial" in p.stdout and "test_nelbo" in p.stdout and uri in p.stdout
+
+
+def test_mlflow_has_parent_and_finished_children_with_epoch_metrics(smoke):
+    _, uri = smoke
+    client, parents, children = _runs(uri, "vae_beta_sweep")
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert {"study", "profile", "git_commit"} <= set(parent.data.tags)
+    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    finished = [c for c in children if c.info.status == "FINISHED"]
+    assert len(finished) >= 4
+    for c in finished:
+        epochs = int(c.data.tags["epochs_run"])
+        for key in ("test_nelbo", "test_recon", "test_kl"):
+            steps = [m.step for m in client.get_metric_history(c.info.run_id, key)]
+            assert sorted(steps) == list(range(1, epochs + 1)), key
+        assert c.data.params["arch"] in ("mlp", "conv") and "beta" in c.data.params  # full config as params
+        assert any(a.path == "images" for a in client.list_artifacts(c.info.run_id))
+    assert any(c.data.tags["status"] == "stopped_early" for c in children), "ASHA stopped no trial"
+    assert parent.data.metrics["n_proposed"] == 6
+
+
+def test_best_checkpoint_reloads_and_reproduces_test_nelbo(smoke, mnist_root):
+    _, uri = smoke
+    client, parents, _ = _runs(uri, "vae_beta_sweep")
+    best_run = parents[0].data.tags["best_run_id"]
+    names = {a.path for a in client.list_artifacts(best_run)}
+    assert {"model.safetensors", "config.json"} <= names
+    model, cfg = load_model(best_run, uri)
+    test = torch.from_numpy(load_dataset("mnist", mnist_root).x_test)  # the whole MNIST test set
+    nelbo = evaluate(model, test, cfg)["nelbo"]
+    logged = min(m.value for m in client.get_metric_history(best_run, "test_nelbo"))
+    assert nelbo == pytest.approx(logged, rel=0.01)
+    assert parents[0].data.metrics["best_test_nelbo"] == pytest.approx(logged)
+
+
+def test_all_over_cap_trains_nothing_and_exits_1(tmp_path, mnist_root):
+    uri = f"sqlite:///{tmp_path}/m.db"
+    p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
+                "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"),
+                "--set", "arch=mlp", "--set", "width=8192", "--set", "depth=4")
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "over the 25,000,000-parameter cap" in p.stderr
+    _, parents, children = _runs(uri, "vae_beta_sweep")
+    assert children == [] and parents[0].data.metrics["n_rejected_cap"] == 6
+
+
+def test_mixed_cap_trains_only_feasible(tmp_path, mnist_root):
+    uri = f"sqlite:///{tmp_path}/m.db"
+    cap = 150_000
+    p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
+                "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), "--param-cap", str(cap))
+    assert p.returncode == 0, p.stderr[-2000:]
+    client, parents, children = _runs(uri, "vae_beta_sweep")
+    rejected = parents[0].data.metrics["n_rejected_cap"]
+    assert 0 < rejected < 6 and len(children) == 6 - rejected
+    for c in children:
+        assert client.get_metric_history(c.info.run_id, "n_params")[0].value <= cap
