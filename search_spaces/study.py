@@ -36,7 +36,14 @@ class Study:
     space: Callable[["Params"], dict[str, Any]]  # define-by-run: samples, returns constants
     profiles: Mapping[str, Profile]
     fixed: Mapping[str, Any] = field(default_factory=dict)  # values every trial shares
-    baseline: Mapping[str, Any] | None = None  # a known-good point evaluated first (Optuna enqueue)
+    # known-good points evaluated first (Optuna's enqueue_trial), in Optuna parameter names
+    baseline: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+
+    @property
+    def baselines(self) -> list[Mapping[str, Any]]:
+        if self.baseline is None:
+            return []
+        return [self.baseline] if isinstance(self.baseline, Mapping) else list(self.baseline)
     param_cap: int = DEFAULT_PARAM_CAP
 
 

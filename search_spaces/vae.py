@@ -59,9 +59,15 @@ VAE_PROFILES = {
                     max_concurrent=8, fixed={"image_every": 10}),
 }
 
-# pytorch/examples-like MLP widened: a reliable first point for TPE to improve on
-VAE_BASELINE = {"sqrt(beta)": 1.0, "latent_dim": 32, "arch": "mlp", "depth": 2, "batchnorm": False,
-                "dropout": 0.0, "lr": 1e-3, "batch_size": 128, "beta_schedule": "constant", "width[mlp]": 512}
+# Known-good first points for TPE to improve on (beta = 1: the ELBO itself). The small conv VAE
+# reaches about 101 nats after 6 epochs on MNIST; the MLP is pytorch/examples' widened (about 102
+# after 12 epochs) and costs a quarter of the conv's time per epoch.
+VAE_BASELINES = (
+    {"sqrt(beta)": 1.0, "latent_dim": 32, "arch": "conv", "depth": 3, "batchnorm": False,
+     "dropout": 0.0, "lr": 1e-3, "batch_size": 128, "beta_schedule": "constant", "width[conv]": 32},
+    {"sqrt(beta)": 1.0, "latent_dim": 32, "arch": "mlp", "depth": 2, "batchnorm": False,
+     "dropout": 0.0, "lr": 1e-3, "batch_size": 128, "beta_schedule": "constant", "width[mlp]": 512},
+)
 
 STUDIES = [
     Study(
@@ -73,7 +79,7 @@ STUDIES = [
         space=vae_space,
         profiles=VAE_PROFILES,
         fixed={"dataset": "mnist", "likelihood": "bernoulli"},
-        baseline=VAE_BASELINE,
+        baseline=VAE_BASELINES,
     ),
     Study(
         name="ae_latent_sweep",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import pickle
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import optuna
 from ray.tune.search import Searcher
@@ -40,7 +40,7 @@ class SearchSettings:
     max_t: int
     fixed: Mapping[str, Any] = field(default_factory=dict)
     ranges: Mapping[str, Any] = field(default_factory=dict)
-    baseline: Mapping[str, Any] | None = None
+    baselines: Sequence[Mapping[str, Any]] = ()
     seed: int = 0
     n_startup_trials: int = 5  # random proposals before TPE models the results
 
@@ -55,8 +55,8 @@ class CappedTPESearch(Searcher):
             seed=settings.seed, n_startup_trials=settings.n_startup_trials, constant_liar=True)
         direction = "minimize" if mode == "min" else "maximize"
         self.study = optuna.create_study(direction=direction, sampler=sampler)
-        if settings.baseline:
-            self.study.enqueue_trial(dict(settings.baseline), skip_if_exists=True)
+        for point in settings.baselines:
+            self.study.enqueue_trial(dict(point), skip_if_exists=True)
         self.live: dict[str, optuna.trial.Trial] = {}
         self.proposed = 0
         self.rejected: list[Rejection] = []

@@ -11,8 +11,11 @@ from trainables.data import ImageData
 from trainables.families import FAMILIES
 
 
-def run_trial(config: dict, family: str, data: ImageData, assets: dict) -> None:
-    """Train one trial; ``data`` comes through Ray's object store, read once per study."""
+def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: str) -> None:
+    """Train one trial; ``data`` comes through Ray's object store, read once per study.
+
+    ``metric`` is reported first, so Tune's progress table shows it among its four columns.
+    """
     logging.getLogger("ray").setLevel(logging.WARNING)  # no "checkpoint created" line per epoch
     fam = FAMILIES[family]
     cfg = fam.make_config(config)  # a typo or a bad value fails here, before any work
@@ -21,7 +24,8 @@ def run_trial(config: dict, family: str, data: ImageData, assets: dict) -> None:
 
     def report(metrics: dict, checkpoint_dir: str | None) -> None:
         checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
-        tune.report(metrics, checkpoint=checkpoint)
+        first = {metric: metrics[metric]} if metric in metrics else {}
+        tune.report({**first, **metrics}, checkpoint=checkpoint)
 
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:

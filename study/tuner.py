@@ -25,7 +25,7 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
     settings = SearchSettings(
         space=r.study.space, complete=r.complete, count_params=r.n_params, param_cap=r.param_cap,
         num_samples=r.num_samples, max_t=r.max_t, fixed=r.fixed, ranges=r.profile.ranges,
-        baseline=r.study.baseline if r.profile.use_baseline else None, seed=r.seed,
+        baselines=r.study.baselines if r.profile.use_baseline else (), seed=r.seed,
         n_startup_trials=min(5, max(1, r.num_samples // 3)))
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
 
@@ -33,7 +33,7 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
 def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPESearch, resources: Resources,
                 storage_path: str, name: str, callbacks: list) -> tune.Tuner:
     trainable = tune.with_resources(  # data and assets go into the object store once, not once per trial
-        tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets),
+        tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets, metric=r.study.metric),
         {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
     scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_t,
                               grace_period=min(r.profile.grace_period, r.max_t),

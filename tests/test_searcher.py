@@ -63,3 +63,10 @@ def test_save_and_restore_keep_the_search_state(tmp_path):
     assert t.proposed == 2 and len(t.study.trials) == 2 and "b" in t.live
     t.on_trial_complete("b", {"test_nelbo": 140.0, "training_iteration": 4})
     assert t.study.best_value == 140.0
+
+
+def test_baselines_are_proposed_first_in_quick():
+    s = make_searcher(resolve("vae_beta_sweep", "quick"))
+    first, second = s.suggest("a"), s.suggest("b")
+    assert (first["arch"], first["beta"], first["width"]) == ("conv", 1.0, 32)
+    assert (second["arch"], second["beta"], second["width"]) == ("mlp", 1.0, 512)
