@@ -2,7 +2,9 @@
 
 It runs in the driver: per-epoch metrics arrive with Tune's results, image grids and weights are
 read from the checkpoints trials report (so it works wherever the driver can read Tune's storage).
-The best checkpoint of each trial is staged on the driver and logged when the trial ends.
+The best checkpoint of each trial is staged beside Tune's experiment state and logged when the
+trial ends. Its state (trial -> run, best values) is saved with Tune's experiment state, so a
+resumed study writes into the same runs.
 """
 
 from __future__ import annotations
@@ -17,62 +19,78 @@ from typing import Any
 
 from ray.tune import Callback
 
-from study import mlflow_store
+from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
 
-IMAGE_FILES = ("recon.png", "samples.png", "recon_before.png")
+IMAGE_FILES = ("recon.png", "samples.png", "recon_before.png", "fixed_noise.png")
+BEST_FILES = (MODEL_FILE, CONFIG_FILE, "generator.pt")  # copied when present
 KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, str)}
+FAILURE_KEY = "failure"  # a result key set by the trainable wrapper: "diverged: ..." etc.
 
 
 class MLflowTrialLogger(Callback):
     def __init__(self, uri: str, experiment_id: str, parent_run_id: str, study: str, metric: str, mode: str,
-                 max_reports: int):
+                 max_reports: int, staging_dir: str):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
         self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
+        self.staging = staging_dir
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
-        self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best
-        self._staging = Path(tempfile.mkdtemp(prefix="genstudy-best-"))
-        self._client = None
+        self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best, error
+        self._writer: MlflowWriter | None = None
 
-    def __getstate__(self) -> dict:  # Tune pickles callbacks with the experiment state
-        state = dict(self.__dict__)
-        state["_client"] = None
-        return state
+    # --- state: pickled with the Tuner, snapshotted with the experiment -------------------------
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_writer"} | {"_writer": None}
+
+    def get_state(self) -> dict:
+        return {"runs": dict(self.runs), "best": dict(self.best), "outcomes": dict(self.outcomes)}
+
+    def set_state(self, state: dict) -> None:
+        self.runs, self.best, self.outcomes = state["runs"], state["best"], state["outcomes"]
 
     @property
-    def client(self):
-        if self._client is None:
-            self._client = mlflow_store.client(self.uri)
-        return self._client
+    def writer(self) -> MlflowWriter:
+        if self._writer is None:
+            self._writer = MlflowWriter(self.uri)
+        return self._writer
 
     # --- Tune hooks -----------------------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
-        if trial.trial_id in self.runs:  # restarted after a failure or a resume: same run
+        run_id = self.runs.get(trial.trial_id) or self._find_run(trial.trial_id)
+        if run_id is not None:  # restarted after a worker failure or a driver resume: same run
+            self.runs[trial.trial_id] = run_id
+            self.outcomes.pop(trial.trial_id, None)
+            self.writer.later(run_id, "update_run", "RUNNING")
             return
         from mlflow.entities import Param
 
         tags = {"mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
-        run = mlflow_store.retry(self.client.create_run, self.experiment_id, tags=tags,
-                                 run_name=f"{self.study}-{trial.trial_id}")
+        run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=f"{self.study}-{trial.trial_id}")
         self.runs[trial.trial_id] = run.info.run_id
         params = [Param(k, str(v)) for k, v in sorted(trial.config.items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
-            mlflow_store.retry(self.client.log_batch, run.info.run_id, params=params[i:i + 100])
+            self.writer.later(run.info.run_id, "log_batch", (), params[i:i + 100])
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
-        from mlflow.entities import Metric, RunTag
+        from mlflow.entities import Metric
 
         run_id = self.runs.get(trial.trial_id)
         if run_id is None:
             return
-        step = int(result.get("training_iteration", 0))
+        step = int(result.get("training_iteration", 0))  # one report = one step (an epoch for VAEs)
         now = int(time.time() * 1000)
         metrics = [Metric(k, float(v), now, step) for k, v in result.items()
-                   if k in KNOWN_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)]
-        tags = [RunTag("node_ip", str(result.get("node_ip", ""))), RunTag("epochs_run", str(step))]
-        mlflow_store.retry(self.client.log_batch, run_id, metrics=metrics, tags=tags)
+                   if k in KNOWN_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and math.isfinite(v)]
+        self.writer.metrics(run_id, metrics)
+        tags = {"epochs_run": str(int(result.get("training_iteration", 0)))}
+        if result.get("node_id"):
+            tags["node_id"] = str(result["node_id"])
+            tags["node_ip"] = str(result.get("node_ip", ""))
+        for k, v in tags.items():
+            self.writer.later(run_id, "set_tag", k, v)
 
     def on_checkpoint(self, iteration: int, trials: list, trial, checkpoint, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
@@ -82,32 +100,44 @@ class MLflowTrialLogger(Callback):
             d = Path(d)
             meta = json.loads((d / CONFIG_FILE).read_text())
             epoch = int(meta.get("epoch", 0))
-            with tempfile.TemporaryDirectory() as tmp:
-                for name in IMAGE_FILES:
-                    if (d / name).is_file():
-                        stem = Path(name).stem
-                        target = Path(tmp) / (f"{stem}.png" if stem == "recon_before" else f"{stem}_e{epoch:04d}.png")
-                        shutil.copy(d / name, target)
-                if any(Path(tmp).iterdir()):
-                    mlflow_store.retry(self.client.log_artifacts, run_id, tmp, "images")
+            images = Path(tempfile.mkdtemp(prefix="genstudy-images-"))
+            for name in IMAGE_FILES:
+                if (d / name).is_file():
+                    stem = Path(name).stem
+                    shutil.copy(d / name, images / (f"{stem}.png" if stem == "recon_before" else f"{stem}_e{epoch:04d}.png"))
+            self.writer.later(run_id, "log_artifacts", str(images), "images", cleanup=str(images))
             value = meta.get("metrics", {}).get(self.metric)
             if isinstance(value, (int, float)) and math.isfinite(value) and self._better(trial.trial_id, value):
                 self.best[trial.trial_id] = value
-                stage = self._staging / trial.trial_id
+                stage = Path(self.staging) / trial.trial_id
                 stage.mkdir(parents=True, exist_ok=True)
-                for name in (MODEL_FILE, CONFIG_FILE):
-                    shutil.copy(d / name, stage / name)
+                for name in BEST_FILES:
+                    if (d / name).is_file():
+                        shutil.copy(d / name, stage / name)
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
-        epochs = int((trial.last_result or {}).get("training_iteration", 0))
-        status = "finished" if epochs >= self.max_reports else "stopped_early"
-        self._end(trial, "FINISHED", status, epochs)
+        last = trial.last_result or {}
+        epochs = int(last.get("training_iteration", 0))
+        if last.get(FAILURE_KEY):  # the wrapper ended the trial on a failure that must not be retried
+            self._end(trial, "FAILED", "failed", epochs, error=str(last[FAILURE_KEY]))
+        else:
+            self._end(trial, "FINISHED", "finished" if epochs >= self.max_reports else "stopped_early", epochs)
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
         epochs = int((trial.last_result or {}).get("training_iteration", 0))
         self._end(trial, "FAILED", "failed", epochs, error=_error_line(trial))
 
+    def on_experiment_end(self, trials: list, **info) -> None:
+        self.writer.flush()
+
     # --- helpers --------------------------------------------------------------------------------
+    def _find_run(self, trial_id: str) -> str | None:
+        """The run a previous driver made for ``trial_id`` under this parent, if any."""
+        runs = self.writer.now("search_runs", [self.experiment_id],
+                               filter_string=f"tags.trial_id = '{trial_id}' and "
+                                             f"tags.mlflow.parentRunId = '{self.parent_run_id}'")
+        return runs[0].info.run_id if runs else None
+
     def _better(self, trial_id: str, value: float) -> bool:
         old = self.best.get(trial_id)
         return old is None or (value < old if self.mode == "min" else value > old)
@@ -116,28 +146,30 @@ class MLflowTrialLogger(Callback):
         run_id = self.runs.get(trial.trial_id)
         if run_id is None:
             return
-        stage = self._staging / trial.trial_id
+        stage = Path(self.staging) / trial.trial_id
         if (stage / MODEL_FILE).is_file():
-            mlflow_store.retry(self.client.log_artifacts, run_id, str(stage))
-            shutil.rmtree(stage, ignore_errors=True)
+            self.writer.later(run_id, "log_artifacts", str(stage), cleanup=str(stage))
         tags = {"status": status, "epochs_run": str(epochs)}
         if status == "stopped_early":
             tags["stopped_by"] = f"ASHA after report {epochs} of {self.max_reports}"
         if error:
             tags["error"] = error[:4000]
+            tags["failure_reason"] = error.split(":", 1)[0] if error.startswith(("diverged", "cuda_oom")) else "error"
         for k, v in tags.items():
-            mlflow_store.retry(self.client.set_tag, run_id, k, v)
-        mlflow_store.retry(self.client.set_terminated, run_id, mlflow_status)
+            self.writer.later(run_id, "set_tag", k, v)
+        self.writer.later(run_id, "set_terminated", mlflow_status)
         self.outcomes[trial.trial_id] = {"status": status, "epochs": epochs, "run_id": run_id,
                                          "best": self.best.get(trial.trial_id), "error": error}
 
     def close_open_runs(self, status: str = "KILLED") -> None:
-        """End every child run still open (the study was interrupted)."""
+        """End every child run still open (the study was interrupted), and wait for all writes."""
         for trial_id, run_id in self.runs.items():
             if trial_id not in self.outcomes:
-                mlflow_store.retry(self.client.set_tag, run_id, "status", "killed")
-                mlflow_store.retry(self.client.set_terminated, run_id, status)
-                self.outcomes[trial_id] = {"status": "killed", "run_id": run_id, "best": self.best.get(trial_id)}
+                self.writer.later(run_id, "set_tag", "status", "killed")
+                self.writer.later(run_id, "set_terminated", status)
+                self.outcomes[trial_id] = {"status": "killed", "run_id": run_id, "epochs": None,
+                                           "best": self.best.get(trial_id), "error": None}
+        self.writer.flush()
 
 
 def _error_line(trial) -> str:

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from study import mlflow_store, report
+from study import invocation, mlflow_store, report
 from study.cli import build_parser
 from study.errors import UsageError
 from study.resolve import Resolved, resolve
@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.study:
             raise UsageError("no study named; fix: python -m study.run STUDY (see --list)")
+        resumed = None
+        if args.resume:
+            resumed = invocation.find_resumable(_storage(args.storage_path), args.study)
+            invocation.apply(args, resumed.record)
         r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
                     args.max_concurrent, args.seed, args.param_cap)
         uri = mlflow_store.tracking_uri(args.tracking_uri)
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             data = load_dataset(r.fixed["dataset"], data_root)
         except DataUnavailable as e:
             raise UsageError(str(e)) from None
-        return _run(r, args, uri, data, data_root)
+        return _run(r, args, uri, data, data_root, resumed)
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
         return 2
@@ -82,40 +86,54 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _run(r: Resolved, args, uri: str, data, data_root: Path) -> int:
+def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
     import ray
 
     from study.mlflow_callback import MLflowTrialLogger
-    from study.tuner import Resources, build_tuner, make_searcher
+    from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
 
-    assets = r.family.prepare(data, data_root) if r.family.prepare else {}
-    exp_id = mlflow_store.experiment_id(uri, r.study.name)
     client = mlflow_store.client(uri)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"{r.study.name}-{stamp}"
-    parent = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags={
-        "study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"})
-    parent_id = parent.info.run_id
-    _log_parent_params(client, parent_id, r)
+    storage = _storage(args.storage_path)
+    if resumed is None:
+        exp_id = mlflow_store.experiment_id(uri, r.study.name)
+        name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags={
+            "study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(),
+            "role": "study"}).info.run_id
+        _log_parent_params(client, parent_id, r)
+        exp_dir = Path(storage) / name
+        invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root)
+    else:
+        exp_dir, exp_id, parent_id = resumed.path, resumed.record["experiment_id"], resumed.record["parent_run_id"]
+        stale = invocation.close_stale_runs(client, exp_id, parent_id)
+        mlflow_store.retry(client.update_run, parent_id, "RUNNING")
+        print(f"resuming {exp_dir} (MLflow parent run {parent_id}; {stale} stale runs marked KILLED)")
 
     ray.init(address=_address(args.address), include_dashboard=False, log_to_driver=True,
              configure_logging=True, logging_level="WARNING")
-    gpus = args.gpus_per_trial
-    if gpus is None:
-        gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-    resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
-    searcher = make_searcher(r)
-    logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t)
-    tuner = build_tuner(r, data, assets, searcher, resources, _storage(args.storage_path), name, [logger])
-    status = "KILLED"
     try:
+        gpus = args.gpus_per_trial
+        if gpus is None:
+            gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+        resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
+        assets = r.family.prepare(data, data_root) if r.family.prepare else {}
+        searcher = make_searcher(r)
+        if resumed is None:
+            logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
+                                       str(exp_dir / "genstudy_best"))
+            tuner = build_tuner(r, data, assets, searcher, resources, storage, exp_dir.name, [logger])
+        else:
+            tuner = restore_tuner(str(exp_dir), r, data, assets, resources)
         tuner.fit()
-        status = "FINISHED"
     finally:
-        logger.close_open_runs()
-        code = _finish(r, client, parent_id, logger, searcher, uri)
-        mlflow_store.retry(client.set_terminated, parent_id, status)
         ray.shutdown()
+    searcher.restore_from_dir(str(exp_dir))  # the searcher's final state, saved by Tune
+    interrupted = invocation.close_stale_runs(client, exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
+    code = _finish(r, client, exp_id, parent_id, searcher, uri)
+    mlflow_store.retry(client.set_terminated, parent_id, "KILLED" if interrupted else "FINISHED")
+    if interrupted:
+        print(f"study.run: {r.study.name} was interrupted; continue it with: python -m study.run {r.study.name} "
+              f"--resume --storage-path {storage}", file=sys.stderr)
     return code
 
 
@@ -129,10 +147,11 @@ def _log_parent_params(client, run_id: str, r: Resolved) -> None:
     mlflow_store.retry(client.log_batch, run_id, params=[Param(k, str(v)) for k, v in params.items()])
 
 
-def _finish(r: Resolved, client, parent_id: str, logger, searcher, uri: str) -> int:
+def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str) -> int:
+    """Print the summary and record the best trial on the parent run, from what MLflow holds."""
     from mlflow.entities import Metric, Param
 
-    outcomes = logger.outcomes
+    outcomes = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode)
     for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
         print(line)
     counts = {"n_proposed": searcher.proposed, "n_rejected_cap": len(searcher.rejected),
@@ -150,16 +169,19 @@ def _finish(r: Resolved, client, parent_id: str, logger, searcher, uri: str) -> 
     pick = min if r.study.mode == "min" else max
     best_id = pick(scored, key=lambda t: scored[t]["best"])
     best = scored[best_id]
-    config = {k: v for k, v in client.get_run(best["run_id"]).data.params.items()}
+    config = dict(client.get_run(best["run_id"]).data.params)
+    params = [Param(f"best.{k}", v) for k, v in config.items()]
+    existing = client.get_run(parent_id).data.params
+    params = [p for p in params if p.key not in existing]  # a resumed study logged them already
     mlflow_store.retry(client.log_batch, parent_id, metrics=[Metric(f"best_{r.study.metric}", best["best"], now, 0)],
-                       params=[Param(f"best.{k}", v) for k, v in config.items()])
+                       params=params)
     for k, v in {"best_trial_id": best_id, "best_run_id": best["run_id"]}.items():
         mlflow_store.retry(client.set_tag, parent_id, k, v)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "best_config.json"
         path.write_text(json.dumps(config, indent=2))
         mlflow_store.retry(client.log_artifact, parent_id, str(path))
-    print(f"best trial {best_id}: {r.study.metric} = {best['best']:.3f} ({best['status']}, {best['epochs']} epochs)")
+    print(f"best trial {best_id}: {r.study.metric} = {best['best']:.3f} ({best['status']}, {best['epochs']} reports)")
     print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
     print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best['run_id']}")
     print(f"  browse: mlflow ui --backend-store-uri {uri}")

@@ -7,6 +7,8 @@ Differences from Ray's ``OptunaSearch``, each for a reason:
 * A trial that ASHA stopped early is told to Optuna as PRUNED with its per-epoch values, not as
   COMPLETE with an early (worse) value that TPE would compare with finished trials.
 * ``num_samples`` counts proposals, rejected ones included: the search ends after that many.
+* It limits concurrency itself (no ``ConcurrencyLimiter``), so its running trials are part of its
+  saved state and a resumed study still tells Optuna how they ended.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class SearchSettings:
     baselines: Sequence[Mapping[str, Any]] = ()
     seed: int = 0
     n_startup_trials: int = 5  # random proposals before TPE models the results
+    max_concurrent: int = 2
 
 
 class CappedTPESearch(Searcher):
@@ -61,7 +64,13 @@ class CappedTPESearch(Searcher):
         self.proposed = 0
         self.rejected: list[Rejection] = []
 
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        self.s.max_concurrent = max_concurrent
+        return True  # handled here: Tune must not wrap this searcher in a ConcurrencyLimiter
+
     def suggest(self, trial_id: str) -> dict | str | None:
+        if len(self.live) >= self.s.max_concurrent:
+            return None  # ask again when a trial ends
         while self.proposed < self.s.num_samples:
             self.proposed += 1
             trial = self.study.ask()

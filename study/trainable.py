@@ -3,33 +3,47 @@
 from __future__ import annotations
 
 import logging
+import math
 
+import ray
 import torch
 from ray import tune
 
+from study.mlflow_callback import FAILURE_KEY
 from trainables.data import ImageData
 from trainables.families import FAMILIES
+from trainables.vae import Diverged
 
 
 def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: str) -> None:
     """Train one trial; ``data`` comes through Ray's object store, read once per study.
 
-    ``metric`` is reported first, so Tune's progress table shows it among its four columns.
+    ``metric`` is reported first, so Tune's progress table shows it among its four columns. A
+    diverged loss or a CUDA out-of-memory error ends the trial with a last result naming the
+    failure (the MLflow run ends FAILED, Optuna is told FAIL) instead of an exception, because
+    Tune would retry an exception from the last checkpoint and fail the same way again.
     """
     logging.getLogger("ray").setLevel(logging.WARNING)  # no "checkpoint created" line per epoch
     fam = FAMILIES[family]
     cfg = fam.make_config(config)  # a typo or a bad value fails here, before any work
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
     torch.set_num_threads(max(1, int(cpus)))  # as many threads as CPUs Ray gave the trial
+    node_id = ray.get_runtime_context().get_node_id()
 
     def report(metrics: dict, checkpoint_dir: str | None) -> None:
         checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         first = {metric: metrics[metric]} if metric in metrics else {}
-        tune.report({**first, **metrics}, checkpoint=checkpoint)
+        tune.report({**first, **metrics, "node_id": node_id}, checkpoint=checkpoint)
 
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is None:
-        fam.fit(cfg, report, data, assets=assets)
-    else:
-        with checkpoint.as_directory() as d:
-            fam.fit(cfg, report, data, resume_from=d, assets=assets)
+    try:
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is None:
+            fam.fit(cfg, report, data, assets=assets)
+        else:
+            with checkpoint.as_directory() as d:
+                fam.fit(cfg, report, data, resume_from=d, assets=assets)
+    except Diverged as e:
+        tune.report({metric: math.nan, FAILURE_KEY: str(e), "node_id": node_id})
+    except torch.cuda.OutOfMemoryError as e:
+        first_line = str(e).splitlines()[0] if str(e) else "out of memory"
+        tune.report({metric: math.nan, FAILURE_KEY: f"cuda_oom: {first_line}", "node_id": node_id})

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from ray import tune
 from ray.tune.logger import JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search import ConcurrencyLimiter
 
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
@@ -26,22 +25,26 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
         space=r.study.space, complete=r.complete, count_params=r.n_params, param_cap=r.param_cap,
         num_samples=r.num_samples, max_t=r.max_t, fixed=r.fixed, ranges=r.profile.ranges,
         baselines=r.study.baselines if r.profile.use_baseline else (), seed=r.seed,
-        n_startup_trials=min(5, max(1, r.num_samples // 3)))
+        n_startup_trials=min(5, max(1, r.num_samples // 3)), max_concurrent=r.max_concurrent)
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
+
+
+def make_trainable(r: Resolved, data: ImageData, assets: dict, resources: Resources):
+    return tune.with_resources(  # data and assets go into the object store once, not once per trial
+        tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets, metric=r.study.metric),
+        {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
 
 
 def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPESearch, resources: Resources,
                 storage_path: str, name: str, callbacks: list) -> tune.Tuner:
-    trainable = tune.with_resources(  # data and assets go into the object store once, not once per trial
-        tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets, metric=r.study.metric),
-        {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
+    trainable = make_trainable(r, data, assets, resources)
     scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_t,
                               grace_period=min(r.profile.grace_period, r.max_t),
                               reduction_factor=r.profile.reduction_factor)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            metric=r.study.metric, mode=r.study.mode, search_alg=ConcurrencyLimiter(searcher, r.max_concurrent),
+            metric=r.study.metric, mode=r.study.mode, search_alg=searcher,
             scheduler=scheduler, num_samples=r.num_samples, reuse_actors=True),
         run_config=tune.RunConfig(
             name=name, storage_path=storage_path, callbacks=[JsonLoggerCallback(), *callbacks],
@@ -51,3 +54,10 @@ def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPES
             failure_config=tune.FailureConfig(max_failures=2),
         ),
     )
+
+
+def restore_tuner(path: str, r: Resolved, data: ImageData, assets: dict, resources: Resources) -> tune.Tuner:
+    """Tune's restore: finished trials stay finished, unfinished ones continue from their last
+    checkpoint, and the searcher and callbacks get back their saved state."""
+    return tune.Tuner.restore(path, trainable=make_trainable(r, data, assets, resources),
+                              resume_unfinished=True, resume_errored=False)

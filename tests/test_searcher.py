@@ -16,6 +16,7 @@ def test_over_cap_configs_are_never_suggested_and_are_counted():
     suggested = []
     while (config := s.suggest(f"t{len(suggested)}")) != Searcher.FINISHED:
         suggested.append(config)
+        s.on_trial_complete(f"t{len(suggested) - 1}", {"test_nelbo": 150.0, "training_iteration": 4})
     r = resolve("vae_beta_sweep", "smoke", ["arch=mlp", "depth=2"])
     assert all(r.n_params(c) <= 150_000 for c in suggested)
     assert len(suggested) + len(s.rejected) == 12 == s.proposed
@@ -70,3 +71,12 @@ def test_baselines_are_proposed_first_in_quick():
     first, second = s.suggest("a"), s.suggest("b")
     assert (first["arch"], first["beta"], first["width"]) == ("conv", 1.0, 32)
     assert (second["arch"], second["beta"], second["width"]) == ("mlp", 1.0, 512)
+
+
+def test_searcher_limits_concurrency_itself():
+    s = make_searcher(resolve("vae_beta_sweep", "smoke", max_concurrent=2))
+    assert s.set_max_concurrency(2) is True
+    assert s.suggest("a") and s.suggest("b")
+    assert s.suggest("c") is None  # two running: wait
+    s.on_trial_complete("a", {"test_nelbo": 150.0, "training_iteration": 4})
+    assert s.suggest("c")

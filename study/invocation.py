@@ -1,0 +1,81 @@
+"""What a run leaves beside Tune's experiment state so ``--resume`` can continue it, and the
+MLflow bookkeeping around an interrupted study (stale runs, outcomes read back from the record)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from study import mlflow_store
+from study.errors import UsageError
+
+RECORD_FILE = "genstudy.json"
+# the arguments that define a study run; --resume takes them from the record, not the command line
+STUDY_ARGS = ("profile", "sets", "num_samples", "max_epochs", "max_concurrent", "seed", "param_cap",
+              "tracking_uri", "data_root")
+
+
+@dataclass(frozen=True)
+class Resumable:
+    path: Path
+    record: dict[str, Any]
+
+
+def save(exp_dir: Path, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path) -> None:
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    record = {k: getattr(args, k) for k in STUDY_ARGS}
+    record.update(study=args.study, tracking_uri=uri, data_root=str(data_root), parent_run_id=parent_run_id,
+                  experiment_id=experiment_id)
+    tmp = exp_dir / (RECORD_FILE + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(exp_dir / RECORD_FILE)
+
+
+def find_resumable(storage: str, study: str) -> Resumable:
+    """The newest run of ``study`` under ``storage`` that Tune can restore."""
+    from study.resolve import get_study
+
+    get_study(study)  # an unknown name is a UsageError naming the valid ones
+    candidates = sorted(Path(storage).glob(f"{study}-*/{RECORD_FILE}"), reverse=True)
+    for record_file in candidates:
+        if any(record_file.parent.glob("experiment_state-*.json")):
+            return Resumable(record_file.parent, json.loads(record_file.read_text()))
+    raise UsageError(f"nothing to resume: no interrupted run of {study!r} under {storage}; "
+                     "fix: run it without --resume, or pass the --storage-path it used")
+
+
+def apply(args, record: dict[str, Any]) -> None:
+    for key in STUDY_ARGS:
+        setattr(args, key, record.get(key))
+
+
+def children(client, experiment_id: str, parent_run_id: str) -> list:
+    return mlflow_store.retry(client.search_runs, [experiment_id],
+                              filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=10_000)
+
+
+def close_stale_runs(client, experiment_id: str, parent_run_id: str) -> int:
+    """Mark KILLED the child runs still RUNNING (their driver is gone); returns how many."""
+    stale = [r for r in children(client, experiment_id, parent_run_id) if r.info.status == "RUNNING"]
+    for run in stale:
+        mlflow_store.retry(client.set_tag, run.info.run_id, "status", "killed")
+        mlflow_store.retry(client.set_terminated, run.info.run_id, "KILLED")
+    return len(stale)
+
+
+def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: str) -> dict[str, dict]:
+    """trial id -> status, reports, best metric, run id and error, read back from MLflow."""
+    out = {}
+    for run in children(client, experiment_id, parent_run_id):
+        history = [m.value for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
+                   if math.isfinite(m.value)]
+        tags = run.data.tags
+        out[tags["trial_id"]] = {
+            "status": tags.get("status", "killed"), "run_id": run.info.run_id, "error": tags.get("error"),
+            "epochs": int(tags.get("epochs_run", 0)),
+            "best": (min(history) if mode == "min" else max(history)) if history else None,
+        }
+    return out
