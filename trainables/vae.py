@@ -20,6 +20,7 @@ from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights, save_model, save_state
 from trainables.data import ImageData
 from trainables.device import pick_device, seed_everything
+from trainables.errors import Diverged
 from trainables.images import save_grid, uint8_to_float
 from trainables.losses.vae import BETA_SCHEDULES, RECON_LOSSES, kl_normal
 from trainables.models.vae import VAE, build_vae
@@ -29,10 +30,6 @@ Report = Callable[[dict, "str | None"], None]
 EVAL_BATCH = 1000
 EVAL_SEED_OFFSET = 10_007  # eval noise is seeded, so a reloaded model reproduces its logged numbers
 N_RECON, N_SAMPLES = 32, 64
-
-
-class Diverged(RuntimeError):
-    """The loss became non-finite; the trial must fail, not retry."""
 
 
 def loss_terms(model: VAE, x: torch.Tensor, likelihood: str, generator: torch.Generator | None = None):
