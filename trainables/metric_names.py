@@ -24,5 +24,10 @@ D_REAL = "d_real"
 D_FAKE = "d_fake"
 FID = "fid"
 KID = "kid"
+CLASS_ENTROPY = "class_entropy"  # nats, of the classifier's predicted-class histogram over samples (log 10 max)
+SAMPLE_CONFIDENCE = "sample_confidence"  # the classifier's mean max-probability over samples
+CLASSES_COVERED = "classes_covered"  # classes predicted at least once among the samples
+CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier behind fid
+FID_INCEPTION = "fid_inception"  # Inception-v3 FID; only when its weights are on disk
 
 VAE_METRICS = (TRAIN_RECON, TRAIN_KL, TRAIN_LOSS, TEST_RECON, TEST_KL, TEST_LOSS, TEST_NELBO)

@@ -1,0 +1,96 @@
+"""Fréchet distance, KID and class coverage against known values; the cached feature classifier."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from trainables import classifier
+from trainables.classifier import Classifier, cache_dir, features_and_probs, prepare_assets
+from trainables.data import load_dataset
+from trainables.fid import FeatureStats, class_coverage, frechet_distance, kernel_inception_distance
+
+
+def _random_cov(rng, d):
+    a = rng.normal(size=(d, d))
+    return a @ a.T / d + 0.1 * np.eye(d)
+
+
+def test_frechet_distance_of_identical_gaussians_is_zero():
+    rng = np.random.default_rng(0)
+    mu, sigma = rng.normal(size=16), _random_cov(rng, 16)
+    assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_closed_form_for_diagonal_covariances():
+    # diagonal: sum (m1 - m2)^2 + sum (s1 - s2)^2 with s the standard deviations
+    s1, s2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 9.0])
+    expected = 3.0**2 + (1 - 2) ** 2 + (2 - 1) ** 2 + 0
+    assert frechet_distance(np.array([3.0, 0, 0]), np.diag(s1), np.zeros(3), np.diag(s2)) == pytest.approx(expected)
+
+
+def test_frechet_distance_matches_scipy_sqrtm_and_survives_singular_covariances():
+    rng = np.random.default_rng(1)
+    s1, s2 = _random_cov(rng, 32), _random_cov(rng, 32)
+    mu1, mu2 = rng.normal(size=32), rng.normal(size=32)
+    ref = ((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * scipy.linalg.sqrtm(s1 @ s2).real)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(ref, rel=1e-8)
+    x = rng.normal(size=(10, 32))  # 10 samples in 32 dimensions: a rank-9 covariance
+    singular = np.cov(x, rowvar=False)
+    value = frechet_distance(x.mean(0), singular, x.mean(0), singular)
+    assert math.isfinite(value) and value == pytest.approx(0.0, abs=1e-6)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_grows_with_a_shift():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(1500, 8)), rng.normal(size=(1500, 8))
+    same = kernel_inception_distance(a, b, subset_size=500)
+    shifted = kernel_inception_distance(a, b + 1.0, subset_size=500)
+    assert abs(same) < 0.02 and shifted > 0.5
+
+
+def test_class_coverage_entropy():
+    uniform = np.eye(10)[np.arange(1000) % 10]  # every class equally often, with certainty
+    entropy, confidence, covered = class_coverage(uniform)
+    assert entropy == pytest.approx(math.log(10)) and confidence == 1.0 and covered == 10
+    collapsed = np.tile([0.5, 0.5] + [0.0] * 8, (100, 1))  # argmax always class 0
+    assert class_coverage(collapsed) == (pytest.approx(0.0), 0.5, 1)
+
+
+def test_feature_stats_keep_a_bounded_sample():
+    f = np.random.default_rng(3).normal(size=(5000, 4))
+    s = FeatureStats.of(f)
+    assert s.mu.shape == (4,) and s.sigma.shape == (4, 4) and len(s.sample) == 2000
+
+
+def test_classifier_handles_grey_28_and_rgb_32():
+    for shape in ((1, 28, 28), (3, 32, 32)):
+        feats, probs = features_and_probs(Classifier(shape, 10), torch.rand(5, *shape))
+        assert feats.shape == (5, 128) and probs.shape == (5, 10)
+        assert np.allclose(probs.sum(1), 1.0)
+
+
+def test_read_only_data_root_caches_under_the_user_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)  # as ../shared/data: read-only even for root, by its mode
+    assert cache_dir(ro) == tmp_path / "cache" / "genstudy" / "classifiers"
+    rw = tmp_path / "rw"
+    rw.mkdir()
+    assert cache_dir(rw) == rw / "classifiers"
+
+
+def test_prepare_assets_trains_once_then_reuses_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(classifier, "MIN_STEPS", 150)  # enough for 4 shapes, a third of the time
+    data = load_dataset("synthetic")  # 4 shape classes, easy: a working classifier is near-perfect
+    first = prepare_assets(data, tmp_path)
+    assert first["classifier_accuracy"] > 0.9
+    assert first["classifier_file"].startswith(str(tmp_path / "classifiers"))
+    assert first["ref"]["mu"].shape == (128,) and "inception_ref" not in first  # no Inception weights here
+    second = prepare_assets(data, tmp_path)  # loaded, not retrained: same weights and recorded accuracy
+    assert second["classifier_accuracy"] == pytest.approx(first["classifier_accuracy"], abs=1e-6)
+    assert all(torch.equal(first["classifier"][k], second["classifier"][k]) for k in first["classifier"])

@@ -1,0 +1,129 @@
+"""Sample-quality metrics in a feature space: Fréchet distance, KID, class coverage; optional Inception FID.
+
+The feature space is the penultimate layer of genstudy's own classifier (``trainables/classifier.py``),
+trained on the same dataset; Heusel et al. (2017) define FID with Inception-v3 pool features, which
+:func:`inception_features` provides only when the weights are already on disk (never downloaded here).
+All statistics are computed in float64 NumPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainables import metric_names as M
+
+KID_SUBSETS = 10  # as in Binkowski et al. (2018) and torch-fidelity
+KID_SUBSET_SIZE = 1000
+INCEPTION_WEIGHTS = "inception_v3_google-0cc3c7bd.pth"  # torchvision's Inception-v3 (IMAGENET1K_V1)
+INCEPTION_BATCH = 50
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Mean ``(D,)`` and covariance ``(D, D)`` of a feature set, plus up to ``KID_SUBSET_SIZE`` rows for KID."""
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    sample: np.ndarray
+
+    @classmethod
+    def of(cls, features: np.ndarray, seed: int = 0) -> "FeatureStats":
+        f = np.asarray(features, dtype=np.float64)
+        rows = np.random.default_rng(seed).permutation(len(f))[:KID_SUBSET_SIZE * 2]
+        return cls(f.mean(axis=0), np.cov(f, rowvar=False), f[np.sort(rows)])
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return {"mu": self.mu, "sigma": self.sigma, "sample": self.sample}
+
+
+def sqrtm_psd_product_trace(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """tr(sqrtm(sigma1 @ sigma2)) for symmetric PSD matrices, without a non-symmetric sqrtm.
+
+    sigma1 @ sigma2 is similar to A = sqrt(sigma1) sigma2 sqrt(sigma1), which is symmetric PSD, so
+    the trace is the sum of the square roots of A's eigenvalues (negative round-off clipped to 0).
+    """
+    w1, v1 = np.linalg.eigh((sigma1 + sigma1.T) / 2)
+    root1 = (v1 * np.sqrt(np.clip(w1, 0, None))) @ v1.T
+    a = root1 @ sigma2 @ root1
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((a + a.T) / 2), 0, None)).sum())
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """||mu1 - mu2||^2 + tr(sigma1 + sigma2 - 2 sqrtm(sigma1 sigma2)): the FID of two Gaussians (>= 0)."""
+    diff = np.asarray(mu1, np.float64) - np.asarray(mu2, np.float64)
+    covmean_trace = sqrtm_psd_product_trace(np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64))
+    return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * covmean_trace))
+
+
+def kernel_inception_distance(x: np.ndarray, y: np.ndarray, n_subsets: int = KID_SUBSETS,
+                              subset_size: int = KID_SUBSET_SIZE, seed: int = 0) -> float:
+    """Unbiased MMD^2 with the cubic polynomial kernel (x.y / d + 1)^3, averaged over random subsets."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    m = min(subset_size, len(x), len(y))
+    rng = np.random.default_rng(seed)
+    d = x.shape[1]
+    total = 0.0
+    for _ in range(n_subsets):
+        a, b = x[rng.choice(len(x), m, replace=False)], y[rng.choice(len(y), m, replace=False)]
+        kxx, kyy, kxy = ((a @ a.T / d + 1) ** 3, (b @ b.T / d + 1) ** 3, (a @ b.T / d + 1) ** 3)
+        off = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        total += off - 2.0 * kxy.mean()
+    return float(total / n_subsets)
+
+
+def class_coverage(probs: np.ndarray) -> tuple[float, float, int]:
+    """(entropy in nats of the predicted-class histogram, mean max-probability, classes predicted).
+
+    A generator covering k classes evenly scores log k; a collapsed one scores 0.
+    """
+    p = np.asarray(probs, np.float64)
+    counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
+    freq = counts[counts > 0] / counts.sum()
+    return float(-(freq * np.log(freq)).sum()), float(p.max(axis=1).mean()), int((counts > 0).sum())
+
+
+def sample_metrics(features: np.ndarray, probs: np.ndarray, ref: FeatureStats) -> dict[str, float]:
+    """fid, kid and class coverage of generated images' features against reference statistics."""
+    gen = FeatureStats.of(features)
+    entropy, confidence, n_classes = class_coverage(probs)
+    return {M.FID: frechet_distance(gen.mu, gen.sigma, ref.mu, ref.sigma),
+            M.KID: kernel_inception_distance(features, ref.sample),
+            M.CLASS_ENTROPY: entropy, M.SAMPLE_CONFIDENCE: confidence, M.CLASSES_COVERED: n_classes}
+
+
+# --- optional Inception FID ------------------------------------------------------------------------
+def inception_weights_path() -> Path | None:
+    """torchvision's Inception-v3 weights when already in the torch hub cache, else None (no download)."""
+    path = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS
+    return path if path.is_file() else None
+
+
+def load_inception(device: torch.device) -> torch.nn.Module | None:
+    """Inception-v3 with its classifier removed (2048-d pool features), or None without local weights."""
+    path = inception_weights_path()
+    if path is None:
+        return None
+    from torchvision.models import inception_v3
+
+    net = inception_v3(weights=None, aux_logits=True, init_weights=False)
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    net.fc = torch.nn.Identity()
+    return net.eval().to(device)
+
+
+@torch.no_grad()
+def inception_features(net: torch.nn.Module, images: torch.Tensor) -> np.ndarray:
+    """Pool features ``(N, 2048)`` of images ``(N, C, H, W)`` in [0, 1] (grey repeated to RGB, 299 px)."""
+    mean = torch.tensor([0.485, 0.456, 0.406], device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=images.device).view(1, 3, 1, 1)
+    out = []
+    for i in range(0, len(images), INCEPTION_BATCH):
+        x = images[i:i + INCEPTION_BATCH].float()
+        x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+        x = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        out.append(net((x - mean) / std).double().cpu().numpy())
+    return np.concatenate(out)
