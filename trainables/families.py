@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from trainables.classifier import prepare_assets
 from trainables.data.registry import image_shape
+from trainables.gan import fit as fit_gan
+from trainables.gan_config import GANConfig, n_reports as gan_reports
+from trainables.models.gan import build_gan
 from trainables.models.params import count_params
 from trainables.models.vae import build_vae
 from trainables.vae import fit as fit_vae
@@ -43,4 +47,5 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "vae": Family("vae", VAEConfig, fit_vae, build_vae),
+    "gan": Family("gan", GANConfig, fit_gan, build_gan, n_reports=gan_reports, prepare=prepare_assets),
 }

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Callable
 
 from trainables.data.arrays import DataUnavailable, ImageData, default_data_root
+from trainables.data.cifar10 import load_cifar10
 from trainables.data.mnist import load_mnist
 from trainables.data.small import load_digits_data, load_synthetic
 
 DATASETS: dict[str, Callable[[Path], ImageData]] = {
     "mnist": load_mnist,
+    "cifar10": load_cifar10,
     "digits": lambda root: load_digits_data(),  # bundled with scikit-learn, always offline
     "synthetic": lambda root: load_synthetic(),  # generated, for tests
 }
@@ -18,6 +20,7 @@ DATASETS: dict[str, Callable[[Path], ImageData]] = {
 
 IMAGE_SHAPES: dict[str, tuple[int, int, int]] = {  # (C, H, W), known without reading files
     "mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
     "digits": (1, 8, 8),
     "synthetic": (1, 28, 28),
 }

@@ -1,0 +1,226 @@
+"""The GAN family's training loop: ``fit(cfg, report, data, assets=...)``.
+
+One epoch is one pass of D over the training images (one real batch per D step, a G step every
+``n_critic`` D steps), split into ``reports_per_epoch`` reports. Each report's checkpoint directory
+holds ``model.safetensors`` (G and D), ``config.json``, ``trainer_state.pt``, ``generator.pt`` (the
+generator as TorchScript: z -> images in [0, 1]), ``fixed_noise.png`` (the same 64 latents every
+report: mode collapse shows there) and, every ``image_every`` reports, ``samples.png``.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from trainables import metric_names as M
+from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.classifier import classifier_from_assets, features_and_probs
+from trainables.data import ImageData
+from trainables.device import pick_device, seed_everything
+from trainables.errors import Diverged
+from trainables.fid import FeatureStats, frechet_distance, inception_features, load_inception, sample_metrics
+from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig, n_reports
+from trainables.images import save_grid, uint8_to_float
+from trainables.losses.gan import D_LOSSES, D_WON, G_LOSSES, gradient_penalty, mean_score
+from trainables.models.gan import GAN, ImageSampler, build_gan
+
+Report = Callable[[dict, "str | None"], None]
+GENERATOR_FILE = "generator.pt"
+N_GRID = 64  # images in fixed_noise.png and samples.png
+EVAL_SEED_OFFSET = 10_007  # eval latents are seeded: a reloaded generator reproduces its logged fid
+EVAL_BATCH = 500
+
+
+def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None = None,
+        workdir: str | None = None, assets: dict | None = None) -> None:
+    """Train ``cfg`` on ``data``, reporting ``n_reports(cfg)`` times.
+
+    Args:
+        cfg: the trial's config.
+        report: called as ``report(metrics, checkpoint_dir)`` at each report.
+        data: the dataset in memory (subset here by ``cfg.train_size``).
+        resume_from: a checkpoint directory written by an earlier call; training continues after
+            its report with its optimizer states.
+        workdir: where checkpoints are written and kept; by default a temporary directory whose
+            checkpoints are deleted once reported.
+        assets: from :func:`trainables.classifier.prepare_assets`; without them fid, kid and class
+            coverage are absent.
+    Raises:
+        Diverged: a non-finite loss, or D winning completely for ``cfg.d_win_patience`` D steps in a row.
+    """
+    seed_everything(cfg.seed)
+    device = pick_device()
+    data = data.subset(cfg.train_size)
+    x_train = torch.from_numpy(np.array(data.x_train)).to(device)  # (N, C, H, W) uint8
+    gan = build_gan(cfg, data.image_shape).to(device)
+    betas = (cfg.beta1, cfg.beta2)
+    opt_g = torch.optim.Adam(gan.generator.parameters(), lr=cfg.lr_generator, betas=betas)
+    opt_d = torch.optim.Adam(gan.discriminator.parameters(), lr=cfg.lr_discriminator, betas=betas)
+    evaluate = SampleEvaluator(cfg, assets, data.image_shape, device)
+    steps_per_epoch = len(x_train) // cfg.batch_size
+    total = n_reports(cfg)
+    ends = [round(k * steps_per_epoch * cfg.max_epochs / total) for k in range(1, total + 1)]
+    state = {"report": 0, "step": 0, "d_won_streak": 0}
+    if resume_from is not None:
+        load_weights(resume_from, gan)
+        saved = load_state(resume_from, device)
+        opt_g.load_state_dict(saved["opt_g"])
+        opt_d.load_state_dict(saved["opt_d"])
+        torch.set_rng_state(saved["torch_rng"].cpu())
+        state = {k: int(saved[k]) for k in state}
+    fixed_z = torch.randn(N_GRID, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
+    base = {M.N_PARAMS: sum(p.numel() for p in gan.parameters())}
+    if assets:
+        base[M.CLASSIFIER_ACCURACY] = assets["classifier_accuracy"]
+
+    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
+        root = Path(workdir) if workdir else Path(tmp)
+        for k in range(state["report"] + 1, total + 1):
+            start = time.perf_counter()
+            means = _train_span(gan, opt_g, opt_d, x_train, cfg, state, ends[k - 1], steps_per_epoch * cfg.max_epochs)
+            seconds = time.perf_counter() - start
+            metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, **means,
+                       M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
+            images, sample_values = evaluate(gan.generator, last=k == total)
+            metrics.update(sample_values)
+            state["report"] = k
+            ckpt = root / f"report_{k:04d}"
+            _write_checkpoint(ckpt, gan, cfg, data.image_shape, metrics, state, opt_g, opt_d)
+            _write_grids(gan.generator, fixed_z, images, ckpt, samples=k % cfg.image_every == 0 or k == total)
+            report(metrics, str(ckpt))
+            if workdir is None:
+                _rmtree(ckpt)
+
+
+def _train_span(gan: GAN, opt_g, opt_d, x_train: torch.Tensor, cfg: GANConfig, state: dict, end: int,
+                total_steps: int) -> dict[str, float]:
+    """D steps ``state["step"] .. end - 1`` (and the G steps among them); mean losses and D scores."""
+    g, d = gan.generator.train(), gan.discriminator.train()
+    d_loss_fn, g_loss_fn, d_won = D_LOSSES[cfg.loss], G_LOSSES[cfg.loss], D_WON[cfg.loss]
+    d_kwargs = {"real_label": 1.0 - cfg.label_smoothing} if cfg.loss in SMOOTHABLE_LOSSES else {}
+    sums = torch.zeros(4, dtype=torch.float64, device=x_train.device)  # loss_d, d_real, d_fake, loss_g
+    n_d, n_g = 0, 0
+    perm, perm_epoch = None, -1
+    steps_per_epoch = len(x_train) // cfg.batch_size
+    for step in range(state["step"], end):
+        epoch, b = divmod(step, steps_per_epoch)
+        if epoch != perm_epoch:  # an epoch's order depends on (seed, epoch) only, so a resume continues it
+            gen = torch.Generator(device=x_train.device).manual_seed(cfg.seed * 100_003 + epoch)
+            perm, perm_epoch = torch.randperm(len(x_train), generator=gen, device=x_train.device), epoch
+        real = uint8_to_float(x_train[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]]) * 2 - 1  # [-1, 1]
+        sigma = cfg.instance_noise * max(0.0, 1.0 - step / total_steps)  # annealed linearly to 0
+        z = torch.randn(len(real), cfg.latent_dim, device=real.device)
+        with torch.no_grad():
+            fake = g(z)
+        real_in, fake_in = _noisy(real, sigma), _noisy(fake, sigma)
+        s_real, s_fake = d(real_in), d(fake_in)
+        loss_d = d_loss_fn(s_real, s_fake, **d_kwargs)
+        if cfg.loss == "wgan_gp":
+            loss_d = loss_d + cfg.gp_lambda * gradient_penalty(d, real_in, fake_in)
+        _check_finite(loss_d, "D", step)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        state["d_won_streak"] = state["d_won_streak"] + 1 if d_won(s_real.detach(), s_fake.detach()) else 0
+        if state["d_won_streak"] >= cfg.d_win_patience:
+            raise Diverged(f"diverged: D won completely for {state['d_won_streak']} D steps in a row "
+                           f"(up to step {step}); the generator gets no useful gradient")
+        sums[:3] += torch.stack([loss_d.detach(), mean_score(cfg.loss, s_real.detach()),
+                                 mean_score(cfg.loss, s_fake.detach())]).double()
+        n_d += 1
+        if (step + 1) % cfg.n_critic == 0:
+            loss_g = g_loss_fn(d(_noisy(g(torch.randn_like(z)), sigma)))
+            _check_finite(loss_g, "G", step)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            sums[3] += loss_g.detach().double()
+            n_g += 1
+        state["step"] = step + 1
+    loss_d, d_real, d_fake, loss_g = sums.tolist()
+    out = {M.LOSS_D: loss_d / max(n_d, 1), M.D_REAL: d_real / max(n_d, 1), M.D_FAKE: d_fake / max(n_d, 1)}
+    if n_g:
+        out[M.LOSS_G] = loss_g / n_g
+    return out
+
+
+def _noisy(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    return x + sigma * torch.randn_like(x) if sigma > 0 else x
+
+
+def _check_finite(loss: torch.Tensor, which: str, step: int) -> None:
+    if not torch.isfinite(loss):
+        raise Diverged(f"diverged: non-finite {which} loss ({loss.item()}) at D step {step}")
+
+
+class SampleEvaluator:
+    """Generates ``cfg.eval_samples`` images from seeded latents and scores them against the test set."""
+
+    def __init__(self, cfg: GANConfig, assets: dict | None, shape: tuple[int, int, int], device: torch.device):
+        self.cfg, self.device = cfg, device
+        self.classifier = classifier_from_assets(assets, shape, device) if assets else None
+        self.ref = FeatureStats(**assets["ref"]) if assets else None
+        self.inception_ref = FeatureStats(**assets["inception_ref"]) if assets and "inception_ref" in assets else None
+
+    @torch.no_grad()
+    def __call__(self, generator, last: bool) -> tuple[torch.Tensor, dict[str, float]]:
+        """Images ``(eval_samples, C, H, W)`` in [0, 1] and their metrics (fid_inception at the last report)."""
+        generator.eval()
+        gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed + EVAL_SEED_OFFSET)
+        z = torch.randn(self.cfg.eval_samples, self.cfg.latent_dim, generator=gen, device=self.device)
+        images = torch.cat([(generator(z[i:i + EVAL_BATCH]) + 1) * 0.5 for i in range(0, len(z), EVAL_BATCH)])
+        generator.train()
+        if self.classifier is None:
+            return images, {}
+        features, probs = features_and_probs(self.classifier, images)
+        metrics = sample_metrics(features, probs, self.ref)
+        if last and self.inception_ref is not None:
+            net = load_inception(self.device)
+            if net is not None:
+                s = FeatureStats.of(inception_features(net, images))
+                metrics[M.FID_INCEPTION] = frechet_distance(s.mu, s.sigma, self.inception_ref.mu, self.inception_ref.sigma)
+        return images, metrics
+
+
+def _write_checkpoint(ckpt: Path, gan: GAN, cfg: GANConfig, shape, metrics: dict, state: dict, opt_g, opt_d) -> None:
+    k = state["report"]
+    save_model(ckpt, gan, cfg.to_dict(), {"family": "gan", "image_shape": list(shape), "epoch": k, "report": k,
+                                          "metrics": metrics})
+    save_state(ckpt, {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state,
+                      "torch_rng": torch.get_rng_state()})
+    export_generator(gan, ckpt / GENERATOR_FILE)
+
+
+def export_generator(gan: GAN, path: Path) -> None:
+    """Write the generator (eval mode, CPU) as TorchScript: ``torch.jit.load(path)(z)`` -> images in [0, 1]."""
+    sampler = ImageSampler(copy.deepcopy(gan.generator).cpu().eval())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but is what runs without genstudy
+        scripted = torch.jit.script(sampler)
+    tmp = path.with_name(path.name + ".tmp")
+    scripted.save(str(tmp))
+    tmp.replace(path)
+
+
+@torch.no_grad()
+def _write_grids(generator, fixed_z: torch.Tensor, images: torch.Tensor, directory: Path, samples: bool) -> None:
+    """fixed_noise.png: the same 64 latents every report; samples.png: the first 64 evaluation images."""
+    generator.eval()
+    save_grid((generator(fixed_z) + 1) * 0.5, directory / "fixed_noise.png")
+    generator.train()
+    if samples:
+        save_grid(images[:N_GRID], directory / "samples.png")
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
