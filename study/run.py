@@ -109,6 +109,8 @@ def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
         mlflow_store.retry(client.update_run, parent_id, "RUNNING")
         print(f"resuming {exp_dir} (MLflow parent run {parent_id}; {stale} stale runs marked KILLED)")
 
+    # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
     ray.init(address=_address(args.address), include_dashboard=False, log_to_driver=True,
              configure_logging=True, logging_level="WARNING")
     try:

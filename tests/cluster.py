@@ -1,0 +1,91 @@
+"""Real processes on loopback for the cluster tests: a Ray head and worker node, an MLflow server.
+
+Ray turns 127.0.0.1 into the machine's network address; other loopback addresses (127.0.0.2,
+127.0.0.3) are kept, so both nodes and all their traffic stay on loopback. Token authentication
+is off for this local test cluster only (RAY_AUTH_MODE=disabled).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+HEAD_IP, NODE_IP = "127.0.0.2", "127.0.0.3"
+RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class RayCluster:
+    """``ray start --head`` plus one ``ray start --address`` node, one CPU each."""
+
+    def __init__(self, tmp: Path):
+        self.port = free_port(HEAD_IP)
+        self.address = f"{HEAD_IP}:{self.port}"
+        self.tmp = tmp
+
+    def __enter__(self) -> "RayCluster":
+        ray = str(BIN / "ray")
+        common = ["--num-cpus=1", "--disable-usage-stats"]
+        subprocess.run([ray, "start", "--head", f"--port={self.port}", f"--node-ip-address={HEAD_IP}",
+                        "--include-dashboard=false", *common], env=RAY_ENV, check=True, capture_output=True,
+                       timeout=120)
+        subprocess.run([ray, "start", f"--address={self.address}", f"--node-ip-address={NODE_IP}", *common],
+                       env=RAY_ENV, check=True, capture_output=True, timeout=120)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run([str(BIN / "ray"), "stop", "--force"], env=RAY_ENV, capture_output=True, timeout=120)
+
+
+class MlflowServer:
+    """``mlflow server`` on 127.0.0.1 with a SQLite backend and a local artifact root."""
+
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.tmp = tmp
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "MlflowServer":
+        self.log = open(self.tmp / "mlflow-server.log", "w")
+        self.proc = subprocess.Popen(
+            [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port),
+             "--backend-store-uri", f"sqlite:///{self.tmp}/server.db",
+             "--artifacts-destination", (self.tmp / "server-artifacts").as_uri(), "--workers", "1"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.uri}/health", timeout=2).read()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"mlflow server exited: {(self.tmp / 'mlflow-server.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        raise TimeoutError("mlflow server did not come up in 120 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def has_ray_cli() -> bool:
+    return shutil.which("ray", path=str(BIN)) is not None
