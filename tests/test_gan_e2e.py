@@ -1,0 +1,63 @@
+"""The GAN smoke study end to end: real Ray, real MLflow (SQLite), real MNIST files."""
+
+import subprocess
+import sys
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.e2e
+STUDY = "gan_loss_sweep"
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, mnist_root):
+    tmp = tmp_path_factory.mktemp("gan_smoke")
+    uri = f"sqlite:///{tmp}/m.db"
+    # a Ray temp dir of its own: another driver on this machine using --address auto cannot attach to it
+    p = run_cli("study.run", STUDY, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
+                "--storage-path", str(tmp / "ray"), env={"RAY_TMPDIR": str(tmp_path_factory.mktemp("rt"))})
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name(STUDY).experiment_id])
+    parent = next(r for r in runs if r.data.tags.get("role") == "study")
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return p, client, parent, children, tmp
+
+
+def test_smoke_exits_0_with_all_four_losses_finished(smoke):
+    p, _, parent, children, _ = smoke
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "best trial" in p.stdout and "fid" in p.stdout
+    finished = [c for c in children if c.info.status == "FINISHED" and c.data.tags.get("status") == "finished"]
+    assert {c.data.params["loss"] for c in finished} == {"bce", "lsgan", "wgan_gp", "hinge"}
+    assert parent.info.status == "FINISHED" and "best_run_id" in parent.data.tags
+
+
+def test_every_child_logs_per_report_metrics_and_grids(smoke):
+    _, client, _, children, _ = smoke
+    for c in children:
+        reports = int(c.data.tags["epochs_run"])
+        assert reports == 2
+        for key in ("fid", "kid", "loss_d", "loss_g", "d_real", "d_fake", "class_entropy", "n_params",
+                    "samples_per_s", "classifier_accuracy"):
+            steps = sorted(m.step for m in client.get_metric_history(c.info.run_id, key))
+            assert steps == list(range(1, reports + 1)), (key, steps)
+        assert "fid_inception" not in c.data.metrics  # no Inception weights offline: absent, not faked
+        assert client.get_metric_history(c.info.run_id, "classifier_accuracy")[0].value >= 0.99
+        images = {a.path for a in client.list_artifacts(c.info.run_id, "images")}
+        assert {"images/fixed_noise_e0001.png", "images/fixed_noise_e0002.png", "images/samples_e0002.png"} <= images
+
+
+def test_best_generator_loads_in_a_clean_interpreter(smoke):
+    _, client, parent, _, tmp = smoke
+    best = parent.data.tags["best_run_id"]
+    names = {a.path for a in client.list_artifacts(best)}
+    assert {"model.safetensors", "config.json", "generator.pt"} <= names
+    path = client.download_artifacts(best, "generator.pt", str(tmp))
+    code = ("import sys; sys.modules['trainables'] = None; import torch; g = torch.jit.load(sys.argv[1]); "
+            "x = g(torch.randn(6, g.latent_dim)); assert x.shape == (6, 1, 28, 28), x.shape; "
+            "assert 0 <= x.min() and x.max() <= 1; print('ok')")
+    out = subprocess.run([sys.executable, "-I", "-c", code, path], capture_output=True, text=True, cwd=tmp, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
