@@ -39,6 +39,8 @@ def test_print_resolves_without_starting_ray(tmp_path):
     (["vae_beta_sweep", "--tracking-uri", "sqlite:////nonexistent/dir/m.db"], "does not exist or is not writable"),
     (["vae_beta_sweep", "--tracking-uri", "http://127.0.0.1:9"], "unreachable"),
     (["vae_beta_sweep", "--num-samples", "0"], "--num-samples must be >= 1"),
+    (["vae_beta_sweep", "--resume", "--storage-path", "/nonexistent/ray"], "nothing to resume"),
+    (["vae_beta", "--resume", "--storage-path", "/nonexistent/ray"], "unknown study 'vae_beta'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, fragment, mnist_root):
     extra = [] if "--data-root" in args else ["--data-root", str(mnist_root)]

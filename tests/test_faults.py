@@ -1,0 +1,166 @@
+"""Fault tolerance proven by fault injection: real processes, real Ray, real MLflow (SQLite)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import REPO, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def _children(uri: str, study: str = "vae_beta_sweep") -> list:
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(study)
+    if exp is None:
+        return []
+    try:
+        return [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
+    except Exception:  # noqa: BLE001 - the database may be busy or half-created while polling
+        return []
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")}
+    return subprocess.Popen([sys.executable, "-m", "study.run", *args], cwd=REPO, stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"study ended (rc={proc.returncode}) before the fault point:\n"
+                                 + log.read_text()[-3000:])
+        time.sleep(0.3)
+    raise AssertionError("fault point not reached in time:\n" + log.read_text()[-3000:])
+
+
+def _descendants(pid: int) -> list[int]:
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_sigkill_of_driver_then_resume(tmp_path, mnist_root):
+    uri, storage = f"sqlite:///{tmp_path}/m.db", str(tmp_path / "ray")
+    args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
+            "--storage-path", storage, "--max-epochs", "6"]
+    proc = _start(args, tmp_path / "first.log")
+
+    def some_done_some_not():
+        runs = _children(uri)
+        return any(r.info.status == "FINISHED" for r in runs) and any(r.info.status == "RUNNING" for r in runs)
+
+    _wait_for(some_done_some_not, proc, 300, tmp_path / "first.log")
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started, at once
+    proc.wait()
+    client = MlflowClient(uri)
+    before = {r.info.run_id: len(client.get_metric_history(r.info.run_id, "test_nelbo"))
+              for r in _children(uri) if r.info.status == "FINISHED"}
+    assert before
+
+    p = run_cli("study.run", "vae_beta_sweep", "--resume", "--storage-path", storage, timeout=600)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "resuming" in p.stdout
+    after = _children(uri)
+    assert all(r.info.status != "RUNNING" for r in after)
+    for run_id, n in before.items():  # finished trials did not run again
+        assert len(client.get_metric_history(run_id, "test_nelbo")) == n
+    for r in after:
+        steps = [m.step for m in client.get_metric_history(r.info.run_id, "test_nelbo")]
+        assert len(steps) == len(set(steps)), f"{r.data.tags['trial_id']} repeated epochs {steps}"
+    trial_ids = [r.data.tags["trial_id"] for r in after]
+    assert len(trial_ids) == len(set(trial_ids))  # one run per trial, resumed trials reuse theirs
+    parents = [r for r in client.search_runs([client.get_experiment_by_name("vae_beta_sweep").experiment_id])
+               if r.data.tags.get("role") == "study"]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert parents[0].data.metrics["n_proposed"] == 6
+
+
+def test_killed_trial_worker_resumes_from_checkpoint(tmp_path, mnist_root):
+    uri = f"sqlite:///{tmp_path}/m.db"
+    args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
+            "--storage-path", str(tmp_path / "ray"), "--num-samples", "1", "--max-epochs", "5",
+            "--set", "arch=mlp", "--set", "train_size=30000"]
+    proc = _start(args, tmp_path / "run.log")
+
+    def two_epochs_logged():
+        runs = _children(uri)
+        return bool(runs) and int(runs[0].data.tags.get("epochs_run", 0)) >= 2
+
+    _wait_for(two_epochs_logged, proc, 300, tmp_path / "run.log")
+    workers = [pid for pid in _descendants(proc.pid) if "ImplicitFunc" in _cmdline(pid)]
+    assert workers, "no trial worker found"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=600) == 0, (tmp_path / "run.log").read_text()[-3000:]
+    (run,) = _children(uri)
+    client = MlflowClient(uri)
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "test_nelbo")]
+    assert sorted(steps) == [1, 2, 3, 4, 5], steps  # every epoch once: resumed, not restarted
+    assert run.info.status == "FINISHED" and run.data.tags["status"] == "finished"
+
+
+NAN_DRIVER = """
+import sys
+import search_spaces
+from study.run import main
+
+study = search_spaces.STUDIES["vae_beta_sweep"]
+space = study.space
+
+def space_with_one_bad_lr(p):
+    cfg = space(p)
+    if p.trial.number == 1:
+        cfg["lr"] = 1e6  # the second proposal diverges
+    return cfg
+
+object.__setattr__(study, "space", space_with_one_bad_lr)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_nan_trial_fails_as_diverged_and_others_finish(tmp_path, mnist_root):
+    uri = f"sqlite:///{tmp_path}/m.db"
+    p = subprocess.run([sys.executable, "-c", NAN_DRIVER, "vae_beta_sweep", "--profile", "smoke",
+                        "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path",
+                        str(tmp_path / "ray"), "--num-samples", "4", "--set", "arch=mlp"],
+                       cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    runs = _children(uri)
+    failed = [r for r in runs if r.info.status == "FAILED"]
+    assert len(failed) == 1 and len(runs) == 4
+    tags = failed[0].data.tags
+    assert tags["failure_reason"] == "diverged" and tags["error"].startswith("diverged:")
+    assert float(failed[0].data.params["lr"]) == 1e6
+    assert all(r.info.status == "FINISHED" for r in runs if r is not failed[0])
+    assert "1 failed" in p.stdout
