@@ -34,6 +34,10 @@ def build_parser() -> Parser:
     p.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (default 1 if the "
                    "cluster has GPUs, else 0)")
     p.add_argument("--max-concurrent", type=int, help="trials at once (default: the profile's)")
+    p.add_argument("--searcher", choices=["tpe", "random"], default="tpe",
+                   help="Optuna's TPE (default) or random search, e.g. as a baseline")
+    p.add_argument("--scheduler", choices=["asha", "fifo"], default="asha",
+                   help="ASHA early stopping (default) or none: every trial trains to the end")
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")

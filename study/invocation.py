@@ -15,7 +15,7 @@ from study.errors import UsageError
 RECORD_FILE = "genstudy.json"
 # the arguments that define a study run; --resume takes them from the record, not the command line
 STUDY_ARGS = ("profile", "sets", "num_samples", "max_epochs", "max_concurrent", "seed", "param_cap",
-              "tracking_uri", "data_root")
+              "searcher", "scheduler", "tracking_uri", "data_root")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def find_resumable(storage: str, study: str) -> Resumable:
 
 def apply(args, record: dict[str, Any]) -> None:
     for key in STUDY_ARGS:
-        setattr(args, key, record.get(key))
+        setattr(args, key, record.get(key, getattr(args, key)))
 
 
 def children(client, experiment_id: str, parent_run_id: str) -> list:

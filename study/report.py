@@ -20,6 +20,7 @@ def describe(r: Resolved, extra: dict[str, Any]) -> str:
         "study": r.study.name, "description": r.study.description, "family": r.family.name,
         "metric": r.study.metric, "mode": r.study.mode, "profile": r.profile_name,
         "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_concurrent": r.max_concurrent,
+        "searcher": r.searcher, "scheduler": r.scheduler,
         "asha": {"grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor},
         "param_cap": r.param_cap, "fixed": r.fixed, "space": describe_space(r), **extra,
     }

@@ -32,6 +32,8 @@ class Resolved:
     max_concurrent: int
     seed: int
     param_cap: int
+    searcher: str = "tpe"  # tpe | random
+    scheduler: str = "asha"  # asha | fifo (no early stopping)
 
     def complete(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Sampled values + fixed values -> the trial's full config, defaults included."""
@@ -91,7 +93,7 @@ def _example(hint: Any) -> str:
 
 def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, num_samples: int | None = None,
             max_epochs: int | None = None, max_concurrent: int | None = None, seed: int = 0,
-            param_cap: int | None = None) -> Resolved:
+            param_cap: int | None = None, searcher: str = "tpe", scheduler: str = "asha") -> Resolved:
     """Apply a profile and overrides to study ``name`` and check a sample of configs builds.
 
     Raises:
@@ -111,7 +113,8 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
             raise UsageError(f"{flag} must be >= 1, got {value}")
     fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
     resolved = Resolved(study, family, profile, prof, fixed, num_samples or prof.num_samples, epochs, 0,
-                        max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap)
+                        max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap, searcher,
+                        scheduler)
     return dataclasses.replace(resolved, max_t=_dry_run(resolved))
 
 

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             resumed = invocation.find_resumable(_storage(args.storage_path), args.study)
             invocation.apply(args, resumed.record)
         r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
-                    args.max_concurrent, args.seed, args.param_cap)
+                    args.max_concurrent, args.seed, args.param_cap, args.searcher, args.scheduler)
         uri = mlflow_store.tracking_uri(args.tracking_uri)
         data_root = _data_root(args.data_root)
         if args.print:
@@ -145,6 +145,7 @@ def _log_parent_params(client, run_id: str, r: Resolved) -> None:
     params = {"profile": r.profile_name, "num_samples": r.num_samples, "max_epochs": r.max_epochs,
               "metric": r.study.metric, "mode": r.study.mode, "param_cap": r.param_cap,
               "grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor,
+              "searcher": r.searcher, "scheduler": r.scheduler,
               "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()}}
     mlflow_store.retry(client.log_batch, run_id, params=[Param(k, str(v)) for k, v in params.items()])
 

@@ -46,6 +46,7 @@ class SearchSettings:
     seed: int = 0
     n_startup_trials: int = 5  # random proposals before TPE models the results
     max_concurrent: int = 2
+    sampler: str = "tpe"  # "tpe", or "random": the baseline TPE is measured against
 
 
 class CappedTPESearch(Searcher):
@@ -54,8 +55,11 @@ class CappedTPESearch(Searcher):
     def __init__(self, settings: SearchSettings, metric: str, mode: str):
         super().__init__(metric=metric, mode=mode)
         self.s = settings
-        sampler = optuna.samplers.TPESampler(
-            seed=settings.seed, n_startup_trials=settings.n_startup_trials, constant_liar=True)
+        if settings.sampler == "random":
+            sampler = optuna.samplers.RandomSampler(seed=settings.seed)
+        else:
+            sampler = optuna.samplers.TPESampler(
+                seed=settings.seed, n_startup_trials=settings.n_startup_trials, constant_liar=True)
         direction = "minimize" if mode == "min" else "maximize"
         self.study = optuna.create_study(direction=direction, sampler=sampler)
         for point in settings.baselines:

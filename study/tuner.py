@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ray import tune
 from ray.tune.logger import JsonLoggerCallback
-from ray.tune.schedulers import ASHAScheduler
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
@@ -25,7 +25,8 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
         space=r.study.space, complete=r.complete, count_params=r.n_params, param_cap=r.param_cap,
         num_samples=r.num_samples, max_t=r.max_t, fixed=r.fixed, ranges=r.profile.ranges,
         baselines=r.study.baselines if r.profile.use_baseline else (), seed=r.seed,
-        n_startup_trials=min(5, max(1, r.num_samples // 3)), max_concurrent=r.max_concurrent)
+        n_startup_trials=min(5, max(1, r.num_samples // 3)), max_concurrent=r.max_concurrent,
+        sampler=r.searcher)
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
 
 
@@ -38,9 +39,12 @@ def make_trainable(r: Resolved, data: ImageData, assets: dict, resources: Resour
 def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPESearch, resources: Resources,
                 storage_path: str, name: str, callbacks: list) -> tune.Tuner:
     trainable = make_trainable(r, data, assets, resources)
-    scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_t,
-                              grace_period=min(r.profile.grace_period, r.max_t),
-                              reduction_factor=r.profile.reduction_factor)
+    if r.scheduler == "fifo":
+        scheduler = FIFOScheduler()  # every trial runs to max_t
+    else:
+        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_t,
+                                  grace_period=min(r.profile.grace_period, r.max_t),
+                                  reduction_factor=r.profile.reduction_factor)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
