@@ -1,0 +1,104 @@
+"""``python -m analysis.export STUDY``: best configs, leaderboard, figures and a report from MLflow.
+
+Writes into ``--out`` (default ``analysis_<study>``): ``best_config.yaml``, ``leaderboard.csv``,
+``figures/*.png``, the family's extra files (``svm_report.json`` for VAEs) and ``report.html``.
+
+Exit codes: 0 written; 2 bad input (unreachable tracking URI, unknown study, empty experiment,
+a run that is not a parent run of the study), with one line naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per tiny file is noise
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as every genstudy input error
+        sys.stderr.write(f"analysis.export: error: {message}; see python -m analysis.export --help\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m analysis.export", description="Export a study recorded in MLflow: best_config.yaml, "
+               "leaderboard.csv, figures and report.html (no retraining; checkpoints are loaded for inference).")
+    p.add_argument("study", help="study name (the MLflow experiment)")
+    p.add_argument("--tracking-uri", help="MLflow URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    p.add_argument("--out", help="output folder (default ./analysis_STUDY)")
+    p.add_argument("--run", dest="run_id", help="parent run id of the invocation to export (default: the newest)")
+    p.add_argument("--data-root", help="dataset folder for the figures that need images "
+                   "(default $GENSTUDY_DATA_ROOT or ~/.cache/genstudy/data)")
+    p.add_argument("--top-k", type=int, default=5, help="trials listed in best_config.yaml (default 5)")
+    p.add_argument("--tsne-points", type=int, default=1000, help="test images embedded by t-SNE (default 1000)")
+    p.add_argument("--svm-train-size", type=int, default=10_000,
+                   help="training images whose latent means train the SVM (default 10000; 0: all)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from analysis.record import RecordError, load
+
+    from study.mlflow_store import tracking_uri
+
+    for flag, value in (("--top-k", args.top_k), ("--tsne-points", args.tsne_points)):
+        if value < 1:
+            print(f"analysis.export: error: {flag} must be >= 1, got {value}", file=sys.stderr)
+            return 2
+    uri = tracking_uri(args.tracking_uri)
+    try:
+        record = load(args.study, uri, args.run_id)
+    except RecordError as e:
+        print(f"analysis.export: error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"analysis_{args.study}").expanduser().resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"analysis.export: error: cannot create --out {out}: {e.strerror}; fix: choose a writable folder",
+              file=sys.stderr)
+        return 2
+    export(record, out, args)
+    return 0
+
+
+def export(record, out: Path, args) -> None:
+    """Write every file of the export of ``record`` into ``out``."""
+    from analysis import best_config, leaderboard, report
+    from analysis.figures import all_sections
+    from analysis.figures.common import Context, Options
+    from analysis.progress import Progress
+    from trainables.data import default_data_root
+
+    start = time.perf_counter()
+    progress = Progress(enabled=not args.quiet)
+    progress.line(f"{record.study}: parent run {record.parent_run_id}, {len(record.trials)} trials -> {out}")
+    df = leaderboard.build(record)
+    df.to_csv(out / "leaderboard.csv", index=False)
+    try:
+        best = best_config.write(record, out / "best_config.yaml", args.top_k)
+    except ValueError as e:
+        best = None
+        progress.line(f"best_config.yaml not written: {e}")
+    options = Options(top_k=args.top_k, tsne_points=args.tsne_points, svm_train_size=args.svm_train_size or None)
+    data_root = Path(args.data_root).expanduser() if args.data_root else default_data_root()
+    ctx = Context(record, out, data_root, options, progress)
+    try:
+        sections = all_sections(ctx)
+    finally:
+        ctx.close()
+    report.write(out / "report.html", record, sections, report.leaderboard_table(df, record), best)
+    n_fig = sum(len(s.figures()) for s in sections)
+    progress.line(f"wrote {out / 'report.html'} ({n_fig} figures) in {time.perf_counter() - start:.0f}s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""What every figure module shares: the export context (record, output folder, data, models,
+downloaded artifacts, options) and helpers to save matplotlib figures and image grids as PNGs."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display, no GUI toolkit
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from analysis.progress import Progress  # noqa: E402
+from analysis.record import StudyRecord  # noqa: E402
+
+FIGURE_DIR = "figures"
+DPI = 110
+STATUS_COLORS = {"finished": "tab:blue", "stopped_early": "tab:orange", "failed": "tab:red", "killed": "tab:gray",
+                 "rejected_cap": "tab:purple"}
+
+
+@dataclass(frozen=True)
+class Options:
+    """Sizes of the long analysis steps (defaults keep a smoke export under two minutes on 2 cores)."""
+
+    top_k: int = 5
+    tsne_points: int = 1000  # test images embedded by t-SNE (Barnes-Hut, O(n log n))
+    tsne_perplexities: tuple[float, float] = (10.0, 40.0)
+    svm_train_size: int | None = 10_000  # training latent means the SVM fits on (None: all)
+    gan_samples: int = 2000  # generated images for nearest neighbours and the cherry-picked grid
+    seed: int = 0
+
+
+@dataclass
+class Context:
+    """Everything a figure function needs; models, data and artifacts are loaded once and cached."""
+
+    record: StudyRecord
+    out: Path
+    data_root: Path | None
+    options: Options = field(default_factory=Options)
+    progress: Progress = field(default_factory=Progress)
+    _cache: dict[Any, Any] = field(default_factory=dict)
+    _tmp: Path | None = None
+
+    # --- outputs ------------------------------------------------------------------------------
+    def save(self, fig: plt.Figure, name: str) -> str:
+        """Write ``fig`` as ``figures/<name>.png``; returns that relative path."""
+        rel = f"{FIGURE_DIR}/{name}.png"
+        (self.out / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.out / rel, dpi=DPI, bbox_inches="tight")
+        plt.close(fig)
+        return rel
+
+    def save_grid(self, images: torch.Tensor, name: str, nrow: int = 8) -> str:
+        """Write images ``(N, C, H, W)`` in [0, 1] as one grid ``figures/<name>.png``."""
+        from trainables.images import save_grid
+
+        rel = f"{FIGURE_DIR}/{name}.png"
+        (self.out / FIGURE_DIR).mkdir(parents=True, exist_ok=True)
+        save_grid(images, self.out / rel, nrow=nrow)
+        return rel
+
+    # --- inputs -------------------------------------------------------------------------------
+    @property
+    def tmp(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="genstudy-analysis-"))
+        return self._tmp
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def artifact(self, run_id: str, path: str) -> Path | None:
+        """A run's artifact downloaded to a temporary folder, or None when the run does not have it."""
+        key = ("artifact", run_id, path)
+        if key not in self._cache:
+            from mlflow.artifacts import download_artifacts
+
+            try:
+                local = download_artifacts(run_id=run_id, artifact_path=path, dst_path=str(self.tmp / run_id),
+                                           tracking_uri=self.record.tracking_uri)
+                self._cache[key] = Path(local)
+            except Exception:  # noqa: BLE001 - MLflow raises several types for a missing artifact
+                self._cache[key] = None
+        return self._cache[key]
+
+    def image_artifacts(self, run_id: str) -> list[str]:
+        """Paths of the PNGs under ``images/`` of a run, sorted."""
+        key = ("images", run_id)
+        if key not in self._cache:
+            from study.mlflow_store import client
+
+            arts = client(self.record.tracking_uri).list_artifacts(run_id, "images")
+            self._cache[key] = sorted(a.path for a in arts if a.path.endswith(".png"))
+        return self._cache[key]
+
+    def model(self, run_id: str):
+        """``(model, cfg)`` of a trial's best checkpoint, in eval mode on the CPU."""
+        key = ("model", run_id)
+        if key not in self._cache:
+            from analysis.checkpoints import load_model
+
+            self._cache[key] = load_model(run_id, self.record.tracking_uri)
+        return self._cache[key]
+
+    def dataset(self, name: str):
+        """The dataset ``name`` in memory (raises ``DataUnavailable`` with the remedy)."""
+        key = ("data", name)
+        if key not in self._cache:
+            from trainables.data import load_dataset
+
+            self._cache[key] = load_dataset(name, self.data_root)
+        return self._cache[key]
+
+
+def read_png(path: Path) -> np.ndarray:
+    return plt.imread(str(path))
+
+
+def split_grid(image: np.ndarray, tile: int, pad: int = 2) -> list[np.ndarray]:
+    """The tiles of a torchvision grid PNG (``pad`` pixels around each ``tile`` x ``tile`` image), row by row."""
+    rows, cols = (image.shape[0] - pad) // (tile + pad), (image.shape[1] - pad) // (tile + pad)
+    return [image[pad + i * (tile + pad): pad + i * (tile + pad) + tile, pad + j * (tile + pad): pad + j * (tile + pad) + tile]
+            for i in range(rows) for j in range(cols)]
+
+
+def image_panel(ax: plt.Axes, image: np.ndarray, title: str) -> None:
+    """Show a PNG array (gray or RGB) without axes."""
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def html_table(rows: list[dict], float_format: str = "{:.3f}") -> str:
+    """A list of dicts as an HTML table (header from the first row's keys)."""
+    import html
+
+    if not rows:
+        return "<table></table>"
+    keys = list(rows[0])
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return float_format.format(v)
+        return html.escape("" if v is None else str(v))
+
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f"<td>{cell(r.get(k))}</td>" for k in keys) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -1,0 +1,128 @@
+"""The GAN family's figures: G and D losses with their equilibrium values, FID over training, the
+fixed-noise grid over training (from the run's artifacts), then the best generator's samples,
+interpolations, nearest training images and a labelled cherry-picked grid (:mod:`gan_model`)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from analysis.figures import gan_model
+from analysis.figures.common import Context, read_png, split_grid
+from analysis.items import Figure, Omitted, Section
+from analysis.record import Trial
+from trainables import metric_names as M
+from trainables.data.registry import image_shape
+
+
+def equilibrium(loss: str, label_smoothing: float = 0.0) -> tuple[float | None, float | None]:
+    """(D loss, G loss) when the generator matches the data and D is optimal, or None where undefined.
+
+    With p_g = p_data the best discriminator cannot tell the two apart: for bce it outputs t/2 (t = 1 -
+    label smoothing: 1/2 without smoothing), giving D loss -t log(t/2) - (2 - t) log(1 - t/2) (2 log 2)
+    and non-saturating G loss -log(t/2) (log 2); lsgan's (a=0, b=t) optimum t/2 gives t²/4 and
+    (1 - t/2)²/2; hinge's D loss is 2 for any D in [-1, 1] and wgan_gp's critic estimate is 0 (a critic
+    with unit gradients also zeroes the penalty). The G losses of hinge and wgan_gp depend on the
+    critic's arbitrary offset: no value.
+    """
+    t = 1.0 - label_smoothing
+    if loss == "bce":
+        return -t * math.log(t / 2) - (2 - t) * math.log(1 - t / 2), -math.log(t / 2)
+    if loss == "lsgan":
+        return t * t / 4, 0.5 * (1 - t / 2) ** 2
+    if loss == "hinge":
+        return 2.0, None
+    if loss == "wgan_gp":
+        return 0.0, None
+    return None, None
+
+
+def _best(ctx: Context) -> Trial | None:
+    r = ctx.record
+    return next((t for t in r.trials if t.run_id == r.best_run_id), None) or next(iter(r.scored()), None)
+
+
+def sections(ctx: Context) -> list[Section]:
+    best = _best(ctx)
+    study_items = [_fid(ctx, best)]
+    if best is None:
+        return [Section("GAN", "", study_items + [Omitted("GAN figures of the best trial", "no trial has a finite metric")])]
+    label = f"best trial {best.trial_id}"
+    config = ", ".join(f"{k}={best.config.get(k)}" for k in ("loss", "depth", "width", "latent_dim", "norm_d", "n_critic",
+                                                             "label_smoothing", "lr_g", "lr_d") if k in best.config)
+    items = [_losses(ctx, best, label), _fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
+    intro = f"Run <code>{best.run_id}</code>, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}."
+    return [Section("GAN: training", "", study_items), Section(f"GAN: {label}", intro, items)]
+
+
+def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
+    title = f"{label}: discriminator and generator losses"
+    if not t.series(M.LOSS_D):
+        return Omitted(title, "the run logged no loss_d")
+    loss = str(t.config.get("loss"))
+    eq_d, eq_g = equilibrium(loss, float(t.config.get("label_smoothing") or 0.0))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for key, color, name, eq in ((M.LOSS_D, "tab:red", "D loss", eq_d), (M.LOSS_G, "tab:blue", "G loss", eq_g)):
+        if t.series(key):
+            steps, values = zip(*t.series(key))
+            ax.plot(steps, values, marker="o", ms=3, color=color, label=f"{name} ({key})")
+        if eq is not None:
+            ax.axhline(eq, color=color, ls="--", lw=1, label=f"{name} at equilibrium = {eq:.3f}")
+    ax.set_xlabel("report")
+    ax.set_ylabel(f"{loss} loss (mean over the report's steps)")
+    ax.legend(fontsize=8)
+    none = [n for n, e in (("D", eq_d), ("G", eq_g)) if e is None]
+    caption = (f"Mean {loss} discriminator loss (with the gradient penalty for wgan_gp) over the D steps of each report and "
+               "mean generator loss over its G steps. Dashed: the value each loss takes when the generator's distribution "
+               "equals the data's and D is optimal (bce 2 log 2 and log 2; lsgan 1/4 and 1/8; hinge D 2; wgan_gp D 0; "
+               "adjusted for label smoothing)." + (f" No equilibrium value exists for {' and '.join(none)} with {loss}: "
+                                                    "it depends on the critic's arbitrary offset." if none else ""))
+    return Figure(ctx.save(fig, "gan_best_losses"), title, caption)
+
+
+def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
+    title = "FID over training"
+    trials = [t for t in ctx.record.trials if t.series(M.FID)]
+    if not trials:
+        return Omitted(title, "no trial logged fid (no feature classifier was available to the study)")
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for t in trials:
+        steps, values = zip(*t.series(M.FID))
+        is_best = best is not None and t.run_id == best.run_id
+        ax.plot(steps, values, marker="o", ms=3, lw=2.5 if is_best else 1, alpha=1 if is_best else 0.6,
+                label=f"{t.trial_id} ({t.config.get('loss')}){' best' if is_best else ''}")
+    values = [v for t in trials for _, v in t.series(M.FID)]
+    if min(values) > 0 and max(values) / min(values) > 20:
+        ax.set_yscale("log")
+    ax.set_xlabel("report")
+    ax.set_ylabel("FID (classifier features)")
+    ax.legend(fontsize=7, ncol=2)
+    n = trials[0].config.get("eval_samples")
+    caption = (f"Fréchet distance between the features of {n} generated images (seeded latents) and of the test set, in "
+               "the 128-d penultimate layer of genstudy's MNIST classifier (not Inception; lower is better), after each "
+               "report of every trial; the best trial is bold.")
+    return Figure(ctx.save(fig, "gan_fid"), title, caption)
+
+
+def _fixed_noise(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
+    title = f"{label}: fixed-noise samples over training"
+    found = sorted((int(m.group(1)), p) for p in ctx.image_artifacts(t.run_id)
+                   if (m := re.search(r"fixed_noise_e(\d+)\.png$", p)))
+    if not found:
+        return Omitted(title, "the run has no images/fixed_noise_eNNNN.png artifacts")
+    tile = image_shape(t.config["dataset"])[1]
+    rows = []
+    for _, path in found:
+        tiles = split_grid(read_png(ctx.artifact(t.run_id, path)), tile)
+        rows.append(np.concatenate(tiles[:8], axis=1))  # the first 8 of the 64 fixed latents
+    fig, ax = plt.subplots(figsize=(6, 0.75 * len(rows) + 0.6))
+    ax.imshow(np.concatenate(rows, axis=0), interpolation="nearest")
+    ax.set_yticks([tile * (i + 0.5) for i in range(len(rows))], [f"report {k}" for k, _ in found], fontsize=8)
+    ax.set_xticks([])
+    caption = ("The generator's images for the same 8 latent vectors (the first 8 of the 64 fixed ones, seed = the "
+               "trial's seed) at every report, one row per report, from the run's images/fixed_noise_eNNNN.png: "
+               "how the same latents evolve, and whether rows collapse to one mode.")
+    return Figure(ctx.save(fig, "gan_best_fixed_noise"), title, caption)

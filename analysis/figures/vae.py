@@ -1,0 +1,172 @@
+"""The VAE family's figures: the rate-distortion picture of the study, then for the best trial and
+the beta extremes their curves, reconstruction progress, samples, reconstructions, interpolations,
+traversals, t-SNE and the SVM on latent means. ``svm_report.json`` is written here."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from analysis import latents
+from analysis.figures import vae_latent, vae_model
+from analysis.figures.common import STATUS_COLORS, Context, image_panel, read_png, split_grid
+from analysis.items import Figure, Omitted, Section
+from analysis.record import Trial
+from trainables import metric_names as M
+from trainables.data.registry import image_shape
+
+SVM_REPORT = "svm_report.json"
+CURVES = ((M.TRAIN_LOSS, M.TEST_LOSS, "total (recon + β·KL)"), (M.TRAIN_RECON, M.TEST_RECON, "recon"),
+          (M.TRAIN_KL, M.TEST_KL, "KL"))
+
+
+def pick_models(ctx: Context) -> list[tuple[str, str, Trial]]:
+    """(role, label, trial): the best trial, and the lowest- and highest-beta trials with a checkpoint."""
+    r = ctx.record
+    chosen = []
+    best = next((t for t in r.trials if t.run_id == r.best_run_id), None) or next(iter(r.scored()), None)
+    if best is not None:
+        chosen.append(("best", f"best trial {best.trial_id}", best))
+    usable = [t for t in r.scored() if isinstance(t.config.get("beta"), float)]
+    if "beta" in r.searched and usable:
+        for role, pick in (("beta_min", min), ("beta_max", max)):
+            t = pick(usable, key=lambda t: t.config["beta"])
+            if all(t is not c for _, _, c in chosen):
+                chosen.append((role, f"β {'lowest' if role == 'beta_min' else 'highest'} (trial {t.trial_id}, "
+                                     f"β = {t.config['beta']:.3g})", t))
+    return chosen
+
+
+def sections(ctx: Context) -> list[Section]:
+    out = [Section("Rate and distortion", "", [_rate_distortion(ctx)])]
+    reports = {}
+    for role, label, trial in pick_models(ctx):
+        items, svm = _model_items(ctx, role, label, trial)
+        if svm is not None:
+            reports[role] = {"run_id": trial.run_id, "trial_id": trial.trial_id, "beta": trial.config.get("beta"),
+                             "latent_dim": trial.config.get("latent_dim"), **svm}
+        out.append(Section(f"VAE: {label}", _describe(trial), items))
+    if reports:
+        (ctx.out / SVM_REPORT).write_text(json.dumps(reports, indent=2))
+    return out
+
+
+def _describe(t: Trial) -> str:
+    keys = ("arch", "depth", "width", "latent_dim", "beta", "beta_schedule", "lr", "batch_size")
+    config = ", ".join(f"{k}={t.config[k]:.4g}" if isinstance(t.config.get(k), float) else f"{k}={t.config.get(k)}"
+                       for k in keys if k in t.config)
+    return f"Run <code>{t.run_id}</code>, {t.status.replace('_', ' ')} after {t.epochs} epochs; {config}."
+
+
+def _rate_distortion(ctx: Context) -> Figure | Omitted:
+    title = "Rate–distortion: test recon against test KL"
+    r = ctx.record
+    points = [(t, t.series(M.TEST_KL)[-1][1], t.series(M.TEST_RECON)[-1][1]) for t in r.trials
+              if t.series(M.TEST_KL) and t.series(M.TEST_RECON)]
+    if not points:
+        return Omitted(title, "no trial logged test_kl (a plain autoencoder has no rate)")
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    betas = np.asarray([t.config.get("beta", np.nan) for t, _, _ in points], dtype=float)
+    for status, marker in (("finished", "o"), ("stopped_early", "^"), ("failed", "x"), ("killed", "s")):
+        idx = [i for i, (t, _, _) in enumerate(points) if t.status == status]
+        if idx:
+            sc = ax.scatter([points[i][1] for i in idx], [points[i][2] for i in idx], c=betas[idx], cmap="plasma",
+                            vmin=np.nanmin(betas), vmax=np.nanmax(betas), marker=marker, s=40,
+                            label=status.replace("_", " "), edgecolors="black", linewidths=0.4)
+    fig.colorbar(sc, ax=ax, label="β")
+    best = [p for p in points if p[0].run_id == r.best_run_id]
+    if best:
+        ax.annotate("best", (best[0][1], best[0][2]), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.set_xlabel("rate: test KL (nats per image)")
+    ax.set_ylabel("distortion: test recon (nats per image)")
+    ax.legend(fontsize=8)
+    caption = ("Each trial's last test KL(q(z|x) || p(z)) (rate) and test reconstruction negative log-likelihood "
+               "(distortion), both per image in nats on the test set, coloured by β; triangles were stopped early by "
+               "ASHA, so they sit at an earlier point of their training. Larger β buys a lower rate for a higher "
+               "distortion; the negative ELBO is their sum.")
+    return Figure(ctx.save(fig, "study_rate_distortion"), title, caption)
+
+
+def _model_items(ctx: Context, role: str, label: str, trial: Trial) -> tuple[list, dict | None]:
+    items = [_curves(ctx, trial, f"vae_{role}_curves", label), _progress(ctx, trial, f"vae_{role}_recon_progress", label)]
+    with ctx.progress.step(f"{label}: loading its checkpoint"):
+        try:
+            model, cfg = ctx.model(trial.run_id)
+        except Exception as e:  # noqa: BLE001 - a missing or corrupt checkpoint omits the model figures
+            return items + [Omitted(f"{label}: figures drawn with the model", f"its checkpoint cannot be loaded: {e}")], None
+    items.append(vae_model.samples(ctx, model, cfg, f"vae_{role}_samples", label))
+    try:
+        data = ctx.dataset(cfg.dataset)
+    except Exception as e:  # noqa: BLE001 - DataUnavailable names the remedy
+        return items + [Omitted(f"{label}: figures that need the {cfg.dataset} images", str(e))], None
+    items.append(vae_model.reconstructions(ctx, model, data.x_test, f"vae_{role}_reconstructions", label))
+    items.append(vae_model.interpolations(ctx, model, data.x_test, data.y_test, f"vae_{role}_interpolations", label))
+    with ctx.progress.step(f"{label}: encoding {len(data.x_test):,} test images"):
+        mu_test, logvar_test = latents.encode(model, data.x_test)
+    items.append(vae_model.traversals(ctx, model, data.x_test, latents.kl_per_dimension(mu_test, logvar_test),
+                                      f"vae_{role}_traversals", label))
+    items.append(vae_latent.tsne_figure(ctx, mu_test, data.y_test, f"vae_{role}_tsne", label))
+    idx = latents.stratified_indices(data.y_train, ctx.options.svm_train_size or len(data.y_train), ctx.options.seed)
+    with ctx.progress.step(f"{label}: SVM on {len(idx):,} training latent means, tested on {len(mu_test):,}"):
+        mu_train, _ = latents.encode(model, data.x_train[idx])
+        result = latents.svm(mu_train, data.y_train[idx], mu_test, data.y_test)
+    ctx.progress.line(f"{label}: SVM test accuracy {result.accuracy:.4f}")
+    items += vae_latent.svm_items(ctx, result, f"vae_{role}_svm_confusion", label)
+    return items, vae_latent.svm_json(result)
+
+
+def _curves(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitted:
+    title = f"{label}: training curves"
+    pairs = [(tr, te, what) for tr, te, what in CURVES if trial.series(tr) or trial.series(te)]
+    if not pairs:
+        return Omitted(title, "the run logged no loss curves")
+    fig, axes = plt.subplots(1, 2 if any(w == "KL" for *_, w in pairs) else 1, figsize=(11, 4), squeeze=False)
+    colors = {"total (recon + β·KL)": "tab:blue", "recon": "tab:green", "KL": "tab:red"}
+    for tr, te, what in pairs:
+        ax = axes[0, 1] if what == "KL" else axes[0, 0]
+        for key, style, split in ((tr, "-", "train"), (te, "--", "test")):
+            if trial.series(key):
+                steps, values = zip(*trial.series(key))
+                ax.plot(steps, values, style, marker="o", ms=3, color=colors[what], label=f"{split} {what}")
+    for ax, ylabel in zip(axes.flat, ("nats per image", "KL (nats per image)")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+    caption = ("Per-epoch means over the training set (solid; averaged over the epoch's batches while training) and the "
+               "test set (dashed; after the epoch, with a seeded posterior sample): the objective recon + β·KL with the β "
+               "in force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
+    return Figure(ctx.save(fig, name), title, caption)
+
+
+def _progress(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitted:
+    """Test images, their reconstructions before training, after epoch 1 and at the last image epoch."""
+    title = f"{label}: reconstruction progress"
+    images = ctx.image_artifacts(trial.run_id)
+    epochs = sorted(int(m.group(1)) for p in images if (m := re.search(r"recon_e(\d+)\.png$", p)))
+    if "images/recon_before.png" not in images or not epochs:
+        return Omitted(title, "the run has no images/recon_before.png or images/recon_eNNNN.png artifacts")
+    shown = sorted({epochs[0], epochs[-1]})
+    before = read_png(ctx.artifact(trial.run_id, "images/recon_before.png"))
+    grids = {e: read_png(ctx.artifact(trial.run_id, f"images/recon_e{e:04d}.png")) for e in shown}
+    tile = image_shape(trial.config["dataset"])[1]
+    tiles = {e: split_grid(g, tile) for e, g in grids.items()}  # rows alternate test images and reconstructions
+    cols = 8
+    pick = [i for i in range(len(tiles[shown[0]])) if (i // cols) % 2 == 0]  # tiles of the test-image rows
+
+    def assemble(tile_list: list[np.ndarray]) -> np.ndarray:
+        rows = [np.concatenate(tile_list[i:i + cols], axis=1) for i in range(0, len(tile_list), cols)]
+        return np.concatenate(rows, axis=0)
+
+    panels = [("test images", assemble([tiles[shown[0]][i] for i in pick])), ("before training", before)]
+    for e in shown:
+        panels.append((f"after epoch {e}", assemble([tiles[e][i + cols] for i in pick])))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.2))
+    for ax, (t, img) in zip(axes, panels):
+        image_panel(ax, img, t)
+    caption = ("The first 32 test images and the decoder's mean image at the posterior mean, from the grids the trial "
+               f"logged (images/recon_before.png, images/recon_e{shown[0]:04d}.png, images/recon_e{shown[-1]:04d}.png): "
+               "before the first update, after epoch 1 and after the last epoch with images.")
+    return Figure(ctx.save(fig, name), title, caption)

@@ -1,0 +1,90 @@
+"""The leaderboard: one row per trial, ranked by its best value and at equal budgets (ASHA rungs).
+
+ASHA stops weak trials early, so a stopped trial's last value is an early value: comparing it with a
+finished trial's last value mixes budgets. Every row therefore also carries the study metric at each
+ASHA rung (after the same number of reports) and the trial's rank among those that reached it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.record import StudyRecord, Trial
+
+
+def asha_rungs(grace_period: int | None, reduction_factor: int | None, max_reports: int) -> list[int]:
+    """ASHA's milestones in reports, as Ray's ``ASHAScheduler`` builds them (max_t included).
+
+    ``grace_period=1, reduction_factor=2, max_reports=4`` -> ``[1, 2, 4]``.
+    """
+    if not grace_period or not reduction_factor or reduction_factor < 2 or max_reports < 1:
+        return [max_reports] if max_reports else []
+    grace = min(grace_period, max_reports)
+    n = int(math.log(max_reports / grace) / math.log(reduction_factor) + 1)  # Ray's MAX_RUNGS (bracket s=0)
+    rungs = sorted({grace * reduction_factor**k for k in range(n)} | {max_reports})
+    return [r for r in rungs if r <= max_reports]
+
+
+def rung_reached(trial: Trial, rungs: list[int]) -> int | None:
+    """Index (0 = the first) of the highest rung ``trial`` reached, or None before the first."""
+    reached = [i for i, r in enumerate(rungs) if trial.epochs >= r]
+    return reached[-1] if reached else None
+
+
+def status_text(trial: Trial, rungs: list[int]) -> str:
+    """``finished``, ``stopped early by ASHA at rung 2 of 3 (report 2)``, ``failed (diverged)`` ..."""
+    if trial.status == "stopped_early":
+        i = rung_reached(trial, rungs)
+        where = f"at rung {i + 1} of {len(rungs)} " if i is not None and rungs[i] == trial.epochs else ""
+        return f"stopped early by ASHA {where}(report {trial.epochs})"
+    if trial.status == "failed":
+        return f"failed ({trial.failure_reason or 'error'})"
+    if trial.status == "rejected_cap":
+        return "rejected by the parameter cap"
+    return trial.status
+
+
+def build(record: StudyRecord) -> pd.DataFrame:
+    """Every trial as one row: ids, status, budget, metric (final, best, at each rung), params, error.
+
+    Rows are sorted by rank (best value of the study metric; trials without one last).
+    """
+    metric, mode = record.metric, record.mode
+    rungs = asha_rungs(record.grace_period, record.reduction_factor, record.max_reports)
+    rows = []
+    for t in record.trials:
+        best = t.best(metric, mode)
+        series = t.series(metric)
+        row = {
+            "trial_id": t.trial_id, "run_id": t.run_id, "status": t.status, "status_detail": status_text(t, rungs),
+            "asha_rung": None if rung_reached(t, rungs) is None else rung_reached(t, rungs) + 1,
+            "epochs_run": t.epochs, "n_params": t.n_params,
+            f"{metric}_final": series[-1][1] if series else None,
+            f"{metric}_best": None if best is None else best[1],
+            f"{metric}_best_report": None if best is None else best[0],
+        }
+        for r in rungs:
+            row[f"{metric}@{r}"] = t.at(metric, r)
+        row.update({"error": t.error, **{k: t.config.get(k) for k in _param_order(record)}})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    ascending = mode == "min"
+    df.insert(0, "rank", df[f"{metric}_best"].rank(ascending=ascending, method="min").astype("Int64"))
+    for r in rungs:
+        col = f"{metric}@{r}"
+        df.insert(df.columns.get_loc(col) + 1, f"rank@{r}", df[col].rank(ascending=ascending, method="min").astype("Int64"))
+    return df.sort_values(["rank", "trial_id"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _param_order(record: StudyRecord) -> list[str]:
+    """Searched keys first, then every other config key."""
+    keys = sorted({k for t in record.trials for k in t.config})
+    searched = record.searched
+    return searched + [k for k in keys if k not in searched]
+
+
+def equal_budget_columns(df: pd.DataFrame, metric: str) -> list[str]:
+    """The ``metric@R`` columns of a leaderboard, in rung order."""
+    return [c for c in df.columns if c.startswith(f"{metric}@")]

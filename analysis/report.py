@@ -1,0 +1,82 @@
+"""``report.html``: every figure and table of an export with its caption, one self-contained page.
+
+Images are referenced by relative paths (``figures/*.png``) so the export folder can be moved or
+zipped and opened offline; the page loads nothing from the network and runs no script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.items import Figure, Omitted, Section, Table
+from analysis.record import StudyRecord
+
+CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption, .caption { font-size: 0.9em; color: #444; margin-top: 0.4em; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 0.5em 0; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; } th { background: #f3f3f3; }
+.scroll { overflow-x: auto; } .omitted { color: #8a4b00; } code { background: #f5f5f5; padding: 0 2px; }
+"""
+LEADERBOARD_SHOWN = 12  # parameter columns shown in the page; the CSV has them all
+
+
+def _item_html(item) -> str:
+    if isinstance(item, Figure):
+        return (f'<figure><img src="{html.escape(item.path)}" alt="{html.escape(item.title)}">'
+                f"<figcaption><b>{html.escape(item.title)}.</b> {html.escape(item.caption)} "
+                f"<i>File: {html.escape(item.path)}</i></figcaption></figure>")
+    if isinstance(item, Table):
+        link = f' <i>File: <a href="{html.escape(item.path)}">{html.escape(item.path)}</a></i>' if item.path else ""
+        return (f"<h3>{html.escape(item.title)}</h3><div class=\"scroll\">{item.html}</div>"
+                f'<p class="caption">{html.escape(item.caption)}{link}</p>')
+    if isinstance(item, Omitted):
+        return f'<p class="omitted"><b>{html.escape(item.title)}: not drawn.</b> {html.escape(item.reason)}</p>'
+    raise TypeError(f"unknown report item {item!r}")
+
+
+def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
+    """The leaderboard for the page: ids, status, budget, metric columns and the searched parameters."""
+    keep = [c for c in df.columns if c in ("rank", "trial_id", "status_detail", "epochs_run", "n_params", "error")
+            or c.startswith((f"{record.metric}", "rank@"))]
+    keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
+    shown = df[keep].copy()
+    html_table = shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
+    caption = (f"Every trial, ranked by its best {record.metric} ({record.mode}); status names the ASHA rung where a "
+               f"trial was stopped. {record.metric}@R is the value after R reports (the ASHA rungs) and rank@R the "
+               "trial's rank among those that reached R: the comparison at equal budget. All parameters are in "
+               "leaderboard.csv.")
+    return Table("Leaderboard", caption, html_table, "leaderboard.csv")
+
+
+def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard: Table, best: dict | None) -> None:
+    """Write the report page to ``path``."""
+    r = record
+    counts = ", ".join(f"{k[2:].replace('_', ' ')} {int(v)}" for k, v in sorted(r.parent_metrics.items())
+                       if k.startswith("n_"))
+    head = (f"<h1>{html.escape(r.study)}</h1><p>Family <code>{r.family}</code>; metric <code>{html.escape(r.metric)}"
+            f"</code> ({r.mode}). Parent run <code>{r.parent_run_id}</code> ({html.escape(r.parent_name)}, "
+            f"{r.parent_status}) in <code>{html.escape(r.tracking_uri)}</code>. Trials: {counts or 'counts not logged'}."
+            f" Exported {dt.datetime.now().isoformat(timespec='seconds')}.</p>")
+    if best is not None:
+        b = best["best"]
+        config = " ".join(f"{k}={v}" for k, v in b["config"].items())
+        head += (f"<p><b>Best trial</b> {b['trial_id']} (run <code>{b['run_id']}</code>): {r.metric} = "
+                 f"{b['metric']['best']:.4f} at report {b['metric']['best_report']}. Config "
+                 f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with the top {len(best['top_k'])}): "
+                 f"<code>{html.escape(config)}</code></p>")
+    body = [head, "<h2>Leaderboard</h2>", _item_html(leaderboard)]
+    for s in sections:
+        body.append(f"<h2>{html.escape(s.title)}</h2>")
+        if s.intro:
+            body.append(f"<p>{s.intro}</p>")  # intros are built by analysis code (may hold <code>)
+        body += [_item_html(i) for i in s.items]
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(r.study)} report</title>'
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")
+    path.write_text(page, encoding="utf-8")
