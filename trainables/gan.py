@@ -1,7 +1,9 @@
 """The GAN family's training loop: ``fit(cfg, report, data, assets=...)``.
 
 One epoch is one pass of D over the training images (one real batch per D step, a G step every
-``n_critic`` D steps), split into ``reports_per_epoch`` reports. Each report's checkpoint directory
+``n_critic`` D steps), split into ``reports_per_epoch`` reports. With ``g_ema`` > 0 the generator that
+is scored, saved as ``generator.*`` and exported is the running average of the trained one's weights
+(the trained weights themselves are kept in ``trainer_state.pt`` for resuming). Each report's checkpoint directory
 holds ``model.safetensors`` (G and D), ``config.json``, ``trainer_state.pt``, ``generator.pt`` (the
 generator as TorchScript: z -> images in [0, 1]), ``fixed_noise.png`` (the same 64 latents every
 report: mode collapse shows there) and, every ``image_every`` reports, ``samples.png``.
@@ -18,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights, save_model, save_state
@@ -29,7 +32,7 @@ from trainables.fid import FeatureStats, frechet_distance, inception_features, l
 from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig, n_reports
 from trainables.images import save_grid, uint8_to_float
 from trainables.losses.gan import D_LOSSES, D_WON, G_LOSSES, gradient_penalty, mean_score
-from trainables.models.gan import GAN, ImageSampler, build_gan
+from trainables.models.gan import GAN, Generator, ImageSampler, build_gan
 
 Report = Callable[[dict, "str | None"], None]
 GENERATOR_FILE = "generator.pt"
@@ -67,10 +70,14 @@ def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None
     steps_per_epoch = len(x_train) // cfg.batch_size
     total = n_reports(cfg)
     ends = [round(k * steps_per_epoch * cfg.max_epochs / total) for k in range(1, total + 1)]
-    state = {"report": 0, "step": 0, "d_won_streak": 0}
+    ema = copy.deepcopy(gan.generator).requires_grad_(False) if cfg.g_ema > 0 else None
+    state = {"report": 0, "step": 0, "d_won_streak": 0, "g_steps": 0}
     if resume_from is not None:
-        load_weights(resume_from, gan)
+        load_weights(resume_from, gan)  # generator.*: the scored (averaged) generator
         saved = load_state(resume_from, device)
+        if ema is not None:
+            ema.load_state_dict(gan.generator.state_dict())
+            gan.generator.load_state_dict(saved["generator_trained"])
         opt_g.load_state_dict(saved["opt_g"])
         opt_d.load_state_dict(saved["opt_d"])
         torch.set_rng_state(saved["torch_rng"].cpu())
@@ -84,22 +91,37 @@ def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None
         root = Path(workdir) if workdir else Path(tmp)
         for k in range(state["report"] + 1, total + 1):
             start = time.perf_counter()
-            means = _train_span(gan, opt_g, opt_d, x_train, cfg, state, ends[k - 1], steps_per_epoch * cfg.max_epochs)
+            means = _train_span(gan, ema, opt_g, opt_d, x_train, cfg, state, ends[k - 1], steps_per_epoch * cfg.max_epochs)
             seconds = time.perf_counter() - start
             metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, **means,
                        M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
-            images, sample_values = evaluate(gan.generator, last=k == total)
+            scored = _scored(gan, ema)
+            images, sample_values = evaluate(scored.generator, last=k == total)
             metrics.update(sample_values)
             state["report"] = k
             ckpt = root / f"report_{k:04d}"
-            _write_checkpoint(ckpt, gan, cfg, data.image_shape, metrics, state, opt_g, opt_d)
-            _write_grids(gan.generator, fixed_z, images, ckpt, samples=k % cfg.image_every == 0 or k == total)
+            _write_checkpoint(ckpt, scored, cfg, data.image_shape, metrics, state, opt_g, opt_d,
+                              trained=gan.generator if ema is not None else None)
+            _write_grids(scored.generator, fixed_z, images, ckpt, samples=k % cfg.image_every == 0 or k == total)
             report(metrics, str(ckpt))
             if workdir is None:
                 _rmtree(ckpt)
 
 
-def _train_span(gan: GAN, opt_g, opt_d, x_train: torch.Tensor, cfg: GANConfig, state: dict, end: int,
+def _scored(gan: GAN, ema: Generator | None) -> nn.Module:
+    """The generator to score, save and export (the average when there is one, its batch-norm
+    statistics copied from the trained generator) with the discriminator, keyed like :class:`GAN`."""
+    if ema is None:
+        return gan
+    with torch.no_grad():
+        for e, b in zip(ema.buffers(), gan.generator.buffers()):
+            e.copy_(b)
+    out = nn.Module()
+    out.generator, out.discriminator = ema, gan.discriminator
+    return out
+
+
+def _train_span(gan: GAN, ema: Generator | None, opt_g, opt_d, x_train: torch.Tensor, cfg: GANConfig, state: dict, end: int,
                 total_steps: int) -> dict[str, float]:
     """D steps ``state["step"] .. end - 1`` (and the G steps among them); mean losses and D scores."""
     g, d = gan.generator.train(), gan.discriminator.train()
@@ -141,6 +163,11 @@ def _train_span(gan: GAN, opt_g, opt_d, x_train: torch.Tensor, cfg: GANConfig, s
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
+            state["g_steps"] += 1
+            if ema is not None:  # warm-up: the average starts short, as TF's ExponentialMovingAverage
+                decay = min(cfg.g_ema, (1 + state["g_steps"]) / (10 + state["g_steps"]))
+                with torch.no_grad():
+                    torch._foreach_lerp_(list(ema.parameters()), list(g.parameters()), 1.0 - decay)
             sums[3] += loss_g.detach().double()
             n_g += 1
         state["step"] = step + 1
@@ -189,16 +216,18 @@ class SampleEvaluator:
         return images, metrics
 
 
-def _write_checkpoint(ckpt: Path, gan: GAN, cfg: GANConfig, shape, metrics: dict, state: dict, opt_g, opt_d) -> None:
+def _write_checkpoint(ckpt: Path, gan: nn.Module, cfg: GANConfig, shape, metrics: dict, state: dict, opt_g, opt_d,
+                      trained: Generator | None) -> None:
     k = state["report"]
     save_model(ckpt, gan, cfg.to_dict(), {"family": "gan", "image_shape": list(shape), "epoch": k, "report": k,
                                           "metrics": metrics})
-    save_state(ckpt, {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state,
+    extra = {} if trained is None else {"generator_trained": trained.state_dict()}
+    save_state(ckpt, {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state, **extra,
                       "torch_rng": torch.get_rng_state()})
     export_generator(gan, ckpt / GENERATOR_FILE)
 
 
-def export_generator(gan: GAN, path: Path) -> None:
+def export_generator(gan: nn.Module, path: Path) -> None:
     """Write the generator (eval mode, CPU) as TorchScript: ``torch.jit.load(path)(z)`` -> images in [0, 1]."""
     sampler = ImageSampler(copy.deepcopy(gan.generator).cpu().eval())
     with warnings.catch_warnings():

@@ -42,6 +42,7 @@ class GANConfig:
     beta1: float = 0.5  # Adam beta1: 0.5 in DCGAN; 0 / 0.5 in WGAN-GP
     beta2: float = 0.999  # 0.9 in WGAN-GP
     n_critic: int = 1  # D steps per G step: 5 in Gulrajani et al. (WGAN-GP)
+    g_ema: float = 0.999  # decay of the generator's weight average (Yazici et al. 2019), scored and exported; 0: off
     gp_lambda: float = 10.0  # gradient penalty weight (wgan_gp only): 10 in Gulrajani et al.
     train_size: int | None = None  # first N training images; None: all of them
     reports_per_epoch: int = 1  # reports (ASHA time units, fid evaluations) per epoch
@@ -69,6 +70,7 @@ class GANConfig:
             (self.depth >= 1 and self.width >= 1 and self.latent_dim >= 1, "depth, width and latent_dim must be >= 1"),
             (0.0 <= self.d_dropout < 1.0, f"d_dropout must be in [0, 1), got {self.d_dropout}"),
             (self.n_critic >= 1, f"n_critic must be >= 1, got {self.n_critic}"),
+            (0.0 <= self.g_ema < 1.0, f"g_ema must be in [0, 1), got {self.g_ema}"),
             (self.gp_lambda >= 0, f"gp_lambda must be >= 0, got {self.gp_lambda}"),
             (self.train_size is None or self.train_size >= self.batch_size,
              "train_size must be None or at least batch_size"),
