@@ -12,7 +12,7 @@ from ray import tune
 from study.mlflow_callback import FAILURE_KEY
 from trainables.data import ImageData
 from trainables.families import FAMILIES
-from trainables.vae import Diverged
+from trainables.errors import Diverged
 
 
 def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from benchmarks.procs import cmdline, descendants
 from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -44,30 +45,6 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float, log: Path) -> N
                                  + log.read_text()[-3000:])
         time.sleep(0.3)
     raise AssertionError("fault point not reached in time:\n" + log.read_text()[-3000:])
-
-
-def _descendants(pid: int) -> list[int]:
-    children = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def test_sigkill_of_driver_then_resume(tmp_path, mnist_root):
@@ -118,7 +95,7 @@ def test_killed_trial_worker_resumes_from_checkpoint(tmp_path, mnist_root):
         return bool(runs) and int(runs[0].data.tags.get("epochs_run", 0)) >= 2
 
     _wait_for(two_epochs_logged, proc, 300, tmp_path / "run.log")
-    workers = [pid for pid in _descendants(proc.pid) if "ImplicitFunc" in _cmdline(pid)]
+    workers = [pid for pid in descendants(proc.pid) if "ImplicitFunc" in cmdline(pid)]
     assert workers, "no trial worker found"
     for pid in workers:
         os.kill(pid, signal.SIGKILL)

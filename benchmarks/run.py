@@ -1,0 +1,68 @@
+"""``python -m benchmarks.run [--quick]``: measure and write BENCHMARKS.md.
+
+Every figure is a ratio against a reference measured in the same run on the same machine; times
+are medians of several runs with (min–max). ``--quick`` runs each benchmark once on less work, so
+the tests can check the harness; its numbers are not the ones to quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import memory, metric_cost, overhead, search, throughput
+from benchmarks.stats import machine
+from trainables.data import default_data_root
+
+BENCHES = ("throughput", "overhead", "search", "metric_cost", "memory")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="each benchmark once, on little work (~3 min)")
+    p.add_argument("--out", default="BENCHMARKS.md", help="where to write the results")
+    p.add_argument("--data-root", default=str(default_data_root()), help="folder holding MNIST/raw")
+    p.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads for the single-process runs")
+    args = p.parse_args(argv)
+    results: dict = {}
+    started = time.perf_counter()
+    for name in args.only or BENCHES:
+        print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        if name == "throughput":
+            results[name] = throughput.run(args.data_root, args.quick, args.threads)
+        elif name == "overhead":
+            results[name] = overhead.run(args.data_root, args.quick, args.threads)
+        elif name == "search":
+            results[name] = search.run(args.data_root, args.quick)
+        elif name == "metric_cost":
+            results[name] = metric_cost.run(args.data_root, args.quick)
+        else:
+            results[name] = memory.run(args.data_root, args.quick)
+        print(f"[benchmarks] {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    command = "python -m benchmarks.run" + (" --quick" if args.quick else "") + \
+        "".join(f" --only {n}" for n in args.only or [])
+    Path(args.out).write_text(render(results, command, args.quick, time.perf_counter() - started))
+    print(f"[benchmarks] wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def render(results: dict, command: str, quick: bool, seconds: float) -> str:
+    from benchmarks.report import sections
+
+    head = [
+        "# genstudy benchmarks", "",
+        f"Measured {dt.datetime.now():%Y-%m-%d %H:%M} on {machine()}.",
+        f"Command: `{command}` ({seconds / 60:.1f} min). Times are medians with (min–max) over the runs named.",
+    ]
+    if quick:
+        head.append("**Quick mode:** one run each on reduced work, to keep the harness tested; not figures to quote.")
+    return "\n".join(head + [""] + sections(results)) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Training throughput: genstudy's in-memory VAE epoch against the common DataLoader loop.
+
+The reference is pytorch/examples' VAE recipe: torchvision's MNIST with a per-image ``ToTensor``
+transform through a ``DataLoader``, the 784-400-20 MLP, Adam 1e-3, batch 128, loss = BCE (sum) +
+KL. Both train the same module (``build_vae``) with the same threads and seed; both are scored
+with the same seeded test-set evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from benchmarks.stats import Measure
+from trainables.data import load_dataset
+from trainables.losses.vae import bernoulli_nll, kl_normal
+from trainables.models.vae import build_vae
+from trainables.vae import evaluate, fit
+from trainables.vae_config import VAEConfig
+
+EXAMPLES_VAE = dict(arch="mlp", depth=1, width=400, latent_dim=20, lr=1e-3, batch_size=128)
+
+
+def reference_epochs(data_root: str, cfg: VAEConfig, epochs: int) -> tuple[float, float]:
+    """pytorch/examples' loop; returns (training samples per second, test nelbo)."""
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(cfg.seed)
+    train = datasets.MNIST(data_root, train=True, download=False, transform=transforms.ToTensor())
+    if cfg.train_size is not None:
+        train = Subset(train, range(cfg.train_size))  # the same first images genstudy's subset takes
+    loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True)
+    model = build_vae(cfg, (1, 28, 28))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    seconds = 0.0
+    for _ in range(epochs):
+        model.train()
+        start = time.perf_counter()
+        for x, _ in loader:
+            logits, mu, logvar, _ = model(x)
+            loss = (bernoulli_nll(logits, x) + kl_normal(mu, logvar)).sum()  # pytorch/examples: summed
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        seconds += time.perf_counter() - start
+    test = torch.from_numpy(load_dataset("mnist", data_root).x_test)
+    return epochs * len(train) / seconds, evaluate(model, test, cfg)["nelbo"]
+
+
+def genstudy_epochs(data_root: str, cfg: VAEConfig) -> tuple[float, float]:
+    """genstudy's ``fit``; returns (mean training samples per second, test nelbo at the end)."""
+    data = load_dataset(cfg.dataset, data_root)
+    reports: list[dict] = []
+    fit(cfg, lambda m, d: reports.append(m), data)
+    rate = sum(r["samples_per_s"] for r in reports) / len(reports)
+    return rate, reports[-1]["test_nelbo"]
+
+
+def dcgan_rate(data_root: str, train_size: int) -> float:
+    """Real images per second through one D step (and G every n_critic) of the default DCGAN."""
+    from trainables.classifier import prepare_assets
+    from trainables.gan import fit as fit_gan
+    from trainables.gan_config import GANConfig
+
+    data = load_dataset("mnist", data_root)
+    assets = prepare_assets(data, data_root)  # the cached FID classifier (trained once if missing)
+    reports: list[dict] = []
+    fit_gan(GANConfig(max_epochs=1, train_size=train_size, eval_samples=500), lambda m, d: reports.append(m),
+            data, assets=assets)
+    return sum(r["samples_per_s"] for r in reports) / len(reports)
+
+
+def run(data_root: str, quick: bool, threads: int) -> dict:
+    torch.set_num_threads(threads)
+    epochs, repeats, size = (1, 1, 5_000) if quick else (3, 3, None)
+    cfg = VAEConfig(**EXAMPLES_VAE, max_epochs=epochs, train_size=size)
+    ref_rate, ref_nelbo = Measure("reference", "samples/s"), Measure("reference", "nats")
+    gen_rate, gen_nelbo = Measure("genstudy", "samples/s"), Measure("genstudy", "nats")
+    for _ in range(repeats):
+        rate, nelbo = reference_epochs(data_root, cfg, epochs)
+        ref_rate.values.append(rate)
+        ref_nelbo.values.append(nelbo)
+        rate, nelbo = genstudy_epochs(data_root, cfg)
+        gen_rate.values.append(rate)
+        gen_nelbo.values.append(nelbo)
+    conv = VAEConfig(arch="conv", depth=3, width=32, latent_dim=32, max_epochs=1, train_size=2_000 if quick else None)
+    conv_rate = Measure("conv VAE", "samples/s", [genstudy_epochs(data_root, conv)[0]])
+    gan_rate = Measure("DCGAN", "images/s", [dcgan_rate(data_root, 2_000 if quick else 20_000)])
+    return {"epochs": epochs, "threads": threads, "ref_rate": ref_rate, "gen_rate": gen_rate,
+            "ref_nelbo": ref_nelbo, "gen_nelbo": gen_nelbo, "conv_rate": conv_rate, "gan_rate": gan_rate,
+            "speedup": Measure("speed-up", "x", [g / r for g, r in zip(gen_rate.values, ref_rate.values)])}
