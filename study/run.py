@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.list:
             print(report.list_studies())
             return 0
+        if args.from_config:
+            _apply_from_config(args)
         if not args.study:
             raise UsageError("no study named; fix: python -m study.run STUDY (see --list)")
         resumed = None
@@ -57,6 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
         return 2
+
+
+def _apply_from_config(args) -> None:
+    """``--from-config``: one trial of the file's configuration, every key fixed, no early stopping."""
+    from analysis.best_config import ConfigFileError, read
+
+    try:
+        study, _, config = read(args.from_config, args.rank)
+    except ConfigFileError as e:
+        raise UsageError(str(e)) from None
+    if args.study and args.study != study:
+        raise UsageError(f"{args.from_config} is a config of {study!r}, not {args.study!r}; "
+                         f"fix: python -m study.run {study} --from-config {args.from_config}")
+    args.study = study
+    args.sets = [f"{k}={v}" for k, v in config.items()] + list(args.sets)  # later --set values win
+    args.num_samples, args.max_concurrent, args.scheduler = 1, 1, "fifo"
 
 
 def _data_root(cli_value: str | None) -> Path:
@@ -97,9 +115,10 @@ def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
     if resumed is None:
         exp_id = mlflow_store.experiment_id(uri, r.study.name)
         name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags={
-            "study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(),
-            "role": "study"}).info.run_id
+        tags = {"study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"}
+        if args.from_config:
+            tags["from_config"] = str(Path(args.from_config).resolve())
+        parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id
         _log_parent_params(client, parent_id, r)
         exp_dir = Path(storage) / name
         invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root)
