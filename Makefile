@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo test clean
 setup: $(VENV)/.installed
+	bash scripts/install_chromium.sh  # Debian's chromium for the report browser test; no-op when present
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -9,15 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt  # the export sets MPLBACKEND=Agg; a notebook keeps its inline backend
+import numpy as np
+import torch
 
-matplotlib.use("Agg")  # headless: no display, no GUI toolkit
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from analysis.progress import Progress  # noqa: E402
-from analysis.record import StudyRecord  # noqa: E402
+from analysis.progress import Progress
+from analysis.record import StudyRecord
 
 FIGURE_DIR = "figures"
 DPI = 110

@@ -1,0 +1,122 @@
+"""Analysis building blocks without MLflow: ASHA rungs, GAN equilibria, typed params, best_config.yaml,
+grid splitting, the leaderboard and importance on a hand-made record."""
+
+import math
+
+import numpy as np
+import pytest
+import yaml
+from ray.tune.schedulers.async_hyperband import _Bracket
+
+from analysis import best_config, importance, leaderboard
+from analysis.figures.common import split_grid
+from analysis.figures.gan import equilibrium
+from analysis.figures.vae_model import pick_pairs
+from analysis.latents import kl_per_dimension, stratified_indices
+from analysis.record import StudyRecord, Trial, typed_config
+
+
+@pytest.mark.parametrize("grace,rf,max_t", [(1, 2, 4), (2, 3, 12), (5, 3, 100), (2, 2, 2), (1, 3, 10)])
+def test_asha_rungs_match_rays_bracket(grace, rf, max_t):
+    rays = sorted(m for m, _ in _Bracket(grace, max_t, rf, s=0)._rungs)  # the milestones Ray stops trials at
+    assert leaderboard.asha_rungs(grace, rf, max_t) == sorted(set(rays) | {max_t})
+
+
+def test_equilibrium_values_of_each_loss():
+    d, g = equilibrium("bce")
+    assert d == pytest.approx(2 * math.log(2)) and g == pytest.approx(math.log(2))  # D(x) = 1/2 everywhere
+    assert equilibrium("lsgan") == pytest.approx((0.25, 0.125))
+    assert equilibrium("hinge") == (2.0, None) and equilibrium("wgan_gp") == (0.0, None)
+    d_s, _ = equilibrium("bce", 0.1)  # smoothing lowers the best D loss below 2 log 2: D* = 0.45
+    assert d_s == pytest.approx(-0.9 * math.log(0.45) - 1.1 * math.log(0.55))
+
+
+def test_typed_config_restores_types_from_mlflow_strings():
+    cfg = typed_config({"beta": "1.5", "latent_dim": "16", "batchnorm": "False", "train_size": "None",
+                        "arch": "conv", "unknown_key": "x"}, "vae")
+    assert cfg == {"beta": 1.5, "latent_dim": 16, "batchnorm": False, "train_size": None, "arch": "conv",
+                   "unknown_key": "x"}
+    assert typed_config({"lr_g": "None", "n_critic": "2"}, "gan") == {"lr_g": None, "n_critic": 2}
+
+
+def _trial(i, status, values, **config):
+    base = {"dataset": "mnist", "seed": 0, "beta": 1.0 + i, "latent_dim": 8 * (i + 1), "arch": "mlp" if i % 2 else "conv"}
+    return Trial(run_id=f"run{i}", trial_id=f"t{i}", status=status, epochs=len(values), config={**base, **config},
+                 history={"test_nelbo": list(enumerate(values, start=1))}, n_params=1000 * (i + 1))
+
+
+@pytest.fixture
+def record():
+    trials = [_trial(0, "finished", [300, 200, 150, 140]), _trial(1, "stopped_early", [250]),
+              _trial(2, "stopped_early", [320, 180]), _trial(3, "finished", [260, 190, 170, 160]),
+              _trial(4, "failed", [float("nan")])]
+    trials[4].error, trials[4].failure_reason = "diverged: non-finite loss", "diverged"
+    params = {"metric": "test_nelbo", "mode": "min", "grace_period": "1", "reduction_factor": "2", "fixed.dataset": "mnist"}
+    return StudyRecord("vae_beta_sweep", "vae", "sqlite:///x.db", "1", "p", "p-name", "FINISHED", "test_nelbo", "min",
+                       params, {"best_run_id": "run0"}, {}, trials, max_reports=4)
+
+
+def test_leaderboard_ranks_by_best_and_at_each_rung(record):
+    df = leaderboard.build(record).set_index("trial_id")
+    assert list(df.index[:4]) == ["t0", "t3", "t2", "t1"] and df.loc["t4", "status"] == "failed"
+    assert pd_isna(df.loc["t4", "rank"]) and df.loc["t4", "error"].startswith("diverged")
+    assert df.loc["t1", "rank@1"] == 1  # at equal budget (1 report) the stopped trial led
+    assert df.loc["t2", "rank@2"] == 1 and df.loc["t0", "rank@2"] == 3  # 180 < 190 < 200
+    assert df.loc["t2", "status_detail"] == "stopped early by ASHA at rung 2 of 3 (report 2)"
+    assert df.loc["t0", "test_nelbo@4"] == 140 and pd_isna(df.loc["t1", "test_nelbo@2"])
+    assert record.searched == ["arch", "beta", "latent_dim"]
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def test_importance_uses_equal_budget_values_when_few_trials_finished(record):
+    pairs, target = importance.trial_values(record, first_rung=1)
+    assert len(pairs) == 4 and "first ASHA rung" in target  # 2 finished < 5: the value after 1 report
+    imp = importance.fanova(record, first_rung=1)
+    assert imp is not None and set(imp.values) <= {"arch", "beta", "latent_dim"}
+    assert sum(imp.values.values()) == pytest.approx(1.0)
+
+
+def test_best_config_round_trip(record, tmp_path):
+    path = tmp_path / "best_config.yaml"
+    doc = best_config.write(record, path, top_k=3)
+    assert doc["best"]["trial_id"] == "t0" and [e["trial_id"] for e in doc["top_k"]] == ["t0", "t3", "t2"]
+    study, family, config = best_config.read(path)
+    assert (study, family, config) == ("vae_beta_sweep", "vae", record.trials[0].config)
+    assert best_config.read(path, rank=2)[2] == record.trials[3].config
+    with pytest.raises(best_config.ConfigFileError, match="no trial of rank 9"):
+        best_config.read(path, rank=9)
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"x": 1}))
+    with pytest.raises(best_config.ConfigFileError, match="not a best_config.yaml"):
+        best_config.read(tmp_path / "bad.yaml")
+
+
+def test_split_grid_recovers_torchvision_tiles(tmp_path):
+    import torch
+
+    from trainables.images import save_grid
+    from analysis.figures.common import read_png
+
+    images = torch.rand(16, 1, 28, 28)
+    save_grid(images, tmp_path / "g.png")
+    tiles = split_grid(read_png(tmp_path / "g.png"), 28)
+    assert len(tiles) == 16
+    assert np.allclose(tiles[5][..., 0], images[5, 0].numpy(), atol=1 / 255 + 1e-6)
+
+
+def test_pairs_have_different_labels_and_strata_keep_shares():
+    labels = np.repeat(np.arange(10), 50)
+    pairs = pick_pairs(labels)
+    assert len(pairs) == 8 and all(labels[i] != labels[j] for i, j in pairs)
+    idx = stratified_indices(labels, 100, seed=0)
+    assert len(idx) == 100 and np.bincount(labels[idx]).tolist() == [10] * 10
+
+
+def test_kl_per_dimension_is_zero_for_the_prior():
+    mu, logvar = np.zeros((5, 3)), np.zeros((5, 3))
+    assert np.allclose(kl_per_dimension(mu, logvar), 0.0)
+    assert kl_per_dimension(np.ones((5, 3)), logvar) == pytest.approx([0.5] * 3)  # 0.5 * mu^2
