@@ -12,7 +12,6 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo test clean
 setup: $(VENV)/.installed
-	bash scripts/install_chromium.sh  # Debian's chromium for the report browser test; no-op when present
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +24,7 @@ demo: setup
 	$(PY) -m study.run vae_beta_sweep --profile quick --data-root $(DATA_ROOT)
 
 test: setup
+	bash scripts/install_chromium.sh  # Debian's chromium for the report browser test; no-op when present
 	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
