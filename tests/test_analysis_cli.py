@@ -59,3 +59,4 @@ def test_bad_flag_exits_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["vae_beta_sweep", "--tsne-points", "many"])
     assert e.value.code == 2
+

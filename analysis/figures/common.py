@@ -126,7 +126,8 @@ def read_png(path: Path) -> np.ndarray:
 def split_grid(image: np.ndarray, tile: int, pad: int = 2) -> list[np.ndarray]:
     """The tiles of a torchvision grid PNG (``pad`` pixels around each ``tile`` x ``tile`` image), row by row."""
     rows, cols = (image.shape[0] - pad) // (tile + pad), (image.shape[1] - pad) // (tile + pad)
-    return [image[pad + i * (tile + pad): pad + i * (tile + pad) + tile, pad + j * (tile + pad): pad + j * (tile + pad) + tile]
+    step = tile + pad
+    return [image[pad + i * step: pad + i * step + tile, pad + j * step: pad + j * step + tile]
             for i in range(rows) for j in range(cols)]
 
 

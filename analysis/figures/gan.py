@@ -75,11 +75,13 @@ def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     ax.set_ylabel(f"{loss} loss (mean over the report's steps)")
     ax.legend(fontsize=8)
     none = [n for n, e in (("D", eq_d), ("G", eq_g)) if e is None]
-    caption = (f"Mean {loss} discriminator loss (with the gradient penalty for wgan_gp) over the D steps of each report and "
-               "mean generator loss over its G steps. Dashed: the equilibrium value, the one each loss takes when the "
-               "generator's distribution equals the data's and D is optimal (bce 2 log 2 and log 2; lsgan 1/4 and 1/8; hinge D 2; wgan_gp D 0; "
-               "adjusted for label smoothing)." + (f" No equilibrium value exists for {' and '.join(none)} with {loss}: "
-                                                    "it depends on the critic's arbitrary offset." if none else ""))
+    caption = (f"Mean {loss} discriminator loss (with the gradient penalty for wgan_gp) over the D steps of each report "
+               "and mean generator loss over its G steps. Dashed: the equilibrium value, the one each loss takes when "
+               "the generator's distribution equals the data's and D is optimal (bce 2 log 2 and log 2; lsgan 1/4 and "
+               "1/8; hinge D 2; wgan_gp D 0; adjusted for label smoothing).")
+    if none:
+        caption += (f" No equilibrium value exists for {' and '.join(none)} with {loss}: it depends on the critic's "
+                    "arbitrary offset.")
     return Figure(ctx.save(fig, "gan_best_losses"), title, caption)
 
 

@@ -135,9 +135,9 @@ def _curves(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitt
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
-    caption = ("Per-epoch means over the training set (solid; averaged over the epoch's batches while training) and the "
-               "test set (dashed; after the epoch, with a seeded posterior sample): the objective recon + β·KL with the β "
-               "in force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
+    caption = ("Per-epoch means over the training set (solid; averaged over the epoch's batches while training) and "
+               "the test set (dashed; after the epoch, with a seeded posterior sample): the objective recon + β·KL with "
+               "the β in force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
     return Figure(ctx.save(fig, name), title, caption)
 
 

@@ -25,10 +25,10 @@ def tsne_figure(ctx: Context, mu_test: np.ndarray, y_test: np.ndarray, name: str
     fig.colorbar(scatter, ax=axes.ravel().tolist(), ticks=range(10), label="label")
     path = ctx.save(fig, name)
     return Figure(path, f"{label}: t-SNE of test latent means",
-                  f"scikit-learn's Barnes-Hut t-SNE ({latents.TSNE_ITERATIONS} iterations, PCA initialisation, seed {o.seed}) of the posterior means of "
-                  f"{len(idx):,} test images (a class-stratified sample of the {len(y_test):,}) at perplexities "
-                  f"{' and '.join(f'{p:g}' for p in o.tsne_perplexities)}; colour is the true label. Distances between "
-                  "clusters in t-SNE are not meaningful.")
+                  f"scikit-learn's Barnes-Hut t-SNE ({latents.TSNE_ITERATIONS} iterations, PCA initialisation, seed "
+                  f"{o.seed}) of the posterior means of {len(idx):,} test images (a class-stratified sample of the "
+                  f"{len(y_test):,}) at perplexities {' and '.join(f'{p:g}' for p in o.tsne_perplexities)}; colour is "
+                  "the true label. Distances between clusters in t-SNE are not meaningful.")
 
 
 def svm_items(ctx: Context, result: latents.SvmResult, name: str, label: str) -> list:
