@@ -130,7 +130,8 @@ def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
 
     # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
-    ray.init(address=_address(args.address), include_dashboard=False, log_to_driver=True,
+    # "local": a private instance, never one that a `ray start` on this machine happens to run
+    ray.init(address=_address(args.address) or "local", include_dashboard=False, log_to_driver=True,
              configure_logging=True, logging_level="WARNING")
     try:
         gpus = args.gpus_per_trial
