@@ -9,21 +9,15 @@ a run that is not a parent run of the study), with one line naming the problem a
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+
+from study.cli import Parser
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per tiny file is noise
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2, as every genstudy input error
-        sys.stderr.write(f"analysis.export: error: {message}; see python -m analysis.export --help\n")
-        raise SystemExit(2)
 
 
 def build_parser() -> Parser:

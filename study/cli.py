@@ -9,7 +9,8 @@ from typing import NoReturn
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as every genstudy input error
-        sys.stderr.write(f"study.run: error: {message}; see python -m study.run --help\n")
+        module = self.prog.removeprefix("python -m ")
+        sys.stderr.write(f"{module}: error: {message}; see {self.prog} --help\n")
         raise SystemExit(2)
 
 

@@ -162,7 +162,7 @@ def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
 def _log_parent_params(client, run_id: str, r: Resolved) -> None:
     from mlflow.entities import Param
 
-    params = {"profile": r.profile_name, "num_samples": r.num_samples, "max_epochs": r.max_epochs,
+    params = {"profile": r.profile_name, "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_t": r.max_t,
               "metric": r.study.metric, "mode": r.study.mode, "param_cap": r.param_cap,
               "grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor,
               "searcher": r.searcher, "scheduler": r.scheduler,
@@ -182,6 +182,7 @@ def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str
                  for k in ("finished", "stopped_early", "failed")}}
     now = int(dt.datetime.now().timestamp() * 1000)
     mlflow_store.retry(client.log_batch, parent_id, metrics=[Metric(k, v, now, 0) for k, v in counts.items()])
+    _log_rejected(client, parent_id, searcher)
     scored = {t: o for t, o in outcomes.items() if o["status"] in ("finished", "stopped_early") and o["best"] is not None}
     if not scored:
         why = (f"every configuration was over the {r.param_cap:,}-parameter cap; fix: narrow the space "
@@ -209,6 +210,17 @@ def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str
     print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best['run_id']}")
     print(f"  browse: mlflow ui --backend-store-uri {uri}")
     return 0
+
+
+def _log_rejected(client, parent_id: str, searcher) -> None:
+    """``rejected.json`` on the parent: every configuration kept out of training by the cap."""
+    if not searcher.rejected:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rejected.json"
+        path.write_text(json.dumps([{"config": x.config, "n_params": x.n_params} for x in searcher.rejected],
+                                   indent=2, default=str))
+        mlflow_store.retry(client.log_artifact, parent_id, str(path))
 
 
 if __name__ == "__main__":

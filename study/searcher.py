@@ -28,8 +28,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 @dataclass
 class Rejection:
-    params: dict[str, Any]
+    params: dict[str, Any]  # Optuna's parameter names
     n_params: int
+    config: dict[str, Any] = field(default_factory=dict)  # the full resolved config
 
 
 @dataclass
@@ -83,7 +84,7 @@ class CappedTPESearch(Searcher):
             trial.set_user_attr("n_params", n_params)
             trial.set_constraint("param_cap", n_params - self.s.param_cap)  # feasible when <= 0
             if n_params > self.s.param_cap:
-                self.rejected.append(Rejection(dict(trial.params), n_params))
+                self.rejected.append(Rejection(dict(trial.params), n_params, config))
                 self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 continue
             self.live[trial_id] = trial

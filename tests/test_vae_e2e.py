@@ -1,5 +1,8 @@
 """The VAE smoke study end to end: real Ray, real MLflow (SQLite), real MNIST files."""
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
@@ -93,3 +96,7 @@ def test_mixed_cap_trains_only_feasible(tmp_path, mnist_root):
     assert 0 < rejected < 6 and len(children) == 6 - rejected
     for c in children:
         assert client.get_metric_history(c.info.run_id, "n_params")[0].value <= cap
+    path = client.download_artifacts(parents[0].info.run_id, "rejected.json", str(tmp_path))
+    listed = json.loads(Path(path).read_text())  # the configurations the cap kept out, in full
+    assert len(listed) == rejected and all(x["n_params"] > cap for x in listed)
+    assert all(x["config"]["dataset"] == "mnist" and "width" in x["config"] for x in listed)
