@@ -58,19 +58,18 @@ def through_study(n: int, cfg: dict, data_root: str, threads: int) -> float:
 
 
 def run(data_root: str, quick: bool, threads: int) -> dict:
-    # (label, trials, train_size, epochs): about 5 s and about 60 s of training per trial on 2 cores
-    cases = [("~5 s trials", 2, 5_000, 1)] if quick else [("~5 s trials", 4, 40_000, 3),
-                                                           ("~60 s trials", 2, 60_000, 22)]
-    repeats = 1 if quick else 3
+    # (label, trials, train_size, epochs, runs): about 5 s and about 60 s of training per trial on 2 cores
+    cases = [("~5 s trials", 2, 5_000, 1, 1)] if quick else [("~5 s trials", 4, 40_000, 3, 3),
+                                                              ("~60 s trials", 2, 60_000, 22, 2)]
     out = []
-    for label, n, size, epochs in cases:
+    for label, n, size, epochs, repeats in cases:
         cfg = _config(size, epochs)
         base, study = Measure("plain", "s"), Measure("study.run", "s")
         for _ in range(repeats):
             base.values.append(plain(n, cfg, data_root, threads))
             study.values.append(through_study(n, cfg, data_root, threads))
         ratio = Measure("ratio", "x", [s / b for s, b in zip(study.values, base.values)])
-        out.append({"label": label, "n": n, "train_size": size, "epochs": epochs, "plain": base,
+        out.append({"label": label, "n": n, "train_size": size, "epochs": epochs, "repeats": repeats, "plain": base,
                     "study": study, "ratio": ratio, "per_trial_overhead": Measure(
                         "per trial", "s", [(s - b) / n for s, b in zip(study.values, base.values)])})
-    return {"cases": out, "threads": threads, "repeats": repeats}
+    return {"cases": out, "threads": threads}

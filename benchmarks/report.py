@@ -33,12 +33,13 @@ def _throughput(r: dict) -> list[str]:
 
 def _overhead(r: dict) -> list[str]:
     lines = ["## 2. Platform overhead (`python -m study.run` against the same `fit` in one plain process)",
-             f"Whole-process wall time, one trial at a time, {r['threads']} threads, runs: {r['repeats']}. "
+             f"Whole-process wall time, one trial at a time, {r['threads']} threads; runs per row in brackets. "
              "Every searched key fixed, so each trial does identical work.", "",
              "| trials | plain process, s | study.run, s | ratio | overhead per trial, s |",
              "| --- | --- | --- | --- | --- |"]
     for c in r["cases"]:
-        lines.append(f"| {c['n']} × {c['label']} ({c['train_size']:,} images × {c['epochs']} epochs) | "
+        lines.append(f"| {c['n']} × {c['label']} ({c['train_size']:,} images × {c['epochs']} epochs; "
+                     f"{c['repeats']} runs) | "
                      f"{c['plain'].cell()} | {c['study'].cell()} | **{c['ratio'].cell('{:.2f}')}×** | "
                      f"{c['per_trial_overhead'].cell()} |")
     targets = {"~5 s trials": 1.5, "~60 s trials": 1.10}

@@ -74,7 +74,7 @@ def dcgan_rate(data_root: str, train_size: int) -> float:
 
 def run(data_root: str, quick: bool, threads: int) -> dict:
     torch.set_num_threads(threads)
-    epochs, repeats, size = (1, 1, 5_000) if quick else (3, 3, None)
+    epochs, repeats, size = (1, 1, 5_000) if quick else (2, 3, None)
     cfg = VAEConfig(**EXAMPLES_VAE, max_epochs=epochs, train_size=size)
     ref_rate, ref_nelbo = Measure("reference", "samples/s"), Measure("reference", "nats")
     gen_rate, gen_nelbo = Measure("genstudy", "samples/s"), Measure("genstudy", "nats")
