@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -114,7 +115,7 @@ def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None
                 _write_grids(model, fixed_x, fixed_z, ckpt, recon_before if epoch == 1 else None)
             report(metrics, str(ckpt))
             if workdir is None:
-                _rmtree(ckpt)
+                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
 
 
 def _train_epoch(model, opt, x_train, cfg: VAEConfig, schedule, epoch: int, gen) -> tuple[dict, float, float]:
@@ -163,9 +164,3 @@ def _write_grids(model: VAE, fixed_x, fixed_z, directory: Path, recon_before) ->
         save_grid(recon_before, directory / "recon_before.png")
     if not model.deterministic:
         save_grid(model.mean_image(model.decode(fixed_z)), directory / "samples.png")
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
