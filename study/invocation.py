@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from study import mlflow_store
+from study import result_keys as keys
 from study.errors import UsageError
 
 RECORD_FILE = "genstudy.json"
@@ -64,6 +65,32 @@ def close_stale_runs(client, experiment_id: str, parent_run_id: str) -> int:
         mlflow_store.retry(client.set_tag, run.info.run_id, "status", "killed")
         mlflow_store.retry(client.set_terminated, run.info.run_id, "KILLED")
     return len(stale)
+
+
+FINAL_STATUSES = ("finished", "stopped_early", "failed")  # the callback's tag on a run it ended
+
+
+def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) -> dict[str, dict]:
+    """trial id -> the last result of every trial MLflow records as ended.
+
+    Tune snapshots its experiment state every few seconds, so a driver killed just after a trial
+    ended may leave a snapshot in which that trial is still running. MLflow is the record: on
+    ``--resume`` such a trial reports this result back (its last value, at its last epoch) instead
+    of training again, so the searcher and scheduler learn how it ended and nothing runs twice.
+    """
+    ended = {}
+    for run in children(client, experiment_id, parent_run_id):
+        tags = run.data.tags
+        if run.info.status not in ("FINISHED", "FAILED") or tags.get("status") not in FINAL_STATUSES:
+            continue
+        history = [m for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
+                   if math.isfinite(m.value)]
+        last = max(history, key=lambda m: m.step).value if history else math.nan
+        result = {metric: last, "training_iteration": int(tags.get("epochs_run", 0)), keys.REPLAYED: tags["status"]}
+        if tags["status"] == "failed":
+            result.update({metric: math.nan, keys.FAILURE: tags.get("error", "failed")})
+        ended[tags["trial_id"]] = result
+    return ended
 
 
 def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: str) -> dict[str, dict]:

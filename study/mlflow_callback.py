@@ -19,6 +19,8 @@ from typing import Any
 
 from ray.tune import Callback
 
+from study import result_keys as keys
+from study.invocation import FINAL_STATUSES
 from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
@@ -26,7 +28,6 @@ from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
 IMAGE_FILES = ("recon.png", "samples.png", "recon_before.png", "fixed_noise.png")
 BEST_FILES = (MODEL_FILE, CONFIG_FILE, "generator.pt")  # copied when present
 KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, str)}
-FAILURE_KEY = "failure"  # a result key set by the trainable wrapper: "diverged: ..." etc.
 
 
 class MLflowTrialLogger(Callback):
@@ -38,6 +39,7 @@ class MLflowTrialLogger(Callback):
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best, error
+        self.replayed: set[str] = set()  # trials MLflow records as ended, which a resume reports back
         self._writer: MlflowWriter | None = None
 
     # --- state: pickled with the Tuner, snapshotted with the experiment -------------------------
@@ -45,10 +47,12 @@ class MLflowTrialLogger(Callback):
         return {k: v for k, v in self.__dict__.items() if k != "_writer"} | {"_writer": None}
 
     def get_state(self) -> dict:
-        return {"runs": dict(self.runs), "best": dict(self.best), "outcomes": dict(self.outcomes)}
+        return {"runs": dict(self.runs), "best": dict(self.best), "outcomes": dict(self.outcomes),
+                "replayed": set(self.replayed)}
 
     def set_state(self, state: dict) -> None:
         self.runs, self.best, self.outcomes = state["runs"], state["best"], state["outcomes"]
+        self.replayed = set(state.get("replayed", ()))
 
     @property
     def writer(self) -> MlflowWriter:
@@ -61,6 +65,14 @@ class MLflowTrialLogger(Callback):
         run_id = self.runs.get(trial.trial_id) or self._find_run(trial.trial_id)
         if run_id is not None:  # restarted after a worker failure or a driver resume: same run
             self.runs[trial.trial_id] = run_id
+            run = self.writer.now("get_run", run_id)
+            if run.info.status in ("FINISHED", "FAILED") and run.data.tags.get("status") in FINAL_STATUSES:
+                # it ended after Tune's last snapshot: the trainable reports its result back, untouched
+                self.replayed.add(trial.trial_id)
+                self.outcomes[trial.trial_id] = {
+                    "status": run.data.tags["status"], "epochs": int(run.data.tags.get("epochs_run", 0)),
+                    "run_id": run_id, "best": self.best.get(trial.trial_id), "error": run.data.tags.get("error")}
+                return
             self.outcomes.pop(trial.trial_id, None)
             self.writer.later(run_id, "update_run", "RUNNING")
             return
@@ -77,7 +89,7 @@ class MLflowTrialLogger(Callback):
         from mlflow.entities import Metric
 
         run_id = self.runs.get(trial.trial_id)
-        if run_id is None:
+        if run_id is None or trial.trial_id in self.replayed:
             return
         step = int(result.get("training_iteration", 0))  # one report = one step (an epoch for VAEs)
         now = int(time.time() * 1000)
@@ -86,15 +98,15 @@ class MLflowTrialLogger(Callback):
                    and math.isfinite(v)]
         self.writer.metrics(run_id, metrics)
         tags = {"epochs_run": str(int(result.get("training_iteration", 0)))}
-        if result.get("node_id"):
-            tags["node_id"] = str(result["node_id"])
+        if result.get(keys.NODE_ID):
+            tags["node_id"] = str(result[keys.NODE_ID])
             tags["node_ip"] = str(result.get("node_ip", ""))
         for k, v in tags.items():
             self.writer.later(run_id, "set_tag", k, v)
 
     def on_checkpoint(self, iteration: int, trials: list, trial, checkpoint, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
-        if run_id is None:
+        if run_id is None or trial.trial_id in self.replayed:
             return
         with checkpoint.as_directory() as d:
             d = Path(d)
@@ -116,14 +128,18 @@ class MLflowTrialLogger(Callback):
                         shutil.copy(d / name, stage / name)
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
+        if trial.trial_id in self.replayed:
+            return  # MLflow already holds how it ended
         last = trial.last_result or {}
         epochs = int(last.get("training_iteration", 0))
-        if last.get(FAILURE_KEY):  # the wrapper ended the trial on a failure that must not be retried
-            self._end(trial, "FAILED", "failed", epochs, error=str(last[FAILURE_KEY]))
+        if last.get(keys.FAILURE):  # the wrapper ended the trial on a failure that must not be retried
+            self._end(trial, "FAILED", "failed", epochs, error=str(last[keys.FAILURE]))
         else:
             self._end(trial, "FINISHED", "finished" if epochs >= self.max_reports else "stopped_early", epochs)
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
+        if trial.trial_id in self.replayed:
+            return
         epochs = int((trial.last_result or {}).get("training_iteration", 0))
         self._end(trial, "FAILED", "failed", epochs, error=_error_line(trial))
 

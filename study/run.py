@@ -145,7 +145,8 @@ def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
                                        str(exp_dir / "genstudy_best"))
             tuner = build_tuner(r, data, assets, searcher, resources, storage, exp_dir.name, [logger])
         else:
-            tuner = restore_tuner(str(exp_dir), r, data, assets, resources)
+            ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
+            tuner = restore_tuner(str(exp_dir), r, data, assets, resources, ended)
         tuner.fit()
     finally:
         ray.shutdown()

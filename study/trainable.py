@@ -9,20 +9,28 @@ import ray
 import torch
 from ray import tune
 
-from study.mlflow_callback import FAILURE_KEY
+from study import result_keys as keys
 from trainables.data import ImageData
 from trainables.families import FAMILIES
 from trainables.errors import Diverged
 
 
-def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: str) -> None:
+def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: str,
+              ended: dict[str, dict] | None = None) -> None:
     """Train one trial; ``data`` comes through Ray's object store, read once per study.
 
     ``metric`` is reported first, so Tune's progress table shows it among its four columns. A
     diverged loss or a CUDA out-of-memory error ends the trial with a last result naming the
     failure (the MLflow run ends FAILED, Optuna is told FAIL) instead of an exception, because
     Tune would retry an exception from the last checkpoint and fail the same way again.
+
+    ``ended`` (on ``--resume``) maps trial ids that MLflow records as ended to their last result;
+    such a trial reports that result and returns without training (see ``invocation.ended_trials``).
     """
+    replay = (ended or {}).get(tune.get_context().get_trial_id())
+    if replay is not None:
+        tune.report(dict(replay))
+        return
     logging.getLogger("ray").setLevel(logging.WARNING)  # no "checkpoint created" line per epoch
     fam = FAMILIES[family]
     cfg = fam.make_config(config)  # a typo or a bad value fails here, before any work
@@ -33,7 +41,7 @@ def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: 
     def report(metrics: dict, checkpoint_dir: str | None) -> None:
         checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         first = {metric: metrics[metric]} if metric in metrics else {}
-        tune.report({**first, **metrics, "node_id": node_id}, checkpoint=checkpoint)
+        tune.report({**first, **metrics, keys.NODE_ID: node_id}, checkpoint=checkpoint)
 
     try:
         checkpoint = tune.get_checkpoint()
@@ -43,7 +51,7 @@ def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: 
             with checkpoint.as_directory() as d:
                 fam.fit(cfg, report, data, resume_from=d, assets=assets)
     except Diverged as e:
-        tune.report({metric: math.nan, FAILURE_KEY: str(e), "node_id": node_id})
+        tune.report({metric: math.nan, keys.FAILURE: str(e), keys.NODE_ID: node_id})
     except torch.cuda.OutOfMemoryError as e:
         first_line = str(e).splitlines()[0] if str(e) else "out of memory"
-        tune.report({metric: math.nan, FAILURE_KEY: f"cuda_oom: {first_line}", "node_id": node_id})
+        tune.report({metric: math.nan, keys.FAILURE: f"cuda_oom: {first_line}", keys.NODE_ID: node_id})

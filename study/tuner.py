@@ -30,9 +30,11 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
 
 
-def make_trainable(r: Resolved, data: ImageData, assets: dict, resources: Resources):
+def make_trainable(r: Resolved, data: ImageData, assets: dict, resources: Resources,
+                   ended: dict[str, dict] | None = None):
     return tune.with_resources(  # data and assets go into the object store once, not once per trial
-        tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets, metric=r.study.metric),
+        tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets, metric=r.study.metric,
+                             ended=ended or {}),
         {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
 
 
@@ -60,8 +62,10 @@ def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPES
     )
 
 
-def restore_tuner(path: str, r: Resolved, data: ImageData, assets: dict, resources: Resources) -> tune.Tuner:
+def restore_tuner(path: str, r: Resolved, data: ImageData, assets: dict, resources: Resources,
+                  ended: dict[str, dict]) -> tune.Tuner:
     """Tune's restore: finished trials stay finished, unfinished ones continue from their last
-    checkpoint, and the searcher and callbacks get back their saved state."""
-    return tune.Tuner.restore(path, trainable=make_trainable(r, data, assets, resources),
+    checkpoint, and the searcher and callbacks get back their saved state. ``ended``: trials that
+    MLflow records as ended after Tune's last snapshot; they report their result, not train again."""
+    return tune.Tuner.restore(path, trainable=make_trainable(r, data, assets, resources, ended),
                               resume_unfinished=True, resume_errored=False)
