@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from study import invocation, mlflow_store, report
@@ -51,11 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "storage_path": _storage(args.storage_path)}))
             return 0
         mlflow_store.preflight(uri)
-        try:
-            data = load_dataset(r.fixed["dataset"], data_root)
-        except DataUnavailable as e:
-            raise UsageError(str(e)) from None
-        return _run(r, args, uri, data, data_root, resumed)
+        return _run(r, args, uri, data_root, resumed)
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
         return 2
@@ -104,35 +101,38 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
+def _load_data(r: Resolved, data_root: Path):
+    try:
+        return load_dataset(r.fixed["dataset"], data_root)
+    except DataUnavailable as e:
+        raise UsageError(str(e)) from None
+
+
+def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
     import ray
 
     from study.mlflow_callback import MLflowTrialLogger
     from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
 
-    client = mlflow_store.client(uri)
     storage = _storage(args.storage_path)
-    if resumed is None:
-        exp_id = mlflow_store.experiment_id(uri, r.study.name)
-        name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        tags = {"study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"}
-        if args.from_config:
-            tags["from_config"] = str(Path(args.from_config).resolve())
-        parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id
-        _log_parent_params(client, parent_id, r)
-        exp_dir = Path(storage) / name
-        invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root)
-    else:
-        exp_dir, exp_id, parent_id = resumed.path, resumed.record["experiment_id"], resumed.record["parent_run_id"]
-        stale = invocation.close_stale_runs(client, exp_id, parent_id)
-        mlflow_store.retry(client.update_run, parent_id, "RUNNING")
-        print(f"resuming {exp_dir} (MLflow parent run {parent_id}; {stale} stale runs marked KILLED)")
+    # Ray takes seconds to start, and loading the data and MLflow's set-up (a new database's schema,
+    # the parent run) take seconds too, so they overlap. Preflight has already checked the URI; the
+    # data is loaded before any MLflow run is made, so a data error (exit 2) leaves no run behind.
+    def prepare():
+        return _load_data(r, data_root), *_open_study_record(r, args, uri, storage, data_root, resumed)
 
-    # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
-    # "local": a private instance, never one that a `ray start` on this machine happens to run
-    ray.init(address=_address(args.address) or "local", include_dashboard=False, log_to_driver=True,
-             configure_logging=True, logging_level="WARNING")
+    with ThreadPoolExecutor(1, thread_name_prefix="genstudy-setup") as pool:
+        setup = pool.submit(prepare)
+        # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
+        os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
+        # "local": a private instance, never one that a `ray start` on this machine happens to run
+        ray.init(address=_address(args.address) or "local", include_dashboard=False, log_to_driver=True,
+                 configure_logging=True, logging_level="WARNING")
+        try:
+            data, client, exp_dir, exp_id, parent_id = setup.result()
+        except BaseException:
+            ray.shutdown()
+            raise
     try:
         gpus = args.gpus_per_trial
         if gpus is None:
@@ -158,6 +158,31 @@ def _run(r: Resolved, args, uri: str, data, data_root: Path, resumed) -> int:
         print(f"study.run: {r.study.name} was interrupted; continue it with: python -m study.run {r.study.name} "
               f"--resume --storage-path {storage}", file=sys.stderr)
     return code
+
+
+def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Path, resumed) -> tuple:
+    """The parent MLflow run and the record ``--resume`` reads: a new one, or the resumed study's
+    (whose runs left RUNNING by a dead driver are marked KILLED).
+
+    Returns (MLflow client, exp_dir, experiment id, parent run id).
+    """
+    client = mlflow_store.client(uri)  # a new SQLite database gets its schema here (seconds)
+    if resumed is not None:
+        exp_dir, exp_id, parent_id = resumed.path, resumed.record["experiment_id"], resumed.record["parent_run_id"]
+        stale = invocation.close_stale_runs(client, exp_id, parent_id)
+        mlflow_store.retry(client.update_run, parent_id, "RUNNING")
+        print(f"resuming {exp_dir} (MLflow parent run {parent_id}; {stale} stale runs marked KILLED)")
+        return client, exp_dir, exp_id, parent_id
+    exp_id = mlflow_store.experiment_id(uri, r.study.name)
+    name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    tags = {"study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"}
+    if args.from_config:
+        tags["from_config"] = str(Path(args.from_config).resolve())
+    parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id
+    _log_parent_params(client, parent_id, r)
+    exp_dir = Path(storage) / name
+    invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root)
+    return client, exp_dir, exp_id, parent_id
 
 
 def _log_parent_params(client, run_id: str, r: Resolved) -> None:
@@ -224,5 +249,17 @@ def _log_rejected(client, parent_id: str, searcher) -> None:
         mlflow_store.retry(client.log_artifact, parent_id, str(path))
 
 
+def _exit(code: int) -> None:
+    """Exit without Python's teardown once everything is written: Ray is shut down and every MLflow
+    write has been flushed by then, and the teardown (Ray's and MLflow's native finalisers) took
+    1.5-2 s of every invocation (BENCHMARKS.md, platform overhead)."""
+    import logging
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

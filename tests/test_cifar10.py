@@ -90,3 +90,19 @@ def test_smoke_study_with_set_dataset_cifar10(tmp_path, tmp_path_factory):
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "dataset=cifar10" in p.stdout
     assert list((tmp_path / "data" / "classifiers").glob("cifar10-*.safetensors"))  # cached beside the data
+
+
+@pytest.mark.e2e
+def test_missing_dataset_exits_2_and_leaves_no_mlflow_run(tmp_path, tmp_path_factory):
+    (tmp_path / "data").mkdir()
+    uri = f"sqlite:///{tmp_path}/m.db"
+    p = run_cli("study.run", "gan_loss_sweep", "--profile", "smoke", "--set", "dataset=cifar10",
+                "--data-root", str(tmp_path / "data"), "--tracking-uri", uri,
+                "--storage-path", str(tmp_path / "ray"), env={"RAY_TMPDIR": str(tmp_path_factory.mktemp("rt"))})
+    assert p.returncode == 2, p.stdout[-3000:] + p.stderr[-3000:]
+    errors = [line for line in p.stderr.splitlines() if line.startswith("study.run: error:")]
+    assert len(errors) == 1 and "cifar-10-batches-py" in errors[0]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    assert all(not client.search_runs([e.experiment_id]) for e in client.search_experiments())
