@@ -70,6 +70,11 @@ def close_stale_runs(client, experiment_id: str, parent_run_id: str) -> int:
 FINAL_STATUSES = ("finished", "stopped_early", "failed")  # the callback's tag on a run it ended
 
 
+def has_ended(run) -> bool:
+    """The callback ended this MLflow run (KILLED runs, left by a dead driver, continue)."""
+    return run.info.status in ("FINISHED", "FAILED") and run.data.tags.get("status") in FINAL_STATUSES
+
+
 def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) -> dict[str, dict]:
     """trial id -> the last result of every trial MLflow records as ended.
 
@@ -80,13 +85,13 @@ def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) ->
     """
     ended = {}
     for run in children(client, experiment_id, parent_run_id):
-        tags = run.data.tags
-        if run.info.status not in ("FINISHED", "FAILED") or tags.get("status") not in FINAL_STATUSES:
+        if not has_ended(run):
             continue
+        tags = run.data.tags
         history = [m for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
                    if math.isfinite(m.value)]
         last = max(history, key=lambda m: m.step).value if history else math.nan
-        result = {metric: last, "training_iteration": int(tags.get("epochs_run", 0)), keys.REPLAYED: tags["status"]}
+        result = {metric: last, "training_iteration": int(tags.get("epochs_run", 0))}
         if tags["status"] == "failed":
             result.update({metric: math.nan, keys.FAILURE: tags.get("error", "failed")})
         ended[tags["trial_id"]] = result

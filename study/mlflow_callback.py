@@ -20,7 +20,7 @@ from typing import Any
 from ray.tune import Callback
 
 from study import result_keys as keys
-from study.invocation import FINAL_STATUSES
+from study.invocation import has_ended
 from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
@@ -39,7 +39,8 @@ class MLflowTrialLogger(Callback):
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best, error
-        self.replayed: set[str] = set()  # trials MLflow records as ended, which a resume reports back
+        self.replayed: set[str] = set()  # trials MLflow records as ended, which a resume reports back (not saved:
+        # on_trial_start derives it from MLflow again after every restore)
         self._writer: MlflowWriter | None = None
 
     # --- state: pickled with the Tuner, snapshotted with the experiment -------------------------
@@ -47,12 +48,10 @@ class MLflowTrialLogger(Callback):
         return {k: v for k, v in self.__dict__.items() if k != "_writer"} | {"_writer": None}
 
     def get_state(self) -> dict:
-        return {"runs": dict(self.runs), "best": dict(self.best), "outcomes": dict(self.outcomes),
-                "replayed": set(self.replayed)}
+        return {"runs": dict(self.runs), "best": dict(self.best), "outcomes": dict(self.outcomes)}
 
     def set_state(self, state: dict) -> None:
         self.runs, self.best, self.outcomes = state["runs"], state["best"], state["outcomes"]
-        self.replayed = set(state.get("replayed", ()))
 
     @property
     def writer(self) -> MlflowWriter:
@@ -66,7 +65,7 @@ class MLflowTrialLogger(Callback):
         if run_id is not None:  # restarted after a worker failure or a driver resume: same run
             self.runs[trial.trial_id] = run_id
             run = self.writer.now("get_run", run_id)
-            if run.info.status in ("FINISHED", "FAILED") and run.data.tags.get("status") in FINAL_STATUSES:
+            if has_ended(run):
                 # it ended after Tune's last snapshot: the trainable reports its result back, untouched
                 self.replayed.add(trial.trial_id)
                 self.outcomes[trial.trial_id] = {

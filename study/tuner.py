@@ -34,7 +34,7 @@ def make_trainable(r: Resolved, data: ImageData, assets: dict, resources: Resour
                    ended: dict[str, dict] | None = None):
     return tune.with_resources(  # data and assets go into the object store once, not once per trial
         tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets, metric=r.study.metric,
-                             ended=ended or {}),
+                             ended=ended),
         {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
 
 
