@@ -102,9 +102,17 @@ class StudyRecord:
     def trial(self, run_id: str) -> Trial:
         return next(t for t in self.trials if t.run_id == run_id)
 
+    @property
+    def best_trial(self) -> Trial | None:
+        """The trial the study run named best (``best_run_id``), else the best of :meth:`scored`."""
+        return next((t for t in self.trials if t.run_id == self.best_run_id), None) or next(iter(self.scored()), None)
+
     def scored(self) -> list[Trial]:
-        """Trials with a finite study metric, best first."""
-        ranked = [t for t in self.trials if t.best(self.metric, self.mode) is not None]
+        """Trials that trained successfully (finished, or stopped early by ASHA) with a finite study
+        metric, best first: the same set ``study.run`` picks its best from (a trial that diverged
+        after good epochs is not a configuration to recommend)."""
+        ranked = [t for t in self.trials if t.status in ("finished", "stopped_early")
+                  and t.best(self.metric, self.mode) is not None]
         return sorted(ranked, key=lambda t: t.best(self.metric, self.mode)[1], reverse=self.mode == "max")
 
 
@@ -167,7 +175,7 @@ def load(study: str, uri: str, parent_run_id: str | None = None) -> StudyRecord:
         parent_status=parent.info.status, metric=params.get("metric", ""), mode=params.get("mode", "min"),
         params=params, tags=dict(parent.data.tags), parent_metrics=dict(parent.data.metrics),
         trials=sorted(trials, key=lambda t: (t.run_id is None, t.trial_id)), max_reports=0)
-    record.max_reports = _max_reports(record)
+    record.max_reports = _int(params.get("max_t")) or _max_reports(record)  # max_t: logged on the parent; older runs: inferred
     return record
 
 

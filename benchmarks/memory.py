@@ -18,7 +18,7 @@ def run(data_root: str, quick: bool) -> dict:
                "--tracking-uri", f"sqlite:///{tmp}/m.db", "--storage-path", str(Path(tmp) / "ray")]
         if quick:
             cmd += ["--num-samples", "2", "--max-epochs", "1"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         driver, trials = 0.0, {}
         while proc.poll() is None:
             driver = max(driver, peak_rss_mib(proc.pid) or 0.0)
@@ -26,5 +26,7 @@ def run(data_root: str, quick: bool) -> dict:
                 if "ImplicitFunc" in cmdline(pid):
                     trials[pid] = max(trials.get(pid, 0.0), peak_rss_mib(pid) or 0.0)
             time.sleep(0.2)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the smoke study exited {proc.returncode}:\n" + proc.stderr.read()[-2000:])
     return {"driver_mib": driver, "trial_mib": max(trials.values()) if trials else None,
             "n_trial_processes": len(trials), "returncode": proc.returncode}

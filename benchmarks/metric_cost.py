@@ -1,5 +1,6 @@
-"""Cost of the metrics: FID of 10,000 generated against 10,000 test images, and the analysis
-export of a smoke study; wall time and peak resident memory, each in its own process."""
+"""Cost of the metrics: FID between 10,000 images (training images standing in for generated ones)
+and 10,000 test images, classifier features included, and the analysis export of a smoke study;
+wall time and peak resident memory, each in its own process."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ random search found, against the epochs random search spent to find it.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,6 @@ def run(data_root: str, quick: bool) -> dict:
         rows.append({"seed": seed, "target": target, "random_epochs": epochs_to_reach(rnd, target),
                      "random_total": len(rnd), "tpe_epochs": epochs_to_reach(tpe, target), "tpe_total": len(tpe),
                      "tpe_best": min(v for _, v in tpe)})
-    reached = [r["tpe_epochs"] / r["random_epochs"] for r in rows if r["tpe_epochs"] is not None]
-    return {"n": n, "epochs": epochs, "rows": rows,
-            "ratio": Measure("compute ratio", "x", reached) if reached else None}
+    # a seed where TPE + ASHA never reached random's best counts as infinitely expensive, not as absent
+    ratios = [r["tpe_epochs"] / r["random_epochs"] if r["tpe_epochs"] is not None else math.inf for r in rows]
+    return {"n": n, "epochs": epochs, "rows": rows, "ratio": Measure("compute ratio", "x", ratios)}

@@ -54,7 +54,7 @@ def genstudy_epochs(data_root: str, cfg: VAEConfig) -> tuple[float, float]:
     data = load_dataset(cfg.dataset, data_root)
     reports: list[dict] = []
     fit(cfg, lambda m, d: reports.append(m), data)
-    rate = sum(r["samples_per_s"] for r in reports) / len(reports)
+    rate = len(reports) / sum(1 / r["samples_per_s"] for r in reports)  # equal-size spans: samples / seconds
     return rate, reports[-1]["test_nelbo"]
 
 
@@ -69,7 +69,7 @@ def dcgan_rate(data_root: str, train_size: int) -> float:
     reports: list[dict] = []
     fit_gan(GANConfig(max_epochs=1, train_size=train_size, eval_samples=500), lambda m, d: reports.append(m),
             data, assets=assets)
-    return sum(r["samples_per_s"] for r in reports) / len(reports)
+    return len(reports) / sum(1 / r["samples_per_s"] for r in reports)  # equal-size spans: samples / seconds
 
 
 def run(data_root: str, quick: bool, threads: int) -> dict:

@@ -20,7 +20,7 @@ def smoke(tmp_path_factory, mnist_root):
 @pytest.fixture(scope="module")
 def browser():
     if not chromium.available():
-        pytest.skip(f"{chromium.CHROMIUM} is missing; install it with scripts/install_chromium.sh (make setup)")
+        pytest.skip(f"{chromium.CHROMIUM} is missing; install it with scripts/install_chromium.sh (make test installs it: scripts/install_chromium.sh)")
 
 
 def test_report_opens_with_every_image_loaded_and_no_errors(smoke, browser):

@@ -12,6 +12,7 @@ report: mode collapse shows there) and, every ``image_every`` reports, ``samples
 from __future__ import annotations
 
 import copy
+import shutil
 import tempfile
 import time
 import warnings
@@ -105,7 +106,7 @@ def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None
             _write_grids(scored.generator, fixed_z, images, ckpt, samples=k % cfg.image_every == 0 or k == total)
             report(metrics, str(ckpt))
             if workdir is None:
-                _rmtree(ckpt)
+                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
 
 
 def _scored(gan: GAN, ema: Generator | None) -> nn.Module:
@@ -246,10 +247,3 @@ def _write_grids(generator, fixed_z: torch.Tensor, images: torch.Tensor, directo
     generator.train()
     if samples:
         save_grid(images[:N_GRID], directory / "samples.png")
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-

@@ -40,13 +40,8 @@ def equilibrium(loss: str, label_smoothing: float = 0.0) -> tuple[float | None, 
     return None, None
 
 
-def _best(ctx: Context) -> Trial | None:
-    r = ctx.record
-    return next((t for t in r.trials if t.run_id == r.best_run_id), None) or next(iter(r.scored()), None)
-
-
 def sections(ctx: Context) -> list[Section]:
-    best = _best(ctx)
+    best = ctx.record.best_trial
     study_items = [_fid(ctx, best)]
     if best is None:
         return [Section("GAN", "", study_items + [Omitted("GAN figures of the best trial", "no trial has a finite metric")])]
@@ -102,9 +97,9 @@ def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
     ax.set_xlabel("report")
     ax.set_ylabel("FID (classifier features)")
     ax.legend(fontsize=7, ncol=2)
-    n = trials[0].config.get("eval_samples")
+    n, dataset = trials[0].config.get("eval_samples"), trials[0].config.get("dataset", "")
     caption = (f"Fréchet distance between the features of {n} generated images (seeded latents) and of the test set, in "
-               "the 128-d penultimate layer of genstudy's MNIST classifier (not Inception; lower is better), after each "
+               f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after each "
                "report of every trial; the best trial is bold.")
     return Figure(ctx.save(fig, "gan_fid"), title, caption)
 

@@ -27,7 +27,7 @@ def pick_models(ctx: Context) -> list[tuple[str, str, Trial]]:
     """(role, label, trial): the best trial, and the lowest- and highest-beta trials with a checkpoint."""
     r = ctx.record
     chosen = []
-    best = next((t for t in r.trials if t.run_id == r.best_run_id), None) or next(iter(r.scored()), None)
+    best = r.best_trial
     if best is not None:
         chosen.append(("best", f"best trial {best.trial_id}", best))
     usable = [t for t in r.scored() if isinstance(t.config.get("beta"), float)]

