@@ -60,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _quiet_optuna() -> None:
+    """The CLI prints its own summary: Optuna's per-trial INFO lines are noise there. Only the
+    command sets this; importing ``study`` leaves a library user's Optuna logging alone."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
 def _apply_from_config(args) -> None:
     """``--from-config``: one trial of the file's configuration, every key fixed, no early stopping."""
     from analysis.best_config import ConfigFileError, read
@@ -143,6 +151,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
             gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
         resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
         assets = r.family.prepare(data, data_root) if r.family.prepare else {}
+        _quiet_optuna()
         searcher = make_searcher(r)
         if resumed is None:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,

@@ -23,8 +23,6 @@ from ray.tune.search import Searcher
 
 from search_spaces import Params
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
 
 @dataclass
 class Rejection:

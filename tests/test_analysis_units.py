@@ -123,3 +123,18 @@ def test_kl_per_dimension_is_zero_for_the_prior():
     mu, logvar = np.zeros((5, 3)), np.zeros((5, 3))
     assert np.allclose(kl_per_dimension(mu, logvar), 0.0)
     assert kl_per_dimension(np.ones((5, 3)), logvar) == pytest.approx([0.5] * 3)  # 0.5 * mu^2
+
+
+def test_report_escapes_intro_text_and_keeps_code_spans(record, tmp_path):
+    from analysis import report
+    from analysis.figures.vae import _describe
+    from analysis.items import Section, Table
+
+    record.trials[0].config["arch"] = "<script>alert(1)</script>"  # a --set value reaches the intro verbatim
+    record.trials[0].run_id = "run&<0>"
+    intro = _describe(record.trials[0])
+    page = tmp_path / "report.html"
+    report.write(page, record, [Section("VAE", intro, [])], Table("Leaderboard", "c", "<table></table>", ""), None)
+    text = page.read_text()
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<code>run&amp;&lt;0&gt;</code>" in text  # the backticked run id is code, its text escaped

@@ -80,3 +80,16 @@ def test_searcher_limits_concurrency_itself():
     assert s.suggest("c") is None  # two running: wait
     s.on_trial_complete("a", {"val_nelbo": 150.0, "training_iteration": 4})
     assert s.suggest("c")
+
+
+def test_importing_study_leaves_optunas_log_level_alone():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("import optuna; before = optuna.logging.get_verbosity(); import study, study.searcher, study.tuner, "
+            "study.run; print(before, optuna.logging.get_verbosity())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    before, after = out.stdout.split()
+    assert before == after == str(optuna.logging.INFO), out.stderr[-2000:]

@@ -49,7 +49,7 @@ def sections(ctx: Context) -> list[Section]:
     config = ", ".join(f"{k}={best.config.get(k)}" for k in ("loss", "depth", "width", "latent_dim", "norm_d", "n_critic",
                                                              "label_smoothing", "lr_g", "lr_d") if k in best.config)
     items = [_losses(ctx, best, label), _fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
-    intro = f"Run <code>{best.run_id}</code>, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}."
+    intro = f"Run `{best.run_id}`, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}."
     return [Section("GAN: training", "", study_items), Section(f"GAN: {label}", intro, items)]
 
 

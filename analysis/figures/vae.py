@@ -59,7 +59,7 @@ def _describe(t: Trial) -> str:
     keys = ("arch", "depth", "width", "latent_dim", "beta", "beta_schedule", "lr", "batch_size")
     config = ", ".join(f"{k}={t.config[k]:.4g}" if isinstance(t.config.get(k), float) else f"{k}={t.config.get(k)}"
                        for k in keys if k in t.config)
-    return f"Run <code>{t.run_id}</code>, {t.status.replace('_', ' ')} after {t.epochs} epochs; {config}."
+    return f"Run `{t.run_id}`, {t.status.replace('_', ' ')} after {t.epochs} epochs; {config}."
 
 
 def _rate_distortion(ctx: Context) -> Figure | Omitted:
