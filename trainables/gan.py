@@ -27,7 +27,7 @@ from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights, save_model, save_state
 from trainables.classifier import classifier_from_assets, features_and_probs
 from trainables.data import ImageData
-from trainables.device import pick_device, seed_everything
+from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
 from trainables.errors import Diverged
 from trainables.fid import FeatureStats, frechet_distance, inception_features, load_inception, sample_metrics
 from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig, n_reports
@@ -81,7 +81,7 @@ def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None
             gan.generator.load_state_dict(saved["generator_trained"])
         opt_g.load_state_dict(saved["opt_g"])
         opt_d.load_state_dict(saved["opt_d"])
-        torch.set_rng_state(saved["torch_rng"].cpu())
+        set_rng_state(saved, device)
         state = {k: int(saved[k]) for k in state}
     fixed_z = torch.randn(N_GRID, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     base = {M.N_PARAMS: sum(p.numel() for p in gan.parameters())}
@@ -135,7 +135,7 @@ def _train_span(gan: GAN, ema: Generator | None, opt_g, opt_d, x_train: torch.Te
     for step in range(state["step"], end):
         epoch, b = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:  # an epoch's order depends on (seed, epoch) only, so a resume continues it
-            gen = torch.Generator(device=x_train.device).manual_seed(cfg.seed * 100_003 + epoch)
+            gen = epoch_generator(cfg.seed, epoch, x_train.device)
             perm, perm_epoch = torch.randperm(len(x_train), generator=gen, device=x_train.device), epoch
         real = uint8_to_float(x_train[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]]) * 2 - 1  # [-1, 1]
         sigma = cfg.instance_noise * max(0.0, 1.0 - step / total_steps)  # annealed linearly to 0
@@ -225,7 +225,7 @@ def _write_checkpoint(ckpt: Path, gan: nn.Module, cfg: GANConfig, shape, metrics
                                           "metrics": metrics})
     extra = {} if trained is None else {"generator_trained": trained.state_dict()}
     save_state(ckpt, {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state, **extra,
-                      "torch_rng": torch.get_rng_state()})
+                      **rng_state(next(gan.parameters()).device)})
     export_generator(gan, ckpt / GENERATOR_FILE)
 
 
