@@ -29,7 +29,7 @@ from trainables.classifier import classifier_from_assets, features_and_probs
 from trainables.data import ImageData
 from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
 from trainables.errors import Diverged
-from trainables.fid import FeatureStats, frechet_distance, inception_features, load_inception, sample_metrics
+from trainables.fid import FeatureStats, frechet_distance, inception_features, load_fid_inception, sample_metrics
 from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig, n_reports
 from trainables.images import save_grid, uint8_to_float
 from trainables.losses.gan import D_LOSSES, D_WON, G_LOSSES, gradient_penalty, mean_score
@@ -211,7 +211,7 @@ class SampleEvaluator:
         features, probs = features_and_probs(self.classifier, images)
         metrics = sample_metrics(features, probs, self.refs)
         if last and self.inception_ref is not None:
-            net = load_inception(self.device)
+            net = load_fid_inception(self.device)
             if net is not None:
                 s = FeatureStats.of(inception_features(net, images))
                 metrics[M.FID_INCEPTION] = frechet_distance(s.mu, s.sigma, self.inception_ref.mu, self.inception_ref.sigma)
