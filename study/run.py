@@ -98,13 +98,17 @@ def _address(cli_value: str | None) -> str | None:
     return cli_value or os.environ.get("RAY_ADDRESS") or None
 
 
-def _git_commit() -> str:
+def source_tags() -> dict[str, str]:
+    """MLflow's own source tag, ``mlflow.source.git.commit`` (the UI shows it), when genstudy runs from a git checkout."""
+    from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
+
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
                              text=True, timeout=5)
-        return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return {}
+    commit = out.stdout.strip()
+    return {MLFLOW_GIT_COMMIT: commit} if out.returncode == 0 and commit else {}
 
 
 def _load_data(r: Resolved, data_root: Path):
@@ -151,7 +155,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         searcher = make_searcher(r)
         if resumed is None:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
-                                       storage.staging_dir(exp_dir))
+                                       storage.staging_dir(exp_dir), run_tags=source_tags())
             tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(exp_dir), [logger])
         else:
             ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
@@ -187,7 +191,7 @@ def _open_study_record(r: Resolved, args, uri: str, storage_path: str, data_root
         return client, exp_dir, exp_id, parent_id
     exp_id = mlflow_store.experiment_id(uri, r.study.name)
     name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    tags = {"study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"}
+    tags = {"study": r.study.name, "profile": r.profile_name, "role": "study", **source_tags()}
     if args.from_config:
         tags["from_config"] = str(Path(args.from_config).resolve())
     parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id

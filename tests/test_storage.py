@@ -142,7 +142,8 @@ def s3_server(tmp_path):
         import pyarrow.fs as pafs
 
         os.environ.update(env)
-        fs = pafs.S3FileSystem(endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1")
+        fs = pafs.S3FileSystem(endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1",
+                               allow_bucket_creation=True)
         fs.create_dir("genstudy")
         yield f"s3://genstudy/ray?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1", env
     finally:

@@ -4,9 +4,10 @@ One epoch is one pass of D over the training images (one real batch per D step, 
 ``n_critic`` D steps), split into ``reports_per_epoch`` reports. With ``g_ema`` > 0 the generator that
 is scored, saved as ``generator.*`` and exported is the running average of the trained one's weights
 (the trained weights themselves are kept in ``trainer_state.pt`` for resuming). Each report's checkpoint directory
-holds ``model.safetensors`` (G and D), ``config.json``, ``trainer_state.pt``, ``generator.pt`` (the
-generator as TorchScript: z -> images in [0, 1]), ``fixed_noise.png`` (the same 64 latents every
-report: mode collapse shows there) and, every ``image_every`` reports, ``samples.png``.
+holds ``model.safetensors`` (G and D), ``config.json``, ``trainer_state.pt``, ``fixed_noise.png`` (the
+same 64 latents every report: mode collapse shows there) and, every ``image_every`` reports,
+``samples.png``. The generator as TorchScript (``generator.pt``: z -> images in [0, 1]) is written once
+per trial, from the checkpoint it keeps, by :func:`export` (the study's MLflow callback calls it).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.checkpoint import load_state, load_weights, read_config, save_model, save_state
 from trainables.classifier import classifier_from_assets, features_and_probs
 from trainables.data import ImageData
 from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
@@ -226,7 +227,14 @@ def _write_checkpoint(ckpt: Path, gan: nn.Module, cfg: GANConfig, shape, metrics
     extra = {} if trained is None else {"generator_trained": trained.state_dict()}
     save_state(ckpt, {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state, **extra,
                       **rng_state(next(gan.parameters()).device)})
-    export_generator(gan, ckpt / GENERATOR_FILE)
+
+
+def export(directory: str | Path) -> None:
+    """Write ``generator.pt`` into a checkpoint folder, from its ``model.safetensors`` and ``config.json``."""
+    meta = read_config(directory)
+    gan = build_gan(GANConfig(**meta["config"]), tuple(meta["image_shape"]))
+    load_weights(directory, gan)
+    export_generator(gan, Path(directory) / GENERATOR_FILE)
 
 
 def export_generator(gan: nn.Module, path: Path) -> None:
