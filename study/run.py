@@ -29,6 +29,7 @@ os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_optuna()  # resolving a study samples its space with Optuna
     try:
         if args.list:
             print(report.list_studies())
@@ -151,7 +152,6 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
             gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
         resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
         assets = r.family.prepare(data, data_root) if r.family.prepare else {}
-        _quiet_optuna()
         searcher = make_searcher(r)
         if resumed is None:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
