@@ -147,6 +147,9 @@ class MLflowTrialLogger(Callback):
 
     def on_experiment_end(self, trials: list, **info) -> None:
         self.writer.flush()
+        staging = Path(self.staging)
+        if staging.is_dir() and not any(staging.iterdir()):  # every trial's checkpoint is in MLflow
+            staging.rmdir()
 
     # --- helpers --------------------------------------------------------------------------------
     def _find_run(self, trial_id: str) -> str | None:

@@ -160,3 +160,4 @@ def test_an_s3_study_runs_and_resumes(tmp_path, mnist_root, s3_server):
     exp = storage.join(uri, names[0])
     assert json.loads(storage.read_text(storage.join(exp, "genstudy.json")))["metric"] == "val_nelbo"
     assert storage.read_text(storage.join(exp, "optuna_journal.log"))
+    assert not Path(storage.staging_dir(exp)).exists()  # the local staging of best checkpoints is cleared
