@@ -49,7 +49,7 @@ def test_every_child_logs_per_report_metrics_and_grids(smoke):
         assert client.get_metric_history(c.info.run_id, "classifier_accuracy")[0].value >= 0.99
         images = [a.path for a in client.list_artifacts(c.info.run_id, "images")]
         assert sorted(image_steps(images, "fixed_noise")) == [1, 2]  # logged with log_image(key, step): the UI slider
-        assert sorted(image_steps(images, "samples")) == [2]
+        assert 2 in image_steps(images, "samples")  # the last report always has samples
         assert c.data.tags.get("mlflow.loggedImages") == "True"
 
 
