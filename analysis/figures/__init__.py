@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from analysis.figures import gan, study, vae
+from analysis.figures import confirm, gan, study, vae
 from analysis.figures.common import Context
 from analysis.items import Section
 
@@ -19,8 +19,8 @@ FIGURES: dict[str, Callable[[Context], list[Section]]] = {
 
 
 def all_sections(ctx: Context) -> list[Section]:
-    """The study sections, then the family's (a family without figures gets a note saying so)."""
-    out = study.sections(ctx)
+    """The study sections, the confirmation, then the family's (a family without figures gets a note saying so)."""
+    out = study.sections(ctx) + confirm.sections(ctx)
     family = FIGURES.get(ctx.record.family)
     if family is None:
         out.append(Section(f"{ctx.record.family} figures", f"No figures are registered for the "
