@@ -24,7 +24,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from trainables import dann_metric_names as DM
 from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights, save_model, save_state
 from trainables.dann_config import DANNConfig, dann_reports
@@ -101,7 +100,7 @@ def fit(cfg: DANNConfig, report: Report, data: DomainData, resume_from: str | No
         opt.load_state_dict(state["optimizer"])
         step, first = int(state["step"]), int(state["report"]) + 1
     base = {M.N_PARAMS: sum(p.numel() for p in model.parameters())}
-    for key in (DM.TARGET_ONLY_VAL_ACC, DM.TARGET_ONLY_TEST_ACC):
+    for key in (M.TARGET_ONLY_VAL_ACC, M.TARGET_ONLY_TEST_ACC):
         if assets and key in assets:
             base[key] = assets[key]
 
@@ -114,8 +113,8 @@ def fit(cfg: DANNConfig, report: Report, data: DomainData, resume_from: str | No
             step = ends[k - 1]
             p = step / total
             metrics = {M.EPOCH: step / per_epoch, **base, **evaluate(model, held_out, uint8_to_float), **losses,
-                       DM.LAMBDA_P: lambda_schedule(p, cfg.gamma, cfg.lambda_max),
-                       DM.LR_P: lr_schedule(p, cfg.lr, cfg.lr_alpha, cfg.lr_beta),
+                       M.LAMBDA_P: lambda_schedule(p, cfg.gamma, cfg.lambda_max),
+                       M.LR_P: lr_schedule(p, cfg.lr, cfg.lr_alpha, cfg.lr_beta),
                        M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
             ckpt = root / f"report_{k:04d}"
             save_model(ckpt, model, cfg.to_dict(), {"family": "dann", "epoch": k, "step": step, "metrics": metrics})
@@ -152,4 +151,4 @@ def _train(model: DeepDANN, opt, tensors, cfg: DANNConfig, start: int, end: int,
         opt.step()
         sums += torch.stack([l_label, l_domain]).detach().double()
     means = (sums / max(1, end - start)).tolist()
-    return {DM.LABEL_LOSS: means[0], DM.DOMAIN_LOSS: means[1]}
+    return {M.LABEL_LOSS: means[0], M.DOMAIN_LOSS: means[1]}

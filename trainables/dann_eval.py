@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from trainables import dann_metric_names as DM
+from trainables import metric_names as M
 from trainables.losses.dann import domain_correct
 
 EVAL_BATCH = 1000
@@ -42,6 +42,6 @@ def evaluate(model: nn.Module, held_out: dict[str, tuple[torch.Tensor, torch.Ten
         out[split] = float((a.argmax(1) == y).float().mean())
     source = logits["source_val"] if "source_val" in logits else logits["source_test"]
     n = min(len(source), len(logits["target_val"]))
-    return {DM.SOURCE_ACC: out["source_test"], DM.TARGET_VAL_ACC: out["target_val"],
-            DM.TARGET_TEST_ACC: out["target_test"],
-            DM.DOMAIN_ACC: domain_correct(source[:n], logits["target_val"][:n]) / (2 * n)}
+    return {M.SOURCE_ACC: out["source_test"], M.TARGET_VAL_ACC: out["target_val"],
+            M.TARGET_TEST_ACC: out["target_test"],
+            M.DOMAIN_ACC: domain_correct(source[:n], logits["target_val"][:n]) / (2 * n)}

@@ -27,7 +27,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from trainables import dann_metric_names as DM
 from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights, save_model, save_state
 from trainables.dann_config import MoonsConfig
@@ -90,7 +89,7 @@ def fit(cfg: MoonsConfig, report: Report, data: DomainData, resume_from: str | N
             points = (until - epoch) * len(xs)
             epoch = until
             metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, **evaluate(model, held_out, lambda x: x),
-                       DM.LABEL_LOSS: float(sums[0] / max(1, steps)), DM.DOMAIN_LOSS: float(sums[1] / max(1, steps)),
+                       M.LABEL_LOSS: float(sums[0] / max(1, steps)), M.DOMAIN_LOSS: float(sums[1] / max(1, steps)),
                        M.SAMPLES_PER_S: points / max(seconds, 1e-9)}
             ckpt = root / f"report_{k:04d}"
             save_model(ckpt, model, cfg.to_dict(), {"family": "dann_moons", "epoch": k, "epochs": epoch,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from trainables import dann_metric_names as DM
+from trainables import metric_names as M
 from trainables.classifier import cache_dir
 from trainables.dann import pixel_mean
 from trainables.dann_config import DANNConfig
@@ -66,7 +66,7 @@ def train_on_target(data: DomainData, device: torch.device, seed: int = 0) -> De
 def accuracies(model: DeepDANN, data: DomainData, device: torch.device) -> dict[str, float]:
     """``target_only_val_acc`` and ``target_only_test_acc`` of ``model``."""
     out = {}
-    for key, split in ((DM.TARGET_ONLY_VAL_ACC, "target_val"), (DM.TARGET_ONLY_TEST_ACC, "target_test")):
+    for key, split in ((M.TARGET_ONLY_VAL_ACC, "target_val"), (M.TARGET_ONLY_TEST_ACC, "target_test")):
         x = torch.from_numpy(np.array(data[split].x)).to(device)
         logits, _ = outputs(model, x, uint8_to_float)
         out[key] = float((logits.argmax(1).cpu().numpy() == data[split].y).mean())
@@ -87,8 +87,8 @@ def prepare_reference(data: DomainData, data_root: str | Path | None) -> dict:
 
         with safe_open(str(path), "pt") as f:
             meta = f.metadata()
-        return {DM.TARGET_ONLY_VAL_ACC: float(meta[DM.TARGET_ONLY_VAL_ACC]),
-                DM.TARGET_ONLY_TEST_ACC: float(meta[DM.TARGET_ONLY_TEST_ACC]), "target_only_file": str(path)}
+        return {M.TARGET_ONLY_VAL_ACC: float(meta[M.TARGET_ONLY_VAL_ACC]),
+                M.TARGET_ONLY_TEST_ACC: float(meta[M.TARGET_ONLY_TEST_ACC]), "target_only_file": str(path)}
     start = time.perf_counter()
     model = train_on_target(data, device)
     acc = accuracies(model, data, device)

@@ -8,11 +8,12 @@ training labels are kept for the train-on-target upper bound and for analysis on
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
+
+from trainables.data.splits import array_digest, split_off_tail
 
 SPLITS = ("source_train", "source_val", "source_test", "target_train", "target_val", "target_test")
 
@@ -57,13 +58,9 @@ class DomainData:
 
     def digest(self) -> str:
         """A short sha1 of every split's arrays, in split order."""
-        h = hashlib.sha1(self.name.encode())
-        for k in SPLITS:
-            if k in self.splits:
-                h.update(k.encode())
-                h.update(np.ascontiguousarray(self.splits[k].x).tobytes())
-                h.update(np.ascontiguousarray(self.splits[k].y).tobytes())
-        return h.hexdigest()[:16]
+        present = [k for k in SPLITS if k in self.splits]
+        return array_digest([a for k in present for a in (self.splits[k].x, self.splits[k].y)],
+                            f"{self.name}|{','.join(present)}")
 
     def restrict(self, source_train: int | None = None, target_train: int | None = None,
                  evaluation: int | None = None) -> "DomainData":
@@ -76,8 +73,8 @@ class DomainData:
         return DomainData(self.name, splits, self.num_classes, self.origin)
 
 
-def split_off_tail(x: np.ndarray, y: np.ndarray, n_val: int) -> tuple[Labelled, Labelled]:
-    """(train, val): the last ``n_val`` rows become the validation split (MNIST: the last 10,000)."""
-    if not 0 < n_val < len(x):
-        raise ValueError(f"cannot carve {n_val} validation rows from {len(x)}")
-    return Labelled(x[:-n_val], y[:-n_val]), Labelled(x[-n_val:], y[-n_val:])
+def carve(x: np.ndarray, y: np.ndarray, n_val: int) -> tuple[Labelled, Labelled]:
+    """(train, val) by the contract's rule (:func:`trainables.data.splits.split_off_tail`): the last
+    ``n_val`` rows become the validation split."""
+    x_train, y_train, x_val, y_val = split_off_tail(x, y, n_val)
+    return Labelled(x_train, y_train), Labelled(x_val, y_val)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from trainables.data.domains import DomainData, Labelled, split_off_tail
+import numpy as np
+
+from trainables.data.domains import DomainData, Labelled, carve
 from trainables.data.mnist_m import load_mnist_m
 
 N_VAL = 10_000  # MNIST's validation rule: the last 10,000 training images
@@ -30,12 +32,14 @@ def load_mnist_m_domains(fixed: Mapping[str, Any], root: Path) -> DomainData:
     from trainables.data import load_dataset
 
     cfg = DANNConfig(**fixed)
-    mnist = load_dataset("mnist", root)
-    target = load_mnist_m(Path(root), mnist.x_train[:, 0], mnist.x_test[:, 0], mnist.y_train, mnist.y_test,
+    mnist = load_dataset("mnist", root)  # its validation split is already MNIST's last 10,000 training images
+    official_x = np.concatenate([mnist.x_train, mnist.x_val])[:, 0]  # the 60,000 in MNIST's order
+    official_y = np.concatenate([mnist.y_train, mnist.y_val])
+    target = load_mnist_m(Path(root), official_x, mnist.x_test[:, 0], official_y, mnist.y_test,
                           photos=cfg.photos, seed=cfg.mnist_m_seed, source=cfg.mnist_m_source)
-    source_train, source_val = split_off_tail(mnist.x_train, mnist.y_train, N_VAL)
-    target_train, target_val = split_off_tail(target.x_train, target.y_train, N_VAL)
-    splits = {"source_train": source_train, "source_val": source_val, "source_test": Labelled(mnist.x_test, mnist.y_test),
+    target_train, target_val = carve(target.x_train, target.y_train, N_VAL)
+    splits = {"source_train": Labelled(mnist.x_train, mnist.y_train), "source_val": Labelled(mnist.x_val, mnist.y_val),
+              "source_test": Labelled(mnist.x_test, mnist.y_test),
               "target_train": target_train, "target_val": target_val,
               "target_test": Labelled(target.x_test, target.y_test)}
     data = DomainData("mnist->mnist_m", splits, num_classes=10, origin=target.origin)
