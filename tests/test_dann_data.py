@@ -49,7 +49,7 @@ def _photos():
 def test_builder_shape_range_determinism_and_patches_from_the_photos():
     digits = np.random.default_rng(1).integers(0, 256, (200, 28, 28), dtype=np.uint8)
     photos = _photos()
-    a, b, c = mm.build_mnist_m(digits, photos, 7), mm.build_mnist_m(digits, photos, 7), mm.build_mnist_m(digits, photos, 8)
+    a, b, c = (mm.build_mnist_m(digits, photos, seed) for seed in (7, 7, 8))
     assert a.shape == (200, 3, 28, 28) and a.dtype == np.uint8 and a.min() == 0 and a.max() == 255
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     blank = mm.build_mnist_m(np.zeros_like(digits), photos, 7)  # a zero digit leaves the patch
@@ -77,14 +77,16 @@ def _write_release(root: Path, n_train=12, n_test=5, seed=0):
         y = rng.integers(0, 10, n)
         for i in range(n):
             Image.fromarray(x[i]).save(folder / f"{i:08d}.png")
-        (root / "mnist_m" / f"mnist_m_{split}_labels.txt").write_text("".join(f"{i:08d}.png {y[i]}\n" for i in range(n)))
+        lines = "".join(f"{i:08d}.png {y[i]}\n" for i in range(n))
+        (root / "mnist_m" / f"mnist_m_{split}_labels.txt").write_text(lines)
         arrays[split] = (x.transpose(0, 3, 1, 2), y)
     return arrays
 
 
 def _mnist_like(n_train=30, n_test=10):
     rng = np.random.default_rng(2)
-    return (rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+    return (rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+            rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
             rng.integers(0, 10, n_train), rng.integers(0, 10, n_test))
 
 
@@ -137,7 +139,8 @@ def test_build_from_a_photo_folder_is_cached_atomically(tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(np, "savez", interrupted)
         built = mm.load_mnist_m(tmp_path, *_mnist_like(), photos="photos", seed=3)  # served, not cached
-    leftovers = [p for d in (tmp_path / mm.CACHE, tmp_path / "user_cache") if d.exists() for p in d.rglob("*") if p.is_file()]
+    folders = [d for d in (tmp_path / mm.CACHE, tmp_path / "user_cache") if d.exists()]
+    leftovers = [p for d in folders for p in d.rglob("*") if p.is_file()]
     assert leftovers == []  # nothing half-written
     again = mm.load_mnist_m(tmp_path, *_mnist_like(), photos="photos", seed=3)
     cached = list((tmp_path / mm.CACHE).glob("mnist_m-built-*.npz"))

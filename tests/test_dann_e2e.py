@@ -72,7 +72,8 @@ def test_moons_paper_dann_beats_the_paper_nn_on_the_target(moons):
     _, _, client, _, children, _ = moons
     paper = {c.data.params["adversarial"]: c for c in children
              if c.data.params["lambda_adapt"] == "6.0" and c.data.params["hidden"] == "15"}
-    best = {k: max(m.value for m in client.get_metric_history(c.info.run_id, M.TARGET_VAL_ACC)) for k, c in paper.items()}
+    history = {k: client.get_metric_history(c.info.run_id, M.TARGET_VAL_ACC) for k, c in paper.items()}
+    best = {k: max(m.value for m in points) for k, points in history.items()}
     assert best["True"] > best["False"] + 0.05  # 60 epochs: about 0.88 against 0.77 (measured)
 
 

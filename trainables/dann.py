@@ -82,7 +82,8 @@ def fit(cfg: DANNConfig, report: Report, data: DomainData, resume_from: str | No
     data = data.restrict(cfg.source_train_size, cfg.target_train_size, cfg.eval_size)
     half = cfg.batch_size // 2
     if len(data["source_train"].x) < half:
-        raise ValueError(f"{len(data['source_train'].x)} source training images cannot fill half a batch of {cfg.batch_size}")
+        raise ValueError(f"{len(data['source_train'].x)} source training images cannot fill half a batch "
+                         f"of {cfg.batch_size}")
     tensor = lambda a: torch.from_numpy(np.array(a)).to(device)  # noqa: E731
     xs, ys, xt = tensor(data["source_train"].x), tensor(data["source_train"].y), tensor(data["target_train"].x)
     held_out = {k: (tensor(data[k].x), tensor(data[k].y)) for k in HELD_OUT if k in data.splits}

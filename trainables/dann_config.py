@@ -16,8 +16,19 @@ from dataclasses import asdict, dataclass, fields
 MNIST_M_SOURCES = ("auto", "files", "build")  # distributed files if present else built; files only; build only
 
 
+class _Flat:
+    """``to_dict`` and ``keys`` of a flat config dataclass."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
 @dataclass(frozen=True)
-class MoonsConfig:
+class MoonsConfig(_Flat):
     """One shallow-DANN trial on the two moons. Unknown keys fail at construction.
 
     One epoch is one pass over the source points, one SGD step per source point (Algorithm 1: one
@@ -50,16 +61,9 @@ class MoonsConfig:
         ]
         _check(checks)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
 
 @dataclass(frozen=True)
-class DANNConfig:
+class DANNConfig(_Flat):
     """One deep-DANN trial, MNIST (source, labelled) -> MNIST-M (target, unlabelled in training).
 
     Every step draws ``batch_size / 2`` source and ``batch_size / 2`` target images. One epoch is
@@ -106,13 +110,6 @@ class DANNConfig:
             (bool(self.photos), "photos must be 'skimage' or a folder of photographs"),
         ]
         _check(checks)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
 
 def _check(checks: list[tuple[bool, str]]) -> None:

@@ -27,7 +27,8 @@ def outputs(model: nn.Module, x: torch.Tensor, inputs: Inputs) -> tuple[torch.Te
     return torch.cat(labels), torch.cat(domains)
 
 
-def evaluate(model: nn.Module, held_out: dict[str, tuple[torch.Tensor, torch.Tensor]], inputs: Inputs) -> dict[str, float]:
+def evaluate(model: nn.Module, held_out: dict[str, tuple[torch.Tensor, torch.Tensor]],
+             inputs: Inputs) -> dict[str, float]:
     """``source_acc``, ``target_val_acc``, ``target_test_acc`` and ``domain_acc`` on the held-out
     splits (``{"source_test": (x, y), "target_val": ..., "target_test": ..., "source_val"?: ...}``).
 

@@ -6,8 +6,8 @@ trial of the study (a trial with it would win the selection). Its accuracies rea
 assets and are logged with each report (``target_only_val_acc``, ``target_only_test_acc``).
 
 Recipe (fixed, not tuned): the Figure 4(a) network with the paper's SGD (momentum 0.9, mu_0 0.01,
-alpha 10, beta 0.75), batches of 64 labelled target images (the labelled half of a DANN batch), :data:`EPOCHS` epochs (at least
-:data:`MIN_STEPS` steps on small subsets), no domain loss. Cached under ``DATA_ROOT/classifiers``
+alpha 10, beta 0.75), batches of 64 labelled target images (the labelled half of a DANN batch),
+:data:`EPOCHS` epochs (at least :data:`MIN_STEPS` steps on small subsets), no domain loss. Cached under ``DATA_ROOT/classifiers``
 by a hash of the data and the recipe, written atomically.
 """
 
@@ -34,7 +34,7 @@ from trainables.losses.dann import label_loss, lr_schedule
 from trainables.models.dann import DeepDANN, build_dann
 
 RECIPE = "target-only-v1"  # bump when the recipe changes: old caches are ignored
-EPOCHS, BATCH, MIN_STEPS = 3, 64, 300  # 3 epochs of the target training images, 64 a step (a DANN batch's labelled half)
+EPOCHS, BATCH, MIN_STEPS = 3, 64, 300  # 64 a step: as many labelled images as a DANN batch's source half
 
 
 def train_on_target(data: DomainData, device: torch.device, seed: int = 0) -> DeepDANN:

@@ -38,4 +38,5 @@ def family_data(ctx: Context):
 def describe(t: Trial, keys: tuple[str, ...]) -> str:
     values = ", ".join(f"{k}={t.config[k]:.4g}" if isinstance(t.config.get(k), float) else f"{k}={t.config.get(k)}"
                        for k in keys if k in t.config)
-    return f"trial {t.trial_id} (run <code>{t.run_id}</code>, {t.status.replace('_', ' ')}, {t.epochs} reports; {values})"
+    status = t.status.replace("_", " ")
+    return f"trial {t.trial_id} (run <code>{t.run_id}</code>, {status}, {t.epochs} reports; {values})"

@@ -40,7 +40,8 @@ def sections(ctx: Context) -> list[Section]:
             item = _figure2(ctx, model, data, role, label, numbers)
         except Exception as e:  # noqa: BLE001 - a missing or corrupt checkpoint omits the figure
             item = Omitted(f"{label}: Figure 2 panels", f"its checkpoint cannot be loaded: {e}")
-        out.append(Section(f"Two moons: {label}", f"The best {label} by {ctx.record.metric}: {describe(t, KEYS)}.", [item]))
+        intro = f"The best {label} by {ctx.record.metric}: {describe(t, KEYS)}."
+        out.append(Section(f"Two moons: {label}", intro, [item]))
     if rows:
         out.append(Section("Two moons: NN against DANN", "", [_table(ctx, rows)]))
     return out
