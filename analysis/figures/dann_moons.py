@@ -34,7 +34,8 @@ def sections(ctx: Context) -> list[Section]:
                                                                  "the study has no successful trial of this kind")]))
             continue
         numbers = chosen(ctx, t)
-        rows.append({"model": label, "trial": t.trial_id, **{k: t.config.get(k) for k in KEYS[:3]}, **numbers})
+        rows.append({"model": label, "trial": t.trial_id, "reports run": t.epochs,
+                     **{k: t.config.get(k) for k in KEYS[:3]}, **numbers})
         try:
             model, _ = ctx.model(t.run_id)
             item = _figure2(ctx, model, data, role, label, numbers)
