@@ -105,3 +105,14 @@ def test_mnist_m_best_checkpoint_reproduces_its_logged_accuracy(mnist_m):
     assert got[M.TARGET_VAL_ACC] == pytest.approx(logged, abs=1e-6)
     assert got[M.TARGET_TEST_ACC] == pytest.approx(parent.data.metrics["best_target_test_acc"], abs=1e-6)
     assert np.isclose(model.pixel_mean.flatten().numpy(), 0, atol=0.05).sum() == 0  # the mean travelled with it
+
+
+def test_no_mnist_m_files_and_no_photos_exits_2_naming_both_remedies(tmp_path, mnist_root):
+    (tmp_path / "MNIST").symlink_to(mnist_root / "MNIST")
+    uri = f"sqlite:///{tmp_path}/m.db"
+    p = run_cli("study.run", "dann_mnist_m", "--profile", "smoke", "--data-root", str(tmp_path), "--tracking-uri", uri,
+                "--storage-path", str(tmp_path / "ray"), "--set", "photos=no_photos_here")
+    assert p.returncode == 2, p.stdout[-2000:] + p.stderr[-2000:]
+    error = p.stderr.strip().splitlines()[-1]
+    assert "no MNIST-M files" in error and "mnist_m_train_labels.txt" in error and "--set photos=FOLDER" in error
+    assert not (tmp_path / "mnist_m_cache").exists()
