@@ -2,8 +2,8 @@
 5.1.1): ``fit(cfg, report, data)``.
 
 Each step takes the next ``batch_size`` source points in their stored order (Algorithm 1 walks the
-source sample in order) and as many target points drawn uniformly with replacement, and makes one
-plain SGD step on
+source sample in order; a last partial batch is left out) and as many target points drawn uniformly
+with replacement, and makes one plain SGD step on
 
     cross-entropy(source) + lambda_adapt * (logistic(source, 0) + logistic(target, 1))
 
@@ -34,7 +34,7 @@ from trainables.dann_eval import evaluate
 from trainables.data.domains import DomainData
 from trainables.device import pick_device, seed_everything
 from trainables.errors import Diverged
-from trainables.losses.dann import domain_loss, label_loss
+from trainables.losses.dann import domain_labels, domain_loss_labelled, label_loss
 from trainables.models.dann import ShallowDANN, build_moons_model
 
 Report = Callable[[dict, "str | None"], None]
@@ -104,21 +104,22 @@ def _epoch(model: ShallowDANN, xs, ys, xt, cfg: MoonsConfig, epoch: int) -> tupl
     """One pass over the source points; returns the summed (label, domain) losses and the step count."""
     model.train()
     b = cfg.batch_size
-    steps = -(-len(xs) // b)
+    steps = len(xs) // b  # a last partial batch (batch_size not dividing the points) is left out
+    source = torch.arange(steps * b, device=xs.device).view(steps, b)
     draws = target_draws(cfg.seed, epoch, steps, b, len(xt)).to(xs.device)
+    inputs, labels = torch.cat([xs[source], xt[draws]], dim=1), ys[source]  # (steps, 2b, 2), (steps, b)
+    domains = domain_labels(b, b, xs)
     params = list(model.parameters())
     coeff = 1.0 if cfg.adversarial else 0.0
     sums = torch.zeros(2, dtype=torch.float64, device=xs.device)
     for j in range(steps):
-        src = slice(j * b, (j + 1) * b)
-        n = len(ys[src])
-        logits, domain = model(torch.cat([xs[src], xt[draws[j, :n]]]), coeff)
-        l_label = label_loss(logits[:n], ys[src])
-        l_domain = 2.0 * domain_loss(domain[:n], domain[n:])  # the mean over source plus the mean over target
+        logits, domain = model(inputs[j], coeff)
+        l_label = label_loss(logits[:b], labels[j])
+        l_domain = 2.0 * domain_loss_labelled(domain, domains)  # the mean over source plus the mean over target
         loss = l_label + cfg.lambda_adapt * l_domain
         grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
-            torch._foreach_add_(params, grads, alpha=-cfg.lr)
+            torch._foreach_add_(params, grads, alpha=-cfg.lr)  # plain SGD, one fused update
         sums += torch.stack([l_label.detach(), l_domain.detach()]).double()
     if not torch.isfinite(sums).all():
         raise Diverged(f"diverged: non-finite loss in epoch {epoch + 1}")

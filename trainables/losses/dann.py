@@ -27,11 +27,21 @@ def label_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, labels)
 
 
+def domain_labels(n_source: int, n_target: int, like: torch.Tensor) -> torch.Tensor:
+    """The domain classifier's targets for ``n_source`` source then ``n_target`` target examples: 0s, then 1s."""
+    return torch.cat([torch.zeros(n_source, dtype=like.dtype, device=like.device),
+                      torch.ones(n_target, dtype=like.dtype, device=like.device)])
+
+
+def domain_loss_labelled(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean logistic loss of domain logits against :func:`domain_labels` (for loops that reuse the labels)."""
+    return F.binary_cross_entropy_with_logits(logits, labels)
+
+
 def domain_loss(logit_source: torch.Tensor, logit_target: torch.Tensor) -> torch.Tensor:
     """Mean logistic loss of the domain classifier over both domains (source 0, target 1)."""
     logits = torch.cat([logit_source, logit_target])
-    labels = torch.cat([torch.zeros_like(logit_source), torch.ones_like(logit_target)])
-    return F.binary_cross_entropy_with_logits(logits, labels)
+    return domain_loss_labelled(logits, domain_labels(len(logit_source), len(logit_target), logits))
 
 
 def domain_correct(logit_source: torch.Tensor, logit_target: torch.Tensor) -> int:
