@@ -9,8 +9,23 @@ updating the feature extractor"). SGD with momentum, learning rate mu_p; both sc
 training progress p in [0, 1]. ``lambda_max = 0`` trains the source-only model.
 
 Data order is a function of (seed, epoch) and checkpoints hold the optimizer state and the step, so
-a resumed trial continues exactly. Departures from the paper and the released code are listed in
-README's DANN section (padding, initialisation, grey digits, the photographs, selection).
+a resumed trial continues exactly.
+
+Departures from the paper (section 5.2) and the released code (pumpikano/tf-dann's MNIST-DANN
+notebook; Ganin's Caffe code is not public):
+
+* One epoch is one pass over the source training images in batches of ``batch_size / 2`` (the last
+  partial batch left out); the target half cycles through permutations of the target images. The
+  paper gives no training length; tf-dann trains 8,600 steps of 32 + 32 (about 5 source epochs).
+* ``lambda_p`` is scaled by ``lambda_max`` (1 in the paper): the study searches it, and 0 gives the
+  source-only network. The paper's source-only network is "trained without the domain loss";
+  here its domain classifier still trains, on features it cannot change, so its features and
+  predictions are those of source-only training with the same source batches (tf-dann's source-only
+  mode uses whole batches of source images instead).
+* Hyperparameters are chosen on a labelled target validation split, not by reverse validation.
+* The train-on-target bound is trained once by the study driver with a fixed recipe
+  (:mod:`trainables.dann_reference`), not tuned.
+* Network, inputs and data: see :mod:`trainables.models.dann` and :mod:`trainables.data.mnist_m`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,13 @@ section 5.1.1 (two moons) and the deep network of Figure 4(a) (MNIST -> MNIST-M)
 Each model has three parts: a feature extractor G_f, a label predictor G_y and a domain classifier
 G_d that reads the features through a gradient-reversal layer. The domain classifier outputs one
 logit: the log-odds that an input comes from the *target* domain.
+
+Departures in the deep network (Figure 4(a) fixes the layers, not these details): convolutions
+without padding (768 features, as fungtion/DANN's; tf-dann pads to 7x7x48 = 2,352); PyTorch's
+default initialisation (tf-dann: truncated normal, std 0.1, biases 0.1); one logistic output for
+the domain (as the paper; tf-dann uses a 2-way softmax); MNIST's grey digits repeated to three
+channels (tf-dann binarises them first); the per-channel mean of both domains' training images is
+subtracted (tf-dann's ``pixel_mean``; the paper says "mean subtraction").
 """
 
 from __future__ import annotations
