@@ -146,7 +146,8 @@ def _examples(ctx: Context, data) -> Figure:
     grid = uint8_to_float(torch.cat([source[:8], target[:8], source[8:16], target[8:16], source[16:24],
                                      target[16:24], source[24:], target[24:]]))
     path = ctx.save_grid(grid, "dann_mnist_m_examples")
-    caption = (f"Rows alternate the first 32 MNIST test images and the first 32 MNIST-M test images. {data.origin}. "
+    caption = (f"Rows alternate the first 32 MNIST test images and the first 32 MNIST-M test images. Target: "
+               f"{data.origin}. "
                "A built MNIST-M image is its MNIST image blended with a photo patch, |digit - patch| per channel, so "
                "the rows pair up; the distributed files are not in MNIST's order.")
     return Figure(path, "MNIST (source) and MNIST-M (target) examples", caption)
