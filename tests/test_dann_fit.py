@@ -107,6 +107,11 @@ def test_train_on_target_reference_is_cached(tmp_path, monkeypatch):
     monkeypatch.setattr(reference, "MIN_STEPS", 20)  # the recipe's length is part of the cache key
     data = _tiny(n=256)
     first = prepare_reference(data, tmp_path)
+
+    def trains_again(*args, **kwargs):
+        raise AssertionError("the cached reference was trained again")
+
+    monkeypatch.setattr(reference, "train_on_target", trains_again)
     again = prepare_reference(data, tmp_path)
     assert first[M.TARGET_ONLY_TEST_ACC] == again[M.TARGET_ONLY_TEST_ACC] and 0 <= first[M.TARGET_ONLY_VAL_ACC] <= 1
     assert again["target_only_file"].startswith(str(tmp_path)) and not list(tmp_path.rglob(".*.tmp"))

@@ -92,7 +92,7 @@ def prepare_reference(data: DomainData, data_root: str | Path | None) -> dict:
     start = time.perf_counter()
     model = train_on_target(data, device)
     acc = accuracies(model, data, device)
-    meta = {k: f"{v:.6f}" for k, v in acc.items()} | {"recipe": RECIPE, "data": data.digest(),
+    meta = {k: repr(v) for k, v in acc.items()} | {"recipe": RECIPE, "data": data.digest(),
                                                       "train_seconds": f"{time.perf_counter() - start:.1f}"}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
