@@ -36,7 +36,7 @@ CLASS_ENTROPY = "class_entropy"  # nats, of the classifier's predicted-class his
 SAMPLE_CONFIDENCE = "sample_confidence"  # the classifier's mean max-probability over samples
 CLASSES_COVERED = "classes_covered"  # classes predicted at least once among the samples
 CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier behind the fid metrics
-FID_INCEPTION = "fid_inception"  # Inception-v3 FID; only when its weights are on disk
+FID_INCEPTION = "fid_inception"  # FID with the FID Inception network (torchmetrics); absent without it
 
 # DANN families (Ganin et al. 2016). Accuracies are fractions in [0, 1]; the domain classifier predicts
 # P(target), and its accuracy is measured on equal numbers of held-out source and target examples

@@ -39,4 +39,4 @@ def describe(t: Trial, keys: tuple[str, ...]) -> str:
     values = ", ".join(f"{k}={t.config[k]:.4g}" if isinstance(t.config.get(k), float) else f"{k}={t.config.get(k)}"
                        for k in keys if k in t.config)
     status = t.status.replace("_", " ")
-    return f"trial {t.trial_id} (run <code>{t.run_id}</code>, {status}, {t.epochs} reports; {values})"
+    return f"trial {t.trial_id} (run `{t.run_id}`, {status}, {t.epochs} reports; {values})"
