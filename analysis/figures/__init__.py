@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from analysis.figures import confirm, gan, study, vae
+from analysis.figures import confirm, dann, dann_moons, gan, study, vae
 from analysis.figures.common import Context
 from analysis.items import Section
 
 FIGURES: dict[str, Callable[[Context], list[Section]]] = {
     "vae": vae.sections,
     "gan": gan.sections,
+    "dann_moons": dann_moons.sections,
+    "dann": dann.sections,
 }
 
 
