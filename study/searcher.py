@@ -9,6 +9,8 @@ Differences from Ray's ``OptunaSearch``, each for a reason:
 * ``num_samples`` counts proposals, rejected ones included: the search ends after that many.
 * It limits concurrency itself (no ``ConcurrencyLimiter``), so its running trials are part of its
   saved state and a resumed study still tells Optuna how they ended.
+* ``sampler="grid"`` proposes every point of ``grid`` once (:mod:`study.grid`); the cap applies to
+  each point the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any, Callable, Mapping, Sequence
 import optuna
 from ray.tune.search import Searcher
 
-from search_spaces import Params
+from search_spaces import sample_space
+from study.grid import GridSearchSampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -47,7 +50,8 @@ class SearchSettings:
     seed: int = 0
     n_startup_trials: int = 5  # random proposals before TPE models the results
     max_concurrent: int = 2
-    sampler: str = "tpe"  # "tpe", or "random": the baseline TPE is measured against
+    sampler: str = "tpe"  # "tpe"; "random": the baseline TPE is measured against; "grid": every point of grid once
+    grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)  # config key -> values (sampler "grid")
 
 
 class CappedTPESearch(Searcher):
@@ -58,6 +62,8 @@ class CappedTPESearch(Searcher):
         self.s = settings
         if settings.sampler == "random":
             sampler = optuna.samplers.RandomSampler(seed=settings.seed)
+        elif settings.sampler == "grid":
+            sampler = GridSearchSampler(settings.grid, seed=settings.seed)
         else:
             sampler = optuna.samplers.TPESampler(
                 seed=settings.seed, n_startup_trials=settings.n_startup_trials, constant_liar=True)
@@ -79,7 +85,7 @@ class CappedTPESearch(Searcher):
         while self.proposed < self.s.num_samples:
             self.proposed += 1
             trial = self.study.ask()
-            config = self.s.complete(self.s.space(Params(trial, self.s.fixed, self.s.ranges)))
+            config = self.s.complete(sample_space(self.s.space, trial, self.s.fixed, self.s.ranges, self.s.grid))
             n_params = self.s.count_params(config)
             trial.set_user_attr("n_params", n_params)
             trial.set_constraint("param_cap", n_params - self.s.param_cap)  # feasible when <= 0
