@@ -8,6 +8,7 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 import pandas as pd
 import torch
 
@@ -80,7 +81,11 @@ def _curves(ctx: Context, key: str, trials: list[Compared], epoch: int) -> Figur
         ax.axvline(epoch, color="gray", lw=0.8, ls="-.")
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("epoch")
-    axes[0, 0].legend(fontsize=7)
+    trial_legend = axes[0, 0].legend(fontsize=7)
+    if len(panels) == 1:
+        axes[0, 0].add_artist(trial_legend)  # the split legend below would replace it
+    axes[0, -1].legend([Line2D([], [], color="black", ls=style) for _, style in SPLITS], [s for s, _ in SPLITS],
+                       fontsize=7, loc="upper right", title="split", title_fontsize=7)
     caption = (f"Each colour one trial ({key} and the other settings that vary). Solid: training split (mean over the "
                "epoch's batches); dotted: validation split (what the study selects on); dashed: test split (reported "
                f"only). The grey dash-dot line marks epoch {epoch}, where the table compares them.")
