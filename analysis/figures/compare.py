@@ -31,14 +31,19 @@ PANELS = {  # family -> (panel title, metrics of its splits)
 }
 
 
+SPLIT_NOTES = {"vae": "train_*: the mean over that epoch's batches while training; val_* and test_*: after the epoch, "
+                      "with a seeded posterior sample; val_* is what the study selects on, test_* is reported only"}
+
+
 def section(ctx: Context, key: str, at_epoch: int | None) -> Section:
     """The section; raises :class:`analysis.compare.CompareError` for a key or epoch that cannot be met."""
     r = ctx.record
     trials = compare.compared(r, key)
     epoch = compare.equal_epoch(r, trials, at_epoch)
     references = _references(r.study)
-    intro = (f"{len(trials)} trials that trained, side by side by {key}, compared at epoch {epoch} "
-             f"({'as asked' if at_epoch else 'the last epoch all of them reached'}). Epochs count from 1: a notebook "
+    unit = "epoch" if r.family == "vae" else "report"
+    intro = (f"{len(trials)} trials that trained, side by side by {key}, compared at {unit} {epoch} "
+             f"({'as asked' if at_epoch else f'the last {unit} all of them reached'}). Epochs count from 1: a notebook "
              f"loop over range(E) prints its last epoch as E - 1, so its 'epoch 19' of 20 is epoch 20 here.")
     items = [_table(ctx, key, trials, epoch, references), _curves(ctx, key, trials, epoch), _images(ctx, key, trials)]
     return Section(f"Comparison by {key}", intro, items)
@@ -57,10 +62,10 @@ def _table(ctx: Context, key: str, trials: list[Compared], epoch: int, reference
     shown = [{k: v for k, v in row.items() if k not in ("trial_id", "status")} for row in rows]
     ref_text = ("; ".join(r.text() for r in references) + ". A reference is another setup's number on its own test "
                 "set, shown for orientation: never used to choose anything.") if references else "No references."
-    caption = (f"Every metric each trial logged at epoch {epoch} (train_*: the mean over that epoch's batches while "
-               "training; val_* and test_*: after the epoch, with a seeded posterior sample; val_* is what the study "
-               f"selects on, test_* is reported only). References: {ref_text} All columns: {name}.")
-    return Table(f"All metrics at epoch {epoch}, by {key}", caption, html_table(shown, "{:.4g}"), name)
+    splits = SPLIT_NOTES.get(ctx.record.family, "val_* is what the study selects on, test_* is reported only")
+    unit = "epoch" if ctx.record.family == "vae" else "report"
+    caption = f"Every metric each trial logged at {unit} {epoch} ({splits}). References: {ref_text} All columns: {name}."
+    return Table(f"All metrics at {unit} {epoch}, by {key}", caption, html_table(shown, "{:.4g}"), name)
 
 
 def _curves(ctx: Context, key: str, trials: list[Compared], epoch: int) -> Figure | Omitted:

@@ -85,6 +85,7 @@ def coverage(ctx: Context, trial: Trial, label: str, n_classes: int) -> Figure |
         s, v = zip(*trial.series(M.SAMPLE_CONFIDENCE))
         conf.plot(s, v, color="tab:gray", lw=1, label="mean max-probability (sample_confidence)")
         conf.set_ylim(0, 1.02)
+        conf.set_ylabel("mean max-probability")
         conf.legend(fontsize=7, loc="lower right")
     for ax in (left, right):
         ax.set_xlabel("report")
