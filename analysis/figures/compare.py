@@ -148,8 +148,9 @@ def _gan_samples(generator, cfg, seed: int) -> torch.Tensor:
 
 def _draw(ctx: Context, key: str, trials: list[Compared], strips: list, epochs: list, shared, title: str) -> Figure:
     n_cols = max(len(s) for s in strips)
-    heads = ("reconstructions (posterior mean)", "prior samples (the same z in every row)") if shared is not None \
-        else ("samples (the same z in every row)",)
+    heads = ("samples (the same z in every row)",)
+    if shared is not None:
+        heads = ("reconstructions (from the posterior mean, or the code)", "prior samples (the same z in every row)")
     rows = ([("test images", (shared,))] if shared is not None else []) + [
         (f"{c.label}\n(checkpoint of epoch {e})" if e else c.label, s) for c, s, e in zip(trials, strips, epochs)]
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(4.6 * n_cols + 1.5, 0.75 * len(rows) + 0.8), squeeze=False)
