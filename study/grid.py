@@ -34,10 +34,11 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 class GridSearchSampler(BaseSampler):
     """Grid keys from :class:`GridSampler`, every other parameter from a seeded :class:`RandomSampler`."""
 
-    def __init__(self, grid: Mapping[str, Sequence[Any]], seed: int = 0):
+    def __init__(self, grid: Mapping[str, Sequence[Any]], seed: int = 0, random_seed: int | None = None):
+        """``seed`` orders the grid (keep it across a resume); ``random_seed`` (default ``seed``) draws the rest."""
         self.grid = {k: list(v) for k, v in grid.items()}
         self._grid = GridSampler(self.grid, seed=seed)
-        self._random = RandomSampler(seed=seed)
+        self._random = RandomSampler(seed=seed if random_seed is None else random_seed)
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return {}

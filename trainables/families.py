@@ -15,6 +15,7 @@ from torch import nn
 from trainables.classifier import prepare_assets
 from trainables.data import SplitData, load_dataset
 from trainables.data.registry import image_shape
+from trainables.gan import export as export_gan
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
 from trainables.models.gan import build_gan
@@ -46,7 +47,8 @@ class Family:
     unit is one report); ``metrics`` holds the study's validation metric and its test counterpart.
     ``prepare(data, data_root)``, when given, runs once in the driver before any trial (e.g. to train
     the FID classifier) and returns the ``assets`` every trial receives. ``build(cfg)`` constructs the
-    whole model (every parameter the cap counts).
+    whole model (every parameter the cap counts). ``export(checkpoint_dir)``, when given, runs once per
+    trial in the driver on the checkpoint the trial keeps, before it is logged (e.g. TorchScript).
     """
 
     name: str
@@ -56,6 +58,7 @@ class Family:
     load_data: Callable[[Mapping[str, Any], Path], SplitData] = load_images
     n_reports: Callable[[Any], int] = _epochs
     prepare: Callable[..., dict] | None = None
+    export: Callable[[str], None] | None = None
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)
@@ -75,5 +78,6 @@ def _build_gan(cfg: GANConfig) -> nn.Module:
 
 FAMILIES: dict[str, Family] = {
     "vae": Family("vae", VAEConfig, fit_vae, _build_vae),
-    "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets),
+    "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets,
+                  export=export_gan),
 }

@@ -51,7 +51,7 @@ def sections(ctx: Context) -> list[Section]:
     verdict = gan_health.collapse_verdict(best, N_CLASSES)
     items = [_losses(ctx, best, label), gan_health.coverage(ctx, best, label, N_CLASSES),
              gan_health.fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
-    intro = (f"Run <code>{best.run_id}</code>, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}. "
+    intro = (f"Run `{best.run_id}`, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}. "
              f"{verdict.text}")
     return [Section("GAN: training", "", study_items), Section(f"GAN: {label}", intro, items)]
 

@@ -10,7 +10,6 @@ or when the entropy of its predicted-class histogram is below 90% of its maximum
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -128,10 +127,9 @@ def scores_panel(ax: plt.Axes, trial: Trial, loss: str, label_smoothing: float) 
 def fixed_noise(ctx: Context, trial: Trial, label: str) -> Figure | Omitted:
     """Every fixed-noise grid (all 64 latents) the trial logged, up to :data:`MAX_GRIDS` evenly spaced."""
     title = f"{label}: all 64 fixed-noise samples over training"
-    found = sorted((int(m.group(1)), p) for p in ctx.image_artifacts(trial.run_id)
-                   if (m := re.search(r"fixed_noise_e(\d+)\.png$", p)))
+    found = sorted(ctx.image_steps(trial.run_id, "fixed_noise").items())
     if not found:
-        return Omitted(title, "the run has no images/fixed_noise_eNNNN.png artifacts")
+        return Omitted(title, "the run logged no 'fixed_noise' images")
     keep = sorted({int(round(i)) for i in np.linspace(0, len(found) - 1, min(MAX_GRIDS, len(found)))})
     shown = [found[i] for i in keep]
     cols = min(4, len(shown))
@@ -144,6 +142,6 @@ def fixed_noise(ctx: Context, trial: Trial, label: str) -> Figure | Omitted:
     fig.tight_layout()
     which = "every report" if len(shown) == len(found) else f"{len(shown)} of its {len(found)} reports, evenly spaced"
     caption = (f"The generator's images for the same 64 latent vectors (seed = the trial's seed), at {which}, from the "
-               "run's images/fixed_noise_eNNNN.png: the same tile position is the same latent in every grid. Many tiles "
+               "run's 'fixed_noise' images: the same tile position is the same latent in every grid. Many tiles "
                "turning into one shape, or grids that stop changing while their digits are poor, are signs of collapse.")
     return Figure(ctx.save(fig, "gan_best_fixed_noise"), title, caption)
