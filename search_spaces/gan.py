@@ -89,7 +89,7 @@ GAN_PROFILES = {
                      ranges={"width": (16, 48), "depth": (2, 3)}),
     # full: a GPU machine or a cluster, CIFAR-10
     "full": Profile(num_samples=200, max_epochs=50, grace_period=5, reduction_factor=3, max_concurrent=8,
-                    fixed={"dataset": "cifar10", "eval_samples": 10_000, "image_every": 5}),
+                    confirm=3, confirm_seeds=3, fixed={"dataset": "cifar10", "eval_samples": 10_000, "image_every": 5}),
 }
 
 STUDIES = [

@@ -24,6 +24,8 @@ class Profile:
     fixed: Mapping[str, Any] = field(default_factory=dict)  # config values set for this profile
     ranges: Mapping[str, Any] = field(default_factory=dict)  # narrower (low, high) or choices per key
     use_baseline: bool = True  # evaluate the study's baseline point first
+    confirm: int = 0  # after the search, train its top N configurations again (0: no confirmation)
+    confirm_seeds: int = 3  # fresh seeds per confirmed configuration
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 from ray.tune import Callback
 
 from study import result_keys as keys
+from study.confirm import point_key
 from study.invocation import has_ended
 from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
@@ -31,11 +32,13 @@ KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, 
 
 class MLflowTrialLogger(Callback):
     def __init__(self, uri: str, experiment_id: str, parent_run_id: str, study: str, metric: str, mode: str,
-                 max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None):
+                 max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None,
+                 config_tags: dict[str, dict[str, str]] | None = None):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
         self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
         self.staging = staging_dir
         self.run_tags = dict(run_tags or {})  # on every trial's run (e.g. mlflow.source.git.commit)
+        self.config_tags = dict(config_tags or {})  # confirm.point_key(config) -> tags of that trial's run
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best, error
@@ -82,7 +85,8 @@ class MLflowTrialLogger(Callback):
             return
         from mlflow.entities import Param
 
-        tags = {**self.run_tags, "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
+        tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {}),
+                "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
         run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=f"{self.study}-{trial.trial_id}")
         self.runs[trial.trial_id] = run.info.run_id
         params = [Param(k, str(v)) for k, v in sorted(trial.config.items())]

@@ -15,7 +15,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from study import invocation, mlflow_store, report, storage
+from study import confirm_phase, invocation, mlflow_store, report, storage
+from study.confirm import PHASE_TAG
 from study.cli import build_parser
 from study.errors import UsageError
 from study.resolve import Resolved, resolve
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             resumed = invocation.find_resumable(storage.resolve(args.storage_path), args.study)
             invocation.apply(args, resumed.record)
         r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
-                    args.max_concurrent, args.seed, args.param_cap, args.searcher, args.scheduler)
+                    args.max_concurrent, args.seed, args.param_cap, args.searcher, args.scheduler,
+                    args.confirm, args.confirm_seeds)
         if resumed is not None:
             invocation.check_metric(resumed.record, r.study.name, r.study.metric)
         uri = mlflow_store.tracking_uri(args.tracking_uri)
@@ -82,7 +84,7 @@ def _apply_from_config(args) -> None:
                          f"fix: python -m study.run {study} --from-config {args.from_config}")
     args.study = study
     args.sets = [f"{k}={v}" for k, v in config.items()] + list(args.sets)  # later --set values win
-    args.num_samples, args.max_concurrent, args.scheduler = 1, 1, "fifo"
+    args.num_samples, args.max_concurrent, args.scheduler, args.confirm = 1, 1, "fifo", 0
 
 
 def _data_root(cli_value: str | None) -> Path:
@@ -153,21 +155,26 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
         assets = r.family.prepare(data, data_root) if r.family.prepare else {}
         searcher = make_searcher(r)
+        run_tags = {**source_tags(), PHASE_TAG: invocation.SEARCH}
         if resumed is None:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
-                                       storage.staging_dir(exp_dir), run_tags=source_tags())
+                                       storage.staging_dir(exp_dir), run_tags=run_tags)
             tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(exp_dir), [logger])
         else:
             ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
             tuner = restore_tuner(exp_dir, r, data, assets, resources, ended)
         tuner.fit()
+        with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:  # the searcher's final state, saved by Tune
+            storage.download(exp_dir, ".pkl", Path(tmp))
+            searcher.restore_from_dir(tmp)
+        interrupted = invocation.close_stale_runs(client, exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
+        code = _finish(r, client, exp_id, parent_id, searcher, uri)
+        if code == 0 and not interrupted and r.confirm > 0:
+            interrupted = confirm_phase.run(r, client, uri, exp_id, parent_id, exp_dir, storage_path, data, assets,
+                                            resources, source_tags())
+            interrupted |= invocation.close_stale_runs(client, exp_id, parent_id) > 0
     finally:
         ray.shutdown()
-    with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:  # the searcher's final state, saved by Tune
-        storage.download(exp_dir, ".pkl", Path(tmp))
-        searcher.restore_from_dir(tmp)
-    interrupted = invocation.close_stale_runs(client, exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
-    code = _finish(r, client, exp_id, parent_id, searcher, uri)
     mlflow_store.retry(client.set_terminated, parent_id, "KILLED" if interrupted else "FINISHED")
     if interrupted:
         print(f"study.run: {r.study.name} was interrupted; continue it with: python -m study.run {r.study.name} "
