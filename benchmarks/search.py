@@ -88,7 +88,7 @@ def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int,
     uri = f"sqlite:///{tmp}/{searcher}-{scheduler}-{seed}.db"
     cmd = [sys.executable, "-m", "study.run", STUDY, "--profile", "quick", "--num-samples", str(n),
            "--max-epochs", str(epochs), "--seed", str(seed), "--searcher", searcher, "--scheduler", scheduler,
-           "--set", f"train_size={train_size}", "--set", "image_every=1000", "--confirm", "0",
+           "--set", f"train_size={train_size}", "--set", "image_every=1000", "--confirm", "0", "--no-baselines",
            "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray"), *extra]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -47,6 +47,8 @@ def build_parser() -> Parser:
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")
+    p.add_argument("--no-baselines", action="store_true", help="do not evaluate the study's known-good points "
+                   "first (e.g. to compare searchers from the same start)")
     p.add_argument("--confirm", type=int, metavar="K", help="after the search, train its top K configurations again "
                    "with fresh seeds and record mean ± sd (default: the profile's, 3 for quick and full; 0: none)")
     p.add_argument("--confirm-seeds", type=int, metavar="N", help="fresh seeds per confirmed configuration "

@@ -120,7 +120,7 @@ def _example(hint: Any) -> str:
 def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, num_samples: int | None = None,
             max_epochs: int | None = None, max_concurrent: int | None = None, seed: int = 0,
             param_cap: int | None = None, searcher: str | None = None, scheduler: str | None = None,
-            confirm: int | None = None, confirm_seeds: int | None = None) -> Resolved:
+            confirm: int | None = None, confirm_seeds: int | None = None, baselines: bool = True) -> Resolved:
     """Apply a profile and overrides to study ``name`` and check a sample of configs builds.
 
     ``searcher`` None: grid for a study with a grid, else tpe; ``scheduler`` None: fifo (no early
@@ -133,6 +133,8 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     if profile not in study.profiles:
         raise UsageError(f"unknown profile {profile!r}; valid: {', '.join(study.profiles)}")
     prof = study.profiles[profile]
+    if not baselines:
+        prof = dataclasses.replace(prof, use_baseline=False)
     family = FAMILIES[study.family]
     user = parse_sets(sets or [], family)
     singles = {k: v for k, v in user.items() if not isinstance(v, list)}
