@@ -10,16 +10,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import numpy as np
+import torch
 from torch import nn
 
+from trainables.checkpoint import load_weights, read_config
 from trainables.classifier import prepare_assets
-from trainables.data import SplitData, load_dataset
+from trainables.data import ImageData, SplitData, load_dataset
 from trainables.data.registry import image_shape
+from trainables.export import Exports
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
-from trainables.models.gan import build_gan
+from trainables.images import uint8_to_float
+from trainables.models.gan import GAN, build_gan, gan_exports
 from trainables.models.params import count_params
-from trainables.models.vae import build_vae
+from trainables.models.vae import VAE, build_vae, vae_exports
 from trainables.vae import fit as fit_vae
 from trainables.vae_config import VAEConfig
 
@@ -46,7 +51,9 @@ class Family:
     unit is one report); ``metrics`` holds the study's validation metric and its test counterpart.
     ``prepare(data, data_root)``, when given, runs once in the driver before any trial (e.g. to train
     the FID classifier) and returns the ``assets`` every trial receives. ``build(cfg)`` constructs the
-    whole model (every parameter the cap counts).
+    whole model (every parameter the cap counts). ``exports(model, cfg, data)``, when given, says what the
+    best trained model is published as (:class:`trainables.export.Exports`: the MLflow model and ``.pt2``
+    programs); the driver calls it once, at the end of a study.
     """
 
     name: str
@@ -56,6 +63,7 @@ class Family:
     load_data: Callable[[Mapping[str, Any], Path], SplitData] = load_images
     n_reports: Callable[[Any], int] = _epochs
     prepare: Callable[..., dict] | None = None
+    exports: Callable[[nn.Module, Any, SplitData], Exports] | None = None
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)
@@ -73,7 +81,33 @@ def _build_gan(cfg: GANConfig) -> nn.Module:
     return build_gan(cfg, image_shape(cfg.dataset))
 
 
+N_EXAMPLE = 4  # rows of the example batch stored with an exported model
+
+
+def _vae_exports(model: VAE, cfg: VAEConfig, data: ImageData) -> Exports:
+    return vae_exports(model, uint8_to_float(torch.from_numpy(np.array(data.x_val[:N_EXAMPLE]))))
+
+
+def _gan_exports(model: GAN, cfg: GANConfig, data: ImageData) -> Exports:
+    return gan_exports(model, N_EXAMPLE)
+
+
 FAMILIES: dict[str, Family] = {
-    "vae": Family("vae", VAEConfig, fit_vae, _build_vae),
-    "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets),
+    "vae": Family("vae", VAEConfig, fit_vae, _build_vae, exports=_vae_exports),
+    "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets,
+                  exports=_gan_exports),
 }
+
+
+def restore_model(directory: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, Any]:
+    """Load ``model.safetensors`` + ``config.json`` from a local folder (a checkpoint or a download).
+
+    Returns:
+        ``(model, cfg)``: the family's whole model in eval mode and its typed config (e.g. ``VAEConfig``).
+    """
+    meta = read_config(directory)
+    family = FAMILIES[meta["family"]]
+    cfg = family.make_config(meta["config"])
+    model = family.build(cfg)
+    load_weights(directory, model)
+    return model.to(device).eval(), cfg
