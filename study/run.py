@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _apply_from_config(args) -> None:
     """``--from-config``: one trial of the file's configuration, every key fixed, no early stopping."""
-    from analysis.best_config import ConfigFileError, read
+    from study.config_file import ConfigFileError, read
 
     try:
         study, _, config = read(args.from_config, args.rank)
