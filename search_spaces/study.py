@@ -47,6 +47,7 @@ class Study:
     baseline: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
     param_cap: int = DEFAULT_PARAM_CAP
     test_metric: str = ""
+    run_name_keys: tuple[str, ...] = ()  # config keys shown in each trial's MLflow run name (default: 3 searched)
 
     def __post_init__(self) -> None:
         if not is_selection_metric(self.metric):

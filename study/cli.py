@@ -45,4 +45,6 @@ def build_parser() -> Parser:
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")
+    p.add_argument("--register", metavar="NAME", help="register the best model in the MLflow model registry as NAME "
+                   "(a new version each time)")
     return p

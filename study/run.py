@@ -15,14 +15,16 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from study import invocation, mlflow_store, report
+from study import invocation, mlflow_store, mlflow_ui, report
 from study.cli import build_parser
 from study.errors import UsageError
-from study.resolve import Resolved, resolve
+from study.mlflow_inputs import dataset_input
+from study.resolve import Resolved, resolve, run_name_keys, searched_keys
 from trainables.data import DataUnavailable, check_splits, default_data_root
 
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # MLflow is the record; skip CSV/JSON/TBX
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per checkpoint file is noise
 # a snapshot per checkpoint is what makes --resume exact; the warning about it is noise here
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
@@ -146,7 +148,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         searcher = make_searcher(r)
         if resumed is None:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
-                                       str(exp_dir / "genstudy_best"))
+                                       str(exp_dir / "genstudy_best"), run_name_keys(r), dataset_input(data, data_root))
             tuner = build_tuner(r, data, assets, searcher, resources, storage, exp_dir.name, [logger])
         else:
             ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
@@ -156,7 +158,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         ray.shutdown()
     searcher.restore_from_dir(str(exp_dir))  # the searcher's final state, saved by Tune
     interrupted = invocation.close_stale_runs(client, exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
-    code = _finish(r, client, exp_id, parent_id, searcher, uri)
+    code = _finish(r, client, exp_id, parent_id, searcher, uri, data, args.register)
     mlflow_store.retry(client.set_terminated, parent_id, "KILLED" if interrupted else "FINISHED")
     if interrupted:
         print(f"study.run: {r.study.name} was interrupted; continue it with: python -m study.run {r.study.name} "
@@ -171,7 +173,7 @@ def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Pat
     Returns (MLflow client, exp_dir, experiment id, parent run id).
     """
     client = mlflow_store.client(uri)  # a new SQLite database gets its schema here (seconds)
-    loading.result()  # the data loaded (or this raises its error): only now are runs made or changed
+    data = loading.result()  # the data loaded (or this raises its error): only now are runs made or changed
     if resumed is not None:
         exp_dir, exp_id, parent_id = resumed.path, resumed.record["experiment_id"], resumed.record["parent_run_id"]
         stale = invocation.close_stale_runs(client, exp_id, parent_id)
@@ -179,12 +181,17 @@ def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Pat
         print(f"resuming {exp_dir} (MLflow parent run {parent_id}; {stale} stale runs marked KILLED)")
         return client, exp_dir, exp_id, parent_id
     exp_id = mlflow_store.experiment_id(uri, r.study.name)
+    ui_tags = mlflow_ui.experiment_tags(r.study.name, r.study.description, r.study.metric, r.study.mode,
+                                        r.study.test_metric, searched_keys(r))
+    for key, value in ui_tags.items():
+        mlflow_store.retry(client.set_experiment_tag, exp_id, key, value)
     name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     tags = {"study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"}
     if args.from_config:
         tags["from_config"] = str(Path(args.from_config).resolve())
     parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id
     _log_parent_params(client, parent_id, r)
+    mlflow_store.retry(client.log_inputs, parent_id, [dataset_input(data, data_root)])
     exp_dir = Path(storage) / name
     invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root, r.study.metric)
     return client, exp_dir, exp_id, parent_id
@@ -202,7 +209,7 @@ def _log_parent_params(client, run_id: str, r: Resolved) -> None:
     mlflow_store.retry(client.log_batch, run_id, params=[Param(k, str(v)) for k, v in params.items()])
 
 
-def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str) -> int:
+def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str, data, register: str | None) -> int:
     """Print the summary and record the best trial on the parent run, from what MLflow holds."""
     from mlflow.entities import Metric, Param
 
@@ -243,9 +250,28 @@ def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str
     print(f"best trial {best_id} (chosen on {r.study.metric}): {r.study.metric} = {best['best']:.3f}{test} at report "
           f"{best['best_report']} ({best['status']}, {best['epochs']} reports)")
     print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
+    _publish(r, client, uri, exp_id, parent_id, best, data, register)
     print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best['run_id']}")
-    print(f"  browse: mlflow ui --backend-store-uri {uri}")
+    base = uri if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
+    if base != uri:
+        print(f"  browse: mlflow ui --backend-store-uri {uri}  (then open the trials below)")
+    print(f"  trials: {mlflow_ui.runs_link(exp_id, base)}")
     return 0
+
+
+def _publish(r: Resolved, client, uri: str, exp_id: str, parent_id: str, best: dict, data, register) -> None:
+    """The best trial as an MLflow model (+ ``.pt2`` programs, + a registry version); its URI tags both runs."""
+    from study.mlflow_models import publish
+
+    tags = {"study": r.study.name, "parent_run_id": parent_id, "best_run_id": best["run_id"],
+            "metric": f"{r.study.metric}={best['best']:.6g}"}
+    published = publish(uri, exp_id, best["run_id"], best["best_report"], r.family, data, register, tags)
+    if published is None:
+        return
+    for run_id in (parent_id, best["run_id"]):
+        mlflow_store.retry(client.set_tag, run_id, "best_model_uri", published.model_uri)
+    print(f"  model: {published.model_uri} (mlflow.pytorch.load_model); programs: {', '.join(published.programs)} "
+          f"on the best run" + (f"; registered as {published.registered}" if published.registered else ""))
 
 
 def _log_rejected(client, parent_id: str, searcher) -> None:

@@ -54,7 +54,7 @@ def export_program(ex: Exportable) -> torch.export.ExportedProgram:
 def save_program(ex: Exportable, path: str | Path) -> Path:
     """Write ``ex`` as a ``.pt2`` archive (to a temporary name, then renamed); returns the path."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.stem}.tmp.pt2")  # torch.export.save wants the .pt2 suffix
     torch.export.save(export_program(ex), str(tmp))
     os.replace(tmp, path)
     return path

@@ -24,9 +24,10 @@ from trainables.gan_config import GANConfig, n_reports as gan_reports
 from trainables.images import uint8_to_float
 from trainables.models.gan import GAN, build_gan, gan_exports
 from trainables.models.params import count_params
-from trainables.models.vae import VAE, build_vae, vae_exports
+from trainables.models.vae import VAE, build_vae
 from trainables.vae import fit as fit_vae
 from trainables.vae_config import VAEConfig
+from trainables.vae_export import vae_exports
 
 
 def _epochs(cfg: Any) -> int:
@@ -85,7 +86,7 @@ N_EXAMPLE = 4  # rows of the example batch stored with an exported model
 
 
 def _vae_exports(model: VAE, cfg: VAEConfig, data: ImageData) -> Exports:
-    return vae_exports(model, uint8_to_float(torch.from_numpy(np.array(data.x_val[:N_EXAMPLE]))))
+    return vae_exports(model, cfg.likelihood, uint8_to_float(torch.from_numpy(np.array(data.x_val[:N_EXAMPLE]))))
 
 
 def _gan_exports(model: GAN, cfg: GANConfig, data: ImageData) -> Exports:

@@ -12,7 +12,6 @@ import math
 import torch
 from torch import nn
 
-from trainables.export import Exportable, Exports
 from trainables.vae_config import VAEConfig
 
 Shape = tuple[int, int, int]  # (C, H, W)
@@ -126,7 +125,8 @@ class VAE(nn.Module):
         if logvar is None:
             z = mu
         else:
-            eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+            eps = (torch.randn_like(mu) if generator is None  # randn_like: torch.export keeps the batch dynamic
+                   else torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype))
             z = mu + eps * torch.exp(0.5 * logvar)
         return self.decode(z), mu, logvar, z
 
@@ -141,53 +141,3 @@ class VAE(nn.Module):
 def build_vae(cfg: VAEConfig, shape: Shape) -> VAE:
     return VAE(cfg, shape)
 
-
-class VAEForward(nn.Module):
-    """The exported VAE: images (B, C, H, W) in [0, 1] and noise eps (B, latent) ~ N(0, I) -> decoder logits
-    (B, C, H, W), posterior mean mu and log-variance logvar (B, latent), with z = mu + eps * exp(logvar / 2)."""
-
-    def __init__(self, vae: VAE):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.vae.encode(x)
-        return self.vae.decode(mu + eps * torch.exp(0.5 * logvar)), mu, logvar
-
-
-class AEForward(nn.Module):
-    """The exported deterministic autoencoder: images (B, C, H, W) in [0, 1] -> decoder logits and the code z."""
-
-    def __init__(self, vae: VAE):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z, _ = self.vae.encode(x)
-        return self.vae.decode(z), z
-
-
-class DecoderImages(nn.Module):
-    """The exported decoder: latents z (B, latent) -> the decoder's mean images (B, C, H, W) in [0, 1]."""
-
-    def __init__(self, vae: VAE):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.vae.mean_image(self.vae.decode(z))
-
-
-def vae_exports(vae: VAE, images: torch.Tensor) -> Exports:
-    """The MLflow model (the whole VAE, noise as an input) and ``decoder.pt2``; ``images``: an example batch in [0, 1]."""
-    vae = vae.cpu().eval()
-    images = images.cpu()
-    z = torch.randn(len(images), vae.latent_dim, generator=torch.Generator().manual_seed(0))
-    if vae.deterministic:
-        model = Exportable(AEForward(vae), (images,), ("images",), ("logits", "z"),
-                           "images (B, C, H, W) in [0, 1] -> (decoder logits, code z)")
-    else:
-        model = Exportable(VAEForward(vae), (images, z), ("images", "eps"), ("logits", "mu", "logvar"),
-                           "images (B, C, H, W) in [0, 1], eps (B, latent) ~ N(0, I) -> (decoder logits, mu, logvar)")
-    decoder = Exportable(DecoderImages(vae), (z,), ("z",), ("images",), "z (B, latent) -> images (B, C, H, W) in [0, 1]")
-    return Exports(model, {"decoder": decoder})
