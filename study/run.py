@@ -15,7 +15,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from study import invocation, mlflow_store, mlflow_ui, report
+from study import invocation, mlflow_store, mlflow_ui, report, user_studies
 from study.cli import build_parser
 from study.errors import UsageError
 from study.mlflow_inputs import dataset_input
@@ -29,9 +29,10 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one ba
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
+        user_studies.load(args.studies)
         if args.list:
             print(report.list_studies())
             return 0
@@ -285,7 +286,7 @@ def _log_rejected(client, parent_id: str, searcher) -> None:
         mlflow_store.retry(client.log_artifact, parent_id, str(path))
 
 
-def _exit(code: int) -> None:
+def exit_fast(code: int) -> None:
     """Exit without Python's teardown once everything is written: Ray is shut down and every MLflow
     write has been flushed by then, and the teardown (Ray's and MLflow's native finalisers) took
     1.5-2 s of every invocation (BENCHMARKS.md, platform overhead)."""
@@ -298,4 +299,4 @@ def _exit(code: int) -> None:
 
 
 if __name__ == "__main__":
-    _exit(main())
+    exit_fast(main())
