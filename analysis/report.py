@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,12 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; } th { bac
 .scroll { overflow-x: auto; } .omitted { color: #8a4b00; } code { background: #f5f5f5; padding: 0 2px; }
 """
 LEADERBOARD_SHOWN = 12  # parameter columns shown in the page; the CSV has them all
+
+
+def inline(text: str) -> str:
+    """Plain text as HTML: everything escaped (config values, names and ids come from users), then
+    each `backticked` span set as code."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
 
 
 def _item_html(item) -> str:
@@ -82,7 +89,7 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
     for s in sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         if s.intro:
-            body.append(f"<p>{s.intro}</p>")  # intros are built by analysis code (may hold <code>)
+            body.append(f"<p>{inline(s.intro)}</p>")
         body += [_item_html(i) for i in s.items]
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(r.study)} report</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")

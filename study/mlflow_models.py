@@ -62,14 +62,14 @@ def publish(uri: str, experiment_id: str, run_id: str, step: int, family: Family
     """
     import mlflow
 
-    if family.exports is None:
+    if family.publish is None:
         return None
     client = mlflow_store.client(uri)
     with tempfile.TemporaryDirectory(prefix="genstudy-publish-") as tmp:
         for name in (MODEL_FILE, CONFIG_FILE):
             mlflow_store.retry(client.download_artifacts, run_id, name, tmp)
         model, cfg = restore_model(tmp)
-        exports = family.exports(model, cfg, data)
+        exports = family.publish(model, cfg, data)
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(experiment_id=experiment_id)  # the logged model belongs to the study's experiment
         ex = exports.model

@@ -41,7 +41,7 @@ def _exports(cfg):
     family = FAMILIES["gan" if isinstance(cfg, GANConfig) else "vae"]
     torch.manual_seed(0)
     model = family.build(cfg).eval()
-    return family.exports(model, cfg, load_synthetic())
+    return family.publish(model, cfg, load_synthetic())
 
 
 def test_every_program_runs_without_genstudy_at_another_batch_size(tmp_path):

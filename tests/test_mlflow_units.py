@@ -55,7 +55,7 @@ def test_dataset_input_names_the_data_its_digest_and_split_sizes(tmp_path):
 def test_signatures_have_a_dynamic_batch_and_name_only_several_tensors():
     data = load_synthetic()
     vae_cfg = VAEConfig(dataset="synthetic", arch="mlp", depth=1, width=16, latent_dim=3)
-    vae = FAMILIES["vae"].exports(FAMILIES["vae"].build(vae_cfg), vae_cfg, data)
+    vae = FAMILIES["vae"].publish(FAMILIES["vae"].build(vae_cfg), vae_cfg, data)
     sig = signature(vae.model)
     assert [(s.name, s.shape, s.type) for s in sig.inputs.inputs] == [(None, (-1, 1, 28, 28), np.dtype("float32"))]
     assert [(s.name, s.shape) for s in sig.outputs.inputs] == [(None, (-1,))]
@@ -63,6 +63,6 @@ def test_signatures_have_a_dynamic_batch_and_name_only_several_tensors():
         [("mu", (-1, 3)), ("logvar", (-1, 3))]
     gan_cfg = GANConfig(dataset="synthetic", depth=2, width=8, latent_dim=5)
     torch.manual_seed(0)
-    gan = FAMILIES["gan"].exports(FAMILIES["gan"].build(gan_cfg), gan_cfg, data)
+    gan = FAMILIES["gan"].publish(FAMILIES["gan"].build(gan_cfg), gan_cfg, data)
     assert signature(gan.model).inputs.inputs[0].shape == (-1, 5)
     assert signature(gan.model).outputs.inputs[0].shape == (-1, 1, 28, 28)

@@ -1,6 +1,6 @@
 """What a trained model is exported as: ``torch.export`` programs (``.pt2``) anyone can load without genstudy.
 
-A family lists its exports (``Family.exports``): one :class:`Exportable` becomes the study's MLflow
+A family lists its exports (``Family.publish``): one :class:`Exportable` becomes the study's MLflow
 model (``mlflow.pytorch.log_model``, saved by MLflow as a ``torch.export`` program, no pickle) and
 each other one a ``NAME.pt2`` file. ``torch.export.load(path).module()(*inputs)`` runs a ``.pt2`` in
 any interpreter with torch; the batch dimension stays dynamic.

@@ -19,6 +19,7 @@ from trainables.classifier import prepare_assets
 from trainables.data import ImageData, SplitData, load_dataset
 from trainables.data.registry import image_shape
 from trainables.export import Exports
+from trainables.gan import export as export_gan
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
 from trainables.images import uint8_to_float
@@ -52,9 +53,11 @@ class Family:
     unit is one report); ``metrics`` holds the study's validation metric and its test counterpart.
     ``prepare(data, data_root)``, when given, runs once in the driver before any trial (e.g. to train
     the FID classifier) and returns the ``assets`` every trial receives. ``build(cfg)`` constructs the
-    whole model (every parameter the cap counts). ``exports(model, cfg, data)``, when given, says what the
-    best trained model is published as (:class:`trainables.export.Exports`: the MLflow model and ``.pt2``
-    programs); the driver calls it once, at the end of a study.
+    whole model (every parameter the cap counts). ``export(checkpoint_dir)``, when given, runs once per
+    trial in the driver on the checkpoint the trial keeps, before it is logged (e.g. TorchScript).
+    ``publish(model, cfg, data)``, when given, says what the study's best model is published as
+    (:class:`trainables.export.Exports`: the MLflow model and ``.pt2`` programs); the driver calls it
+    once, when the study ends.
     """
 
     name: str
@@ -64,7 +67,8 @@ class Family:
     load_data: Callable[[Mapping[str, Any], Path], SplitData] = load_images
     n_reports: Callable[[Any], int] = _epochs
     prepare: Callable[..., dict] | None = None
-    exports: Callable[[nn.Module, Any, SplitData], Exports] | None = None
+    export: Callable[[str], None] | None = None
+    publish: Callable[[nn.Module, Any, SplitData], Exports] | None = None
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)
@@ -94,9 +98,9 @@ def _gan_exports(model: GAN, cfg: GANConfig, data: ImageData) -> Exports:
 
 
 FAMILIES: dict[str, Family] = {
-    "vae": Family("vae", VAEConfig, fit_vae, _build_vae, exports=_vae_exports),
+    "vae": Family("vae", VAEConfig, fit_vae, _build_vae, publish=_vae_exports),
     "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets,
-                  exports=_gan_exports),
+                  export=export_gan, publish=_gan_exports),
 }
 
 

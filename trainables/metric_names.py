@@ -36,7 +36,7 @@ CLASS_ENTROPY = "class_entropy"  # nats, of the classifier's predicted-class his
 SAMPLE_CONFIDENCE = "sample_confidence"  # the classifier's mean max-probability over samples
 CLASSES_COVERED = "classes_covered"  # classes predicted at least once among the samples
 CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier behind the fid metrics
-FID_INCEPTION = "fid_inception"  # Inception-v3 FID; only when its weights are on disk
+FID_INCEPTION = "fid_inception"  # FID with the FID Inception network (torchmetrics); absent without it
 
 # Records made before the validation split: their study metric was one of these test metrics
 LEGACY_FID = "fid"  # then: Fréchet distance to the test images

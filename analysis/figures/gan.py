@@ -5,7 +5,6 @@ interpolations, nearest training images and a labelled cherry-picked grid (:mod:
 from __future__ import annotations
 
 import math
-import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,7 +48,7 @@ def sections(ctx: Context) -> list[Section]:
     config = ", ".join(f"{k}={best.config.get(k)}" for k in ("loss", "depth", "width", "latent_dim", "norm_d", "n_critic",
                                                              "label_smoothing", "lr_g", "lr_d") if k in best.config)
     items = [_losses(ctx, best, label), _fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
-    intro = f"Run <code>{best.run_id}</code>, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}."
+    intro = f"Run `{best.run_id}`, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}."
     return [Section("GAN: training", "", study_items), Section(f"GAN: {label}", intro, items)]
 
 
@@ -116,10 +115,9 @@ def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
 
 def _fixed_noise(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     title = f"{label}: fixed-noise samples over training"
-    found = sorted((int(m.group(1)), p) for p in ctx.image_artifacts(t.run_id)
-                   if (m := re.search(r"fixed_noise_e(\d+)\.png$", p)))
+    found = sorted(ctx.image_steps(t.run_id, "fixed_noise").items())
     if not found:
-        return Omitted(title, "the run has no images/fixed_noise_eNNNN.png artifacts")
+        return Omitted(title, "the run logged no 'fixed_noise' images")
     tile = image_shape(t.config["dataset"])[1]
     rows = []
     for _, path in found:
@@ -130,6 +128,6 @@ def _fixed_noise(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     ax.set_yticks([tile * (i + 0.5) for i in range(len(rows))], [f"report {k}" for k, _ in found], fontsize=8)
     ax.set_xticks([])
     caption = ("The generator's images for the same 8 latent vectors (the first 8 of the 64 fixed ones, seed = the "
-               "trial's seed) at every report, one row per report, from the run's images/fixed_noise_eNNNN.png: "
+               "trial's seed) at every report, one row per report, from the run's 'fixed_noise' images: "
                "how the same latents evolve, and whether rows collapse to one mode.")
     return Figure(ctx.save(fig, "gan_best_fixed_noise"), title, caption)

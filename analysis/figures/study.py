@@ -21,8 +21,8 @@ def sections(ctx: Context) -> list[Section]:
     rungs = asha_rungs(r.grace_period, r.reduction_factor, r.max_reports)
     items = [_importance(ctx, rungs), _metric_vs_params(ctx), _parallel(ctx), _asha_curves(ctx, rungs),
              _epochs(ctx, rungs)]
-    intro = (f"{len([t for t in r.trials if t.run_id])} trials of <code>{r.study}</code> (parent run "
-             f"<code>{r.parent_run_id}</code>), metric <code>{r.metric}</code> ({r.mode}imised). Searched parameters: "
+    intro = (f"{len([t for t in r.trials if t.run_id])} trials of `{r.study}` (parent run "
+             f"`{r.parent_run_id}`), metric `{r.metric}` ({r.mode}imised). Searched parameters: "
              f"{', '.join(r.searched) or 'none'}.")
     return [Section("Study", intro, items)]
 
