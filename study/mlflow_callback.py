@@ -21,7 +21,7 @@ from ray.tune import Callback
 
 from study import result_keys as keys
 from study.invocation import has_ended
-from study.mlflow_ui import best_metric, trial_run_name
+from study.mlflow_ui import trial_run_name
 from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE, STATE_FILE
@@ -181,7 +181,7 @@ class MLflowTrialLogger(Callback):
         if trial.trial_id in self.best:  # the value the study ranks this trial by: a column of the saved view
             from mlflow.entities import Metric
 
-            best = Metric(best_metric(self.metric), self.best[trial.trial_id], int(time.time() * 1000), epochs)
+            best = Metric(M.best_of(self.metric), self.best[trial.trial_id], int(time.time() * 1000), epochs)
             self.writer.metrics(run_id, [best])
         tags = {"status": status, "epochs_run": str(epochs)}
         if status == "stopped_early":

@@ -23,6 +23,8 @@ import time
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
+from trainables.metric_names import best_of
+
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 MODEL_TRAINING = "custom_model_development"  # the UI's other value is "genai_development"
 NOTE_TAG = "mlflow.note.content"  # the experiment's description in the UI
@@ -32,11 +34,6 @@ TRIAL_FILTER = "tags.trial_id LIKE '%'"  # trial runs only: without their parent
 SHORT_NAMES = {"beta": "β", "latent_dim": "latent", "batch_size": "batch", "label_smoothing": "smooth"}
 
 
-def best_metric(metric: str) -> str:
-    """The name under which a trial's best value of ``metric`` is logged (the parent logs the study's)."""
-    return f"best_{metric}"
-
-
 def experiment_tags(study: str, description: str, metric: str, mode: str, test_metric: str,
                     searched: Sequence[str]) -> dict[str, str]:
     """Tags that make the experiment open as model training, with a saved view of the trials.
@@ -44,13 +41,13 @@ def experiment_tags(study: str, description: str, metric: str, mode: str, test_m
     Args:
         searched: the config keys the study samples; they become the view's parameter columns.
     """
-    columns = ["attributes.`Dataset`", "attributes.`Models`", f"metrics.`{best_metric(metric)}`",
+    columns = ["attributes.`Dataset`", "attributes.`Models`", f"metrics.`{best_of(metric)}`",
                f"metrics.`{metric}`", f"metrics.`{test_metric}`", "tags.`status`", "tags.`epochs_run`",
                *(f"params.`{k}`" for k in searched)]
-    state = {"searchFilter": TRIAL_FILTER, "orderByKey": f"metrics.`{best_metric(metric)}`",
+    state = {"searchFilter": TRIAL_FILTER, "orderByKey": f"metrics.`{best_of(metric)}`",
              "orderByAsc": mode == "min", "selectedColumns": columns}
     view = {"name": f"genstudy: trials by {metric}", "createdAt": int(time.time() * 1000), "state": json.dumps(state)}
-    note = (f"{description}\n\nTrials are child runs ranked by `{best_metric(metric)}` ({mode}; chosen on the "
+    note = (f"{description}\n\nTrials are child runs ranked by `{best_of(metric)}` ({mode}; chosen on the "
             f"validation split, `{test_metric}` reported beside): open the view *{view['name']}* in the Views menu.")
     return {EXPERIMENT_KIND_TAG: MODEL_TRAINING, NOTE_TAG: note, VIEW_TAG_PREFIX + VIEW_ID: json.dumps(view)}
 

@@ -21,6 +21,7 @@ from study.errors import UsageError
 from study.mlflow_inputs import dataset_input
 from study.resolve import Resolved, resolve, run_name_keys, searched_keys
 from trainables.data import DataUnavailable, check_splits, default_data_root
+from trainables.metric_names import best_of
 
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # MLflow is the record; skip CSV/JSON/TBX
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -249,9 +250,9 @@ def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str
     params = [Param(f"best.{k}", v) for k, v in config.items()]
     existing = client.get_run(parent_id).data.params
     params = [p for p in params if p.key not in existing]  # a resumed study logged them already
-    best_metrics = [Metric(f"best_{r.study.metric}", best["best"], now, 0)]
+    best_metrics = [Metric(best_of(r.study.metric), best["best"], now, 0)]
     if best["test"] is not None:  # the test number of the chosen checkpoint: reported, not chosen by
-        best_metrics.append(Metric(f"best_{r.study.test_metric}", best["test"], now, 0))
+        best_metrics.append(Metric(best_of(r.study.test_metric), best["test"], now, 0))
     mlflow_store.retry(client.log_batch, parent_id, metrics=best_metrics, params=params)
     for k, v in {"best_trial_id": best_id, "best_run_id": best["run_id"]}.items():
         mlflow_store.retry(client.set_tag, parent_id, k, v)
