@@ -51,7 +51,7 @@ def _item_html(item) -> str:
 def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
     """The leaderboard for the page: ids, status, budget, metric columns and the searched parameters."""
     keep = [c for c in df.columns if c in ("rank", "trial_id", "status_detail", "epochs_run", "n_params", "error")
-            or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@"))]
+            or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@", "confirmed_rank"))]
     keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
     shown = df[keep].copy()
     html_table = shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)

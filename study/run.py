@@ -219,7 +219,8 @@ def _log_parent_params(client, run_id: str, r: Resolved) -> None:
               "param_cap": r.param_cap,
               "grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor,
               "searcher": r.searcher, "scheduler": r.scheduler,
-              "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()}}
+              "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()},
+              **{f"grid.{k}": ",".join(map(str, v)) for k, v in r.grid.items()}}
     mlflow_store.retry(client.log_batch, run_id, params=[Param(k, str(v)) for k, v in params.items()])
 
 

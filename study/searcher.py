@@ -13,6 +13,8 @@ Differences from Ray's ``OptunaSearch``, each for a reason:
   is JSON holding the journal's text, which later Optuna versions read, and Tune copies it with its
   experiment state to any storage path (a folder or a URI). ``optuna_journal.log`` beside it opens in
   ``optuna-dashboard``. Only public Optuna calls are used (``study.tell(number, ...)``, storage methods).
+* ``sampler="grid"`` proposes every point of ``grid`` once (:mod:`study.grid`); the cap applies to
+  each point the same way.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import optuna
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from ray.tune.search import Searcher
 
-from search_spaces import Params
+from search_spaces import Params, sample_space
+from study.grid import GridSearchSampler
 
 JOURNAL_FILE = "optuna_journal.log"  # the study in Optuna's journal format (optuna-dashboard opens it)
 STUDY_NAME = "genstudy"
@@ -59,7 +62,8 @@ class SearchSettings:
     seed: int = 0
     n_startup_trials: int = 5  # random proposals before TPE models the results
     max_concurrent: int = 2
-    sampler: str = "tpe"  # "tpe", or "random": the baseline TPE is measured against
+    sampler: str = "tpe"  # "tpe"; "random": the baseline TPE is measured against; "grid": every point of grid once
+    grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)  # config key -> values (sampler "grid")
 
 
 class CappedTPESearch(Searcher):
@@ -94,6 +98,8 @@ class CappedTPESearch(Searcher):
         seed = self.s.seed + 1_000_003 * self.proposed
         if self.s.sampler == "random":
             return optuna.samplers.RandomSampler(seed=seed)
+        if self.s.sampler == "grid":  # the grid's order keeps the first seed: trial k is point k, resumed or not
+            return GridSearchSampler(self.s.grid, seed=self.s.seed, random_seed=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # group=True is "experimental"
             # multivariate + group: parameters sampled jointly, and conditional ones (gp_lambda only
@@ -132,7 +138,7 @@ class CappedTPESearch(Searcher):
         while self.proposed < self.s.num_samples:
             self.proposed += 1
             trial = self.study.ask()
-            config = self.s.complete(self.s.space(Params(trial, self.s.fixed, self.s.ranges)))
+            config = self.s.complete(sample_space(self.s.space, trial, self.s.fixed, self.s.ranges, self.s.grid))
             n_params = self.s.count_params(config)
             trial.set_user_attr("n_params", n_params)
             trial.set_constraint("param_cap", n_params - self.s.param_cap)  # feasible when <= 0

@@ -16,13 +16,20 @@ from torch import nn
 
 from trainables.checkpoint import load_weights, read_config
 from trainables.classifier import prepare_assets
+from trainables.dann import fit as fit_dann
+from trainables.dann_config import DANNConfig, MoonsConfig, dann_reports, moons_reports
+from trainables.dann_moons import fit as fit_moons
+from trainables.dann_reference import prepare_reference
 from trainables.data import ImageData, SplitData, load_dataset
+from trainables.data.mnist_m_domains import load_mnist_m_domains
+from trainables.data.moons import load_moons
 from trainables.data.registry import image_shape
 from trainables.export import Exports
 from trainables.gan import export as export_gan
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
 from trainables.images import uint8_to_float
+from trainables.models.dann import build_dann, build_moons_model
 from trainables.models.gan import GAN, build_gan, gan_exports
 from trainables.models.params import count_params
 from trainables.models.vae import VAE, build_vae
@@ -101,6 +108,10 @@ FAMILIES: dict[str, Family] = {
     "vae": Family("vae", VAEConfig, fit_vae, _build_vae, publish=_vae_exports),
     "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets,
                   export=export_gan, publish=_gan_exports),
+    "dann_moons": Family("dann_moons", MoonsConfig, fit_moons, build_moons_model, load_data=load_moons,
+                         n_reports=moons_reports),
+    "dann": Family("dann", DANNConfig, fit_dann, build_dann, load_data=load_mnist_m_domains, n_reports=dann_reports,
+                   prepare=prepare_reference),
 }
 
 

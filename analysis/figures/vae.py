@@ -1,6 +1,7 @@
 """The VAE family's figures: the rate-distortion picture of the study, then for the best trial and
-the beta extremes their curves, reconstruction progress, samples, reconstructions, interpolations,
-traversals, t-SNE and the SVM on latent means. ``svm_report.json`` is written here."""
+the beta extremes (among trials that trained to the end) their curves, reconstruction progress,
+samples, reconstructions, interpolations, traversals, t-SNE and the SVM on latent means.
+``svm_report.json`` is written here."""
 
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ SPLIT_STYLES = (("train", "-"), ("val", ":"), ("test", "--"))  # solid, dotted, 
 
 
 def pick_models(ctx: Context) -> list[tuple[str, str, Trial]]:
-    """(role, label, trial): the best trial, and the lowest- and highest-beta trials with a checkpoint."""
+    """(role, label, trial): the best trial, and the lowest- and highest-beta trials among those that
+    trained to the end (a trial ASHA stopped after a few epochs says little about its beta)."""
     r = ctx.record
     chosen = []
     best = r.best_trial
     if best is not None:
         chosen.append(("best", f"best trial {best.trial_id}", best))
-    usable = [t for t in r.scored() if isinstance(t.config.get("beta"), float)]
+    usable = [t for t in r.scored() if t.status == "finished" and t.epochs >= r.max_reports
+              and isinstance(t.config.get("beta"), float)]
     if "beta" in r.searched and usable:
         for role, pick in (("beta_min", min), ("beta_max", max)):
             t = pick(usable, key=lambda t: t.config["beta"])
