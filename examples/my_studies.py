@@ -4,9 +4,9 @@
     genstudy run vae_small_code --profile smoke --studies examples/my_studies.py --data-root ../shared/data
 
 (or ``export GENSTUDY_STUDIES=examples/my_studies.py``; a package can list its studies under the
-``genstudy.studies`` entry point group instead). A study trains one of genstudy's families (``vae``, ``gan``, ``dann`` ...)
-and is checked like the built-in ones: a validation metric, smoke / quick / full profiles, a space whose
-configs build.
+``genstudy.studies`` entry point group instead). A study trains one of genstudy's families (``vae``,
+``gan``, ``dann`` ...) and is checked like the built-in ones: a validation metric, smoke / quick / full
+profiles, a space whose configs build.
 """
 
 from search_spaces import Params, Profile, Study

@@ -21,8 +21,8 @@ from tests import chromium
 from tests.mlflow_study import REGISTERED, STUDY, smoke_study
 
 pytestmark = pytest.mark.e2e
-CLOSE_ASSISTANT = ("(() => { const b = document.querySelector('[data-component-id=\"mlflow.assistant.chat_panel.close\"]');"
-                   " if (b) b.click(); return true; })()")
+CLOSE_ASSISTANT = ("(() => { const b = document.querySelector("
+                   "'[data-component-id=\"mlflow.assistant.chat_panel.close\"]'); if (b) b.click(); return true; })()")
 TEXT = "document.body.innerText"
 
 

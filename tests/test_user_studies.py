@@ -110,11 +110,13 @@ def test_a_study_from_a_file_outside_the_package_runs_with_the_smoke_profile(tmp
     p = run_cli("genstudy", "list", "--studies", "my_studies.py", cwd=mine)
     assert p.returncode == 0 and "vae_small_code" in p.stdout, p.stderr
     p = run_cli("genstudy", "run", "vae_small_code", "--profile", "smoke", "--studies", "my_studies.py",
-                "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), cwd=mine)
+                "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"),
+                cwd=mine)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "best trial" in p.stdout and "(chosen on val_nelbo)" in p.stdout
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("vae_small_code").experiment_id])
     children = [r for r in runs if "trial_id" in r.data.tags]
-    assert len(children) == 3 and all(r.data.params["arch"] == "mlp" and r.data.params["beta"] == "1.0" for r in children)
+    assert len(children) == 3
+    assert all(r.data.params["arch"] == "mlp" and r.data.params["beta"] == "1.0" for r in children)
     assert all(r.info.run_name.startswith("trial-") and " latent=" in r.info.run_name for r in children)
