@@ -280,7 +280,12 @@ def _publish(r: Resolved, client, uri: str, exp_id: str, parent_id: str, best: d
 
     tags = {"study": r.study.name, "parent_run_id": parent_id, "best_run_id": best["run_id"],
             "metric": f"{r.study.metric}={best['best']:.6g}"}
-    published = publish(uri, exp_id, best["run_id"], best["best_report"], r.family, data, register, tags)
+    try:
+        published = publish(uri, exp_id, best["run_id"], best["best_report"], r.family, data, register, tags)
+    except Exception as e:  # noqa: BLE001 - the study's record stands without its published model
+        print(f"study.run: publishing the best model failed ({type(e).__name__}: {e}); its checkpoint is in run "
+              f"{best['run_id']}", file=sys.stderr)
+        return
     if published is None:
         return
     for run_id in (parent_id, best["run_id"]):

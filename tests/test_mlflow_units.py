@@ -66,3 +66,17 @@ def test_signatures_have_a_dynamic_batch_and_name_only_several_tensors():
     gan = FAMILIES["gan"].publish(FAMILIES["gan"].build(gan_cfg), gan_cfg, data)
     assert signature(gan.model).inputs.inputs[0].shape == (-1, 5)
     assert signature(gan.model).outputs.inputs[0].shape == (-1, 1, 28, 28)
+
+
+def test_a_failed_publish_is_reported_and_the_study_still_ends(monkeypatch, capsys):
+    from study import mlflow_models, run
+    from study.resolve import resolve
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("export broke")
+
+    monkeypatch.setattr(mlflow_models, "publish", broken)
+    best = {"run_id": "b1", "best": 101.5, "best_report": 3}
+    run._publish(resolve("vae_beta_sweep", "smoke"), None, "sqlite://", "1", "p1", best, None, None)
+    assert "publishing the best model failed (RuntimeError: export broke); its checkpoint is in run b1" in \
+        capsys.readouterr().err
