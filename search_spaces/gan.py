@@ -104,6 +104,7 @@ STUDIES = [
         profiles=GAN_PROFILES,
         fixed={"dataset": "mnist"},
         baseline=BASELINES,
+        run_name_keys=("loss", "lr_g", "lr_d"),
     ),
     Study(
         name="dcgan_arch_sweep",
@@ -116,5 +117,6 @@ STUDIES = [
         fixed={"dataset": "mnist", "loss": "bce"},
         baseline={"depth": 3, "width": 32, "latent_dim": 64, "norm_d": "batch", "norm_g": "batch",
                   "act_g": "relu", "act_d": "leaky_relu", "d_dropout": 0.0},  # DCGAN's choices at CPU size
+        run_name_keys=("depth", "width", "norm_d"),
     ),
 ]

@@ -84,6 +84,7 @@ class Study:
     grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     # published numbers shown beside the study's own in comparison tables (``analysis.export --compare``)
     references: Sequence["Reference"] = ()
+    run_name_keys: tuple[str, ...] = ()  # config keys shown in each trial's MLflow run name (default: 3 searched)
 
     def __post_init__(self) -> None:
         if not is_selection_metric(self.metric):

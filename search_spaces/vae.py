@@ -80,6 +80,7 @@ STUDIES = [
         profiles=VAE_PROFILES,
         fixed={"dataset": "mnist", "likelihood": "bernoulli"},
         baseline=VAE_BASELINES,
+        run_name_keys=("beta", "latent_dim", "arch"),
     ),
     Study(
         name="ae_latent_sweep",
@@ -90,5 +91,6 @@ STUDIES = [
         space=ae_space,
         profiles=VAE_PROFILES,
         fixed={"dataset": "mnist", "likelihood": "bernoulli", "deterministic": True, "beta": 0.0},
+        run_name_keys=("latent_dim", "arch", "depth"),
     ),
 ]

@@ -9,7 +9,8 @@ from MLflow on every run, so a resume confirms the same configurations with the 
 from __future__ import annotations
 
 from study import confirm, invocation, mlflow_store, storage
-from study.resolve import Resolved, parse_sets
+from study.mlflow_inputs import dataset_input
+from study.resolve import Resolved, parse_sets, run_name_keys
 
 SUFFIX = "-confirm"
 
@@ -21,7 +22,7 @@ def config_of(client, run_id: str, r: Resolved) -> dict:
 
 
 def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str, storage_path: str, data,
-        assets: dict, resources, run_tags: dict[str, str]) -> bool:
+        assets: dict, resources, run_tags: dict[str, str], data_root) -> bool:
     """Train the top ``r.confirm`` configurations with ``r.confirm_seeds`` fresh seeds each, record mean ±
     sd on the parent run and print it. Returns True when the phase was interrupted (resume continues it)."""
     from ray.tune import Tuner
@@ -45,7 +46,8 @@ def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str
     else:
         logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
                                    storage.staging_dir(confirm_dir), run_tags=run_tags,
-                                   config_tags=confirm.point_tags(cands, seeds))
+                                   config_tags=confirm.point_tags(cands, seeds), name_keys=run_name_keys(r),
+                                   dataset=dataset_input(data, data_root), name_prefix="confirm")
         searcher = FixedPointsSearch(points, r.study.metric, r.study.mode, r.max_concurrent)
         tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir), [logger],
                             num_samples=len(points), fifo=True)

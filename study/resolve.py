@@ -197,6 +197,24 @@ def describe_space(r: Resolved, n: int = 200) -> dict[str, str]:
     return dict(sorted(seen.items()))
 
 
+def searched_keys(r: Resolved, n: int = 64) -> list[str]:
+    """The config keys the space returns and the user did not fix, in the order the space returns them,
+    from ``n`` random draws (conditional keys included)."""
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    keys: dict[str, None] = {}
+    for _ in range(n):
+        trial = probe.ask()
+        sampled = sample_space(r.study.space, trial, r.fixed, r.profile.ranges, r.grid)
+        keys |= dict.fromkeys(k for k in sampled if k not in r.fixed)
+        probe.tell(trial, 0.0)
+    return list(keys)
+
+
+def run_name_keys(r: Resolved) -> tuple[str, ...]:
+    """The keys in each trial's run name: the study's choice, else its first three searched keys."""
+    return r.study.run_name_keys or tuple(searched_keys(r)[:3])
+
+
 def _fmt_dist(d: Any) -> str:
     if isinstance(d, optuna.distributions.CategoricalDistribution):
         return "one of " + ", ".join(map(str, d.choices))
