@@ -92,11 +92,8 @@ class MLflowTrialLogger(Callback):
 
         tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {}),
                 "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
-        run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=f"{self.study}-{trial.trial_id}")
-        tags = {**self.run_tags, "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
-        name = trial_run_name(len(self.runs) + 1, trial.config, self.name_keys)
+        name = trial_run_name(len(self.runs) + 1, trial.config, self.name_keys, self.name_prefix)
         run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=name)
-        self.name_prefix = name_prefix  # "trial" for the search's runs, "confirm" for the confirmation's
         self.runs[trial.trial_id] = run.info.run_id
         params = [Param(k, str(v)) for k, v in sorted(trial.config.items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
