@@ -1,0 +1,89 @@
+"""Cycle-consistent VAE studies (Jha et al. 2018): which cycle weights, latent sizes and learning rate
+separate the label into s and keep it out of z, on MNIST and on Reed's 2D Sprites."""
+
+from __future__ import annotations
+
+from search_spaces.study import Params, Profile, Study
+from trainables import metric_names as M
+
+
+def _weights_and_lr(p: Params) -> dict:
+    return {
+        "recon_weight": p.float("recon_weight", 1.0, 4.0),  # release: 2 ("3 for 64 dim" in its main.py)
+        "kl_weight": p.float("kl_weight", 0.3, 30.0, log=True),  # release: 3 (the KL enters divided by C*H*W)
+        "reverse_weight": p.float("reverse_weight", 1.0, 100.0, log=True),  # release: 10
+        "lr": p.float("lr", 1e-4, 3e-3, log=True),  # release: 1e-4 over 100 epochs; short budgets want more
+    }
+
+
+def mnist_space(p: Params) -> dict:
+    """Cycle weights, learning rate and both latent sizes (Table 1 uses 16/16 and 64/64)."""
+    return {
+        "z_dim": p.categorical("z_dim", [8, 16, 32, 64]),  # unspecified latent
+        "s_dim": p.categorical("s_dim", [8, 16, 32, 64]),  # specified latent
+        **_weights_and_lr(p),
+    }
+
+
+def sprites_space(p: Params) -> dict:
+    """Cycle weights, learning rate and the latent sizes of Table 1 for 2D Sprites (512/64, 1024/512)."""
+    return {
+        "z_dim": p.categorical("z_dim", [512, 1024]),
+        "s_dim": p.categorical("s_dim", [64, 512]),
+        **_weights_and_lr(p),
+    }
+
+
+RELEASE = {"recon_weight": 2.0, "kl_weight": 3.0, "reverse_weight": 10.0}  # main.py's coefficients
+
+MNIST_PROFILES = {
+    # smoke: well under a minute of training on 2 cores: 2,000 images, 2 epochs, small probes
+    "smoke": Profile(num_samples=3, max_epochs=2, grace_period=1, reduction_factor=2,
+                     fixed={"train_size": 2000, "eval_size": 1000, "probe_train_size": 1000, "probe_epochs": 5,
+                            "image_every": 1}),
+    # quick: MNIST 16/16 (Table 1's first row) on all 50,000 training images, under 25 minutes on 2 cores
+    "quick": Profile(num_samples=6, max_epochs=6, grace_period=2, reduction_factor=3,
+                     fixed={"z_dim": 16, "s_dim": 16, "image_every": 2}),
+    # full: the release's 100 epochs (lr divided by 10 after 80), every latent size; a GPU machine or a cluster
+    "full": Profile(num_samples=100, max_epochs=100, grace_period=10, reduction_factor=3, max_concurrent=8,
+                    fixed={"image_every": 10}),
+}
+
+SPRITES_PROFILES = {
+    # smoke: for tests on generated files: a narrow model, two epochs
+    "smoke": Profile(num_samples=2, max_epochs=2, grace_period=1, reduction_factor=2, use_baseline=False,
+                     fixed={"width": 4, "probe_train_size": 200, "probe_epochs": 3, "image_every": 1}),
+    "quick": Profile(num_samples=6, max_epochs=10, grace_period=3, reduction_factor=3,
+                     fixed={"z_dim": 512, "s_dim": 64, "image_every": 2}),
+    "full": Profile(num_samples=60, max_epochs=100, grace_period=10, reduction_factor=3, max_concurrent=8,
+                    fixed={"image_every": 10}),
+}
+
+STUDIES = [
+    Study(
+        name="cyclevae_sweep",
+        description="Which cycle weights, latent sizes and learning rate put the digit in s and keep it out of z? "
+                    "Cycle-consistent VAEs on MNIST ranked by s-probe minus z-probe validation accuracy.",
+        family="cyclevae",
+        metric=M.VAL_ACC_GAP,
+        mode="max",
+        space=mnist_space,
+        profiles=MNIST_PROFILES,
+        fixed={"dataset": "mnist"},
+        baseline={**RELEASE, "lr": 1e-3, "z_dim": 16, "s_dim": 16},
+        test_metric=M.TEST_ACC_GAP,
+    ),
+    Study(
+        name="cyclevae_sprites_sweep",
+        description="The same question on Reed et al.'s 2D Sprites (the character is the label): Table 1's "
+                    "latent sizes, cycle weights and learning rate.",
+        family="cyclevae",
+        metric=M.VAL_ACC_GAP,
+        mode="max",
+        space=sprites_space,
+        profiles=SPRITES_PROFILES,
+        fixed={"dataset": "sprites"},
+        baseline={**RELEASE, "lr": 1e-4, "z_dim": 512, "s_dim": 64},
+        test_metric=M.TEST_ACC_GAP,
+    ),
+]
