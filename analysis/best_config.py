@@ -23,10 +23,12 @@ class ConfigFileError(Exception):
 
 def _entry(record: StudyRecord, trial: Trial, rank: int) -> dict[str, Any]:
     report, value = trial.best(record.metric, record.mode)
+    metric = {"name": record.metric, "mode": record.mode, "best": value, "best_report": report,
+              "selected_on": "test" if record.selected_on_test else "val"}
+    if not record.selected_on_test:  # the kept checkpoint's test number: reported beside, never ranked on
+        metric.update(test_name=record.test_metric, test=record.test_at_best(trial))
     return {"rank": rank, "trial_id": trial.trial_id, "run_id": trial.run_id, "status": trial.status,
-            "epochs_run": trial.epochs, "n_params": trial.n_params,
-            "metric": {"name": record.metric, "mode": record.mode, "best": value, "best_report": report},
-            "config": dict(trial.config)}
+            "epochs_run": trial.epochs, "n_params": trial.n_params, "metric": metric, "config": dict(trial.config)}
 
 
 def document(record: StudyRecord, top_k: int = 5) -> dict[str, Any]:

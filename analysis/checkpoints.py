@@ -42,6 +42,6 @@ def load_model_dir(directory: str | Path, device: str | torch.device = "cpu") ->
     meta = read_config(directory)
     family = FAMILIES[meta["family"]]
     cfg = family.make_config(meta["config"])
-    model = family.build(cfg, tuple(meta["image_shape"]))
+    model = family.build(cfg)
     load_weights(directory, model)
     return model.to(device).eval(), cfg

@@ -75,6 +75,25 @@ class StudyRecord:
     parent_metrics: dict[str, float]
     trials: list[Trial]
     max_reports: int  # reports a trial makes when ASHA lets it finish (ASHA's max_t)
+    test_metric: str = ""  # the test counterpart shown beside the metric; the metric itself for legacy records
+
+    @property
+    def selected_on_test(self) -> bool:
+        """A record made before studies selected on a validation split: its study metric was a test metric."""
+        return not M.is_selection_metric(self.metric)
+
+    @property
+    def selection_note(self) -> str:
+        """What the ranking metric was computed on, for tables and captions."""
+        if self.selected_on_test:
+            return (f"{self.metric} is a test-set metric: this study was recorded before genstudy selected on a "
+                    "validation split, so its ranking and best trial were chosen on the test set")
+        return f"ranked by {self.metric} (validation split); {self.test_metric} (test split) is reported, never selected on"
+
+    def test_at_best(self, trial: Trial) -> float | None:
+        """``test_metric`` at the report where the trial's study metric was best (its kept checkpoint)."""
+        best = trial.best(self.metric, self.mode)
+        return None if best is None else trial.at(self.test_metric, best[0])
 
     @property
     def fixed(self) -> dict[str, str]:
@@ -176,6 +195,8 @@ def load(study: str, uri: str, parent_run_id: str | None = None) -> StudyRecord:
         params=params, tags=dict(parent.data.tags), parent_metrics=dict(parent.data.metrics),
         trials=sorted(trials, key=lambda t: (t.run_id is None, t.trial_id)), max_reports=0)
     record.max_reports = _int(params.get("max_t")) or _max_reports(record)  # max_t: logged on the parent; older runs: inferred
+    record.test_metric = params.get("test_metric") or (record.metric if record.selected_on_test
+                                                        else M.test_counterpart(record.metric))
     return record
 
 

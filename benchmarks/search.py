@@ -1,7 +1,7 @@
 """Search efficiency: TPE + ASHA against random search without early stopping.
 
 Same study, budget and number of trials; the figure is the training epochs (summed over trials, in
-the order reports arrived) that TPE + ASHA spent before first reaching the best ``test_nelbo``
+the order reports arrived) that TPE + ASHA spent before first reaching the best ``val_nelbo``
 random search found, against the epochs random search spent to find it.
 """
 
@@ -17,7 +17,7 @@ from benchmarks.stats import Measure
 
 
 def _reports(uri: str, study: str) -> list[tuple[int, float]]:
-    """(timestamp, value) of every test_nelbo report of the newest run of ``study``."""
+    """(timestamp, value) of every val_nelbo report of the newest run of ``study``."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(uri)
@@ -25,7 +25,7 @@ def _reports(uri: str, study: str) -> list[tuple[int, float]]:
     runs = [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
     out = []
     for r in runs:
-        out += [(m.timestamp, m.value) for m in client.get_metric_history(r.info.run_id, "test_nelbo")]
+        out += [(m.timestamp, m.value) for m in client.get_metric_history(r.info.run_id, "val_nelbo")]
     return sorted(out)
 
 

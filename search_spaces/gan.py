@@ -98,7 +98,7 @@ STUDIES = [
         description="Which adversarial loss, label smoothing, noise, depth and width give the best samples "
                     "(classifier-feature FID) under a 25M-parameter cap?",
         family="gan",
-        metric=M.FID,
+        metric=M.VAL_FID,
         mode="min",
         space=loss_space,
         profiles=GAN_PROFILES,
@@ -109,7 +109,7 @@ STUDIES = [
         name="dcgan_arch_sweep",
         description="Which DCGAN depth, width, normalisation and activations work best with the bce loss?",
         family="gan",
-        metric=M.FID,
+        metric=M.VAL_FID,
         mode="min",
         space=arch_space,
         profiles=GAN_PROFILES,

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
+from trainables.metric_names import is_selection_metric, test_counterpart
+
 DEFAULT_PARAM_CAP = 25_000_000
 
 
@@ -26,11 +28,16 @@ class Profile:
 
 @dataclass(frozen=True)
 class Study:
-    """A named question: what to train, what to optimise, over which space, with which budgets."""
+    """A named question: what to train, what to optimise, over which space, with which budgets.
+
+    ``metric`` is what the searcher, the scheduler, checkpoint scoring and the choice of the best trial
+    read: it must be computed on a validation split. ``test_metric`` is its test-split counterpart,
+    shown beside it in every summary and never selected on (default: ``metric`` with ``val_`` -> ``test_``).
+    """
 
     name: str
     description: str
-    family: str  # trainable family: a key of study.families.FAMILIES
+    family: str  # trainable family: a key of trainables.families.FAMILIES
     metric: str
     mode: str  # "min" | "max"
     space: Callable[["Params"], dict[str, Any]]  # define-by-run: samples, returns constants
@@ -38,13 +45,23 @@ class Study:
     fixed: Mapping[str, Any] = field(default_factory=dict)  # values every trial shares
     # known-good points evaluated first (Optuna's enqueue_trial), in Optuna parameter names
     baseline: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    param_cap: int = DEFAULT_PARAM_CAP
+    test_metric: str = ""
+
+    def __post_init__(self) -> None:
+        if not is_selection_metric(self.metric):
+            raise ValueError(f"study {self.name!r} optimises {self.metric!r}: a study selects on a validation "
+                             "metric (val_*), never on the test set")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"study {self.name!r}: mode must be 'min' or 'max', got {self.mode!r}")
+        if not self.test_metric:
+            object.__setattr__(self, "test_metric", test_counterpart(self.metric))
 
     @property
     def baselines(self) -> list[Mapping[str, Any]]:
         if self.baseline is None:
             return []
         return [self.baseline] if isinstance(self.baseline, Mapping) else list(self.baseline)
-    param_cap: int = DEFAULT_PARAM_CAP
 
 
 class Params:

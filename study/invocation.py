@@ -25,11 +25,11 @@ class Resumable:
     record: dict[str, Any]
 
 
-def save(exp_dir: Path, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path) -> None:
+def save(exp_dir: Path, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path, metric: str) -> None:
     exp_dir.mkdir(parents=True, exist_ok=True)
     record = {k: getattr(args, k) for k in STUDY_ARGS}
     record.update(study=args.study, tracking_uri=uri, data_root=str(data_root), parent_run_id=parent_run_id,
-                  experiment_id=experiment_id)
+                  experiment_id=experiment_id, metric=metric)
     tmp = exp_dir / (RECORD_FILE + ".tmp")
     tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(exp_dir / RECORD_FILE)
@@ -46,6 +46,23 @@ def find_resumable(storage: str, study: str) -> Resumable:
             return Resumable(record_file.parent, json.loads(record_file.read_text()))
     raise UsageError(f"nothing to resume: no interrupted run of {study!r} under {storage}; "
                      "fix: run it without --resume, or pass the --storage-path it used")
+
+
+def check_metric(record: dict[str, Any], study: str, metric: str) -> None:
+    """Refuse to resume a run that selected on another metric: before the validation split, studies
+    optimised a test metric (and their records name none), and one search cannot mix the two.
+
+    Raises:
+        UsageError: naming both metrics and how to start fresh.
+    """
+    recorded = record.get("metric")
+    if recorded == metric:
+        return
+    was = (f"optimised {recorded}" if recorded else
+           "was recorded before studies selected on a validation split (it optimised a test metric)")
+    raise UsageError(f"cannot resume {study}: that run {was}, this version selects on {metric}, and one search cannot "
+                     f"mix the two; fix: start fresh with python -m study.run {study} (without --resume); the old "
+                     "run stays in MLflow and still exports")
 
 
 def apply(args, record: dict[str, Any]) -> None:
@@ -98,16 +115,27 @@ def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) ->
     return ended
 
 
-def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: str) -> dict[str, dict]:
-    """trial id -> status, reports, best metric, run id and error, read back from MLflow."""
+def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: str,
+             test_metric: str | None = None) -> dict[str, dict]:
+    """trial id -> status, reports, best ``metric`` (validation), run id and error, read back from MLflow.
+
+    ``test`` is ``test_metric`` at the report where ``metric`` was best (the checkpoint the trial
+    keeps): reported beside it, never used to choose.
+    """
     out = {}
     for run in children(client, experiment_id, parent_run_id):
-        history = [m.value for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
+        history = [(m.step, m.value) for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
                    if math.isfinite(m.value)]
+        best = (min if mode == "min" else max)(history, key=lambda p: p[1]) if history else None
+        test = None
+        if best is not None and test_metric:
+            at = [m.value for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, test_metric)
+                  if m.step == best[0]]
+            test = at[0] if at else None
         tags = run.data.tags
         out[tags["trial_id"]] = {
             "status": tags.get("status", "killed"), "run_id": run.info.run_id, "error": tags.get("error"),
-            "epochs": int(tags.get("epochs_run", 0)),
-            "best": (min(history) if mode == "min" else max(history)) if history else None,
+            "epochs": int(tags.get("epochs_run", 0)), "best": None if best is None else best[1],
+            "best_report": None if best is None else best[0], "test": test,
         }
     return out

@@ -23,10 +23,9 @@ from study import result_keys as keys
 from study.invocation import has_ended
 from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
-from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
+from trainables.checkpoint import CONFIG_FILE, MODEL_FILE, STATE_FILE
 
-IMAGE_FILES = ("recon.png", "samples.png", "recon_before.png", "fixed_noise.png")
-BEST_FILES = (MODEL_FILE, CONFIG_FILE, "generator.pt")  # copied when present
+UNDATED_IMAGES = ("recon_before.png",)  # logged once under its own name; other grids get the epoch in the name
 KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, str)}
 
 
@@ -112,19 +111,17 @@ class MLflowTrialLogger(Callback):
             meta = json.loads((d / CONFIG_FILE).read_text())
             epoch = int(meta.get("epoch", 0))
             images = Path(tempfile.mkdtemp(prefix="genstudy-images-"))
-            for name in IMAGE_FILES:
-                if (d / name).is_file():
-                    stem = Path(name).stem
-                    shutil.copy(d / name, images / (f"{stem}.png" if stem == "recon_before" else f"{stem}_e{epoch:04d}.png"))
+            for png in sorted(d.glob("*.png")):  # every grid a family writes
+                name = png.name if png.name in UNDATED_IMAGES else f"{png.stem}_e{epoch:04d}.png"
+                shutil.copy(png, images / name)
             self.writer.later(run_id, "log_artifacts", str(images), "images", cleanup=str(images))
             value = meta.get("metrics", {}).get(self.metric)
             if isinstance(value, (int, float)) and math.isfinite(value) and self._better(trial.trial_id, value):
                 self.best[trial.trial_id] = value
                 stage = Path(self.staging) / trial.trial_id
                 stage.mkdir(parents=True, exist_ok=True)
-                for name in BEST_FILES:
-                    if (d / name).is_file():
-                        shutil.copy(d / name, stage / name)
+                for f in filter(_kept_with_best, d.iterdir()):
+                    shutil.copy(f, stage / f.name)
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         if trial.trial_id in self.replayed:
@@ -185,6 +182,11 @@ class MLflowTrialLogger(Callback):
                 self.outcomes[trial_id] = {"status": "killed", "run_id": run_id, "epochs": None,
                                            "best": self.best.get(trial_id), "error": None}
         self.writer.flush()
+
+
+def _kept_with_best(f: Path) -> bool:
+    """Weights, config and any export a family writes; not the trainer state, grids or temporary files."""
+    return f.is_file() and f.name != STATE_FILE and f.suffix not in (".png", ".tmp") and not f.name.startswith(".")
 
 
 def _error_line(trial) -> str:

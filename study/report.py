@@ -18,7 +18,8 @@ def list_studies() -> str:
 def describe(r: Resolved, extra: dict[str, Any]) -> str:
     body = {
         "study": r.study.name, "description": r.study.description, "family": r.family.name,
-        "metric": r.study.metric, "mode": r.study.mode, "profile": r.profile_name,
+        "metric": r.study.metric, "mode": r.study.mode, "reported_beside": r.study.test_metric,
+        "profile": r.profile_name,
         "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_concurrent": r.max_concurrent,
         "searcher": r.searcher, "scheduler": r.scheduler,
         "asha": {"grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor},

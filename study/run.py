@@ -19,7 +19,7 @@ from study import invocation, mlflow_store, report
 from study.cli import build_parser
 from study.errors import UsageError
 from study.resolve import Resolved, resolve
-from trainables.data import DataUnavailable, default_data_root, load_dataset
+from trainables.data import DataUnavailable, check_splits, default_data_root
 
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # MLflow is the record; skip CSV/JSON/TBX
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             invocation.apply(args, resumed.record)
         r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
                     args.max_concurrent, args.seed, args.param_cap, args.searcher, args.scheduler)
+        if resumed is not None:
+            invocation.check_metric(resumed.record, r.study.name, r.study.metric)
         uri = mlflow_store.tracking_uri(args.tracking_uri)
         data_root = _data_root(args.data_root)
         if args.print:
@@ -102,10 +104,13 @@ def _git_commit() -> str:
 
 
 def _load_data(r: Resolved, data_root: Path):
+    """The family's data (train, validation and test splits), loaded once in the driver."""
     try:
-        return load_dataset(r.fixed["dataset"], data_root)
+        data = r.family.load_data(r.fixed, data_root)
     except DataUnavailable as e:
         raise UsageError(str(e)) from None
+    check_splits(data)  # a family without a validation split is a bug, not bad input
+    return data
 
 
 def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
@@ -181,7 +186,7 @@ def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Pat
     parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id
     _log_parent_params(client, parent_id, r)
     exp_dir = Path(storage) / name
-    invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root)
+    invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root, r.study.metric)
     return client, exp_dir, exp_id, parent_id
 
 
@@ -189,7 +194,8 @@ def _log_parent_params(client, run_id: str, r: Resolved) -> None:
     from mlflow.entities import Param
 
     params = {"profile": r.profile_name, "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_t": r.max_t,
-              "metric": r.study.metric, "mode": r.study.mode, "param_cap": r.param_cap,
+              "metric": r.study.metric, "mode": r.study.mode, "test_metric": r.study.test_metric,
+              "param_cap": r.param_cap,
               "grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor,
               "searcher": r.searcher, "scheduler": r.scheduler,
               "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()}}
@@ -200,7 +206,7 @@ def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str
     """Print the summary and record the best trial on the parent run, from what MLflow holds."""
     from mlflow.entities import Metric, Param
 
-    outcomes = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode)
+    outcomes = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
     for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
         print(line)
     counts = {"n_proposed": searcher.proposed, "n_rejected_cap": len(searcher.rejected),
@@ -223,15 +229,19 @@ def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str
     params = [Param(f"best.{k}", v) for k, v in config.items()]
     existing = client.get_run(parent_id).data.params
     params = [p for p in params if p.key not in existing]  # a resumed study logged them already
-    mlflow_store.retry(client.log_batch, parent_id, metrics=[Metric(f"best_{r.study.metric}", best["best"], now, 0)],
-                       params=params)
+    best_metrics = [Metric(f"best_{r.study.metric}", best["best"], now, 0)]
+    if best["test"] is not None:  # the test number of the chosen checkpoint: reported, not chosen by
+        best_metrics.append(Metric(f"best_{r.study.test_metric}", best["test"], now, 0))
+    mlflow_store.retry(client.log_batch, parent_id, metrics=best_metrics, params=params)
     for k, v in {"best_trial_id": best_id, "best_run_id": best["run_id"]}.items():
         mlflow_store.retry(client.set_tag, parent_id, k, v)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "best_config.json"
         path.write_text(json.dumps(config, indent=2))
         mlflow_store.retry(client.log_artifact, parent_id, str(path))
-    print(f"best trial {best_id}: {r.study.metric} = {best['best']:.3f} ({best['status']}, {best['epochs']} reports)")
+    test = "" if best["test"] is None else f", {r.study.test_metric} = {best['test']:.3f}"
+    print(f"best trial {best_id} (chosen on {r.study.metric}): {r.study.metric} = {best['best']:.3f}{test} at report "
+          f"{best['best_report']} ({best['status']}, {best['epochs']} reports)")
     print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
     print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best['run_id']}")
     print(f"  browse: mlflow ui --backend-store-uri {uri}")

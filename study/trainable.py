@@ -10,12 +10,12 @@ import torch
 from ray import tune
 
 from study import result_keys as keys
-from trainables.data import ImageData
+from trainables.data import SplitData
 from trainables.families import FAMILIES
 from trainables.errors import Diverged
 
 
-def run_trial(config: dict, family: str, data: ImageData, assets: dict, metric: str,
+def run_trial(config: dict, family: str, data: SplitData, assets: dict, metric: str,
               ended: dict[str, dict] | None = None) -> None:
     """Train one trial; ``data`` comes through Ray's object store, read once per study.
 

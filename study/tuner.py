@@ -11,7 +11,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
 from study.trainable import run_trial
-from trainables.data import ImageData
+from trainables.data import SplitData
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
 
 
-def make_trainable(r: Resolved, data: ImageData, assets: dict, resources: Resources,
+def make_trainable(r: Resolved, data: SplitData, assets: dict, resources: Resources,
                    ended: dict[str, dict] | None = None):
     return tune.with_resources(  # data and assets go into the object store once, not once per trial
         tune.with_parameters(run_trial, family=r.family.name, data=data, assets=assets, metric=r.study.metric,
@@ -38,7 +38,7 @@ def make_trainable(r: Resolved, data: ImageData, assets: dict, resources: Resour
         {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
 
 
-def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPESearch, resources: Resources,
+def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: CappedTPESearch, resources: Resources,
                 storage_path: str, name: str, callbacks: list) -> tune.Tuner:
     trainable = make_trainable(r, data, assets, resources)
     if r.scheduler == "fifo":
@@ -62,7 +62,7 @@ def build_tuner(r: Resolved, data: ImageData, assets: dict, searcher: CappedTPES
     )
 
 
-def restore_tuner(path: str, r: Resolved, data: ImageData, assets: dict, resources: Resources,
+def restore_tuner(path: str, r: Resolved, data: SplitData, assets: dict, resources: Resources,
                   ended: dict[str, dict]) -> tune.Tuner:
     """Tune's restore: finished trials stay finished, unfinished ones continue from their last
     checkpoint, and the searcher and callbacks get back their saved state. ``ended``: trials that

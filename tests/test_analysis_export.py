@@ -74,10 +74,14 @@ def test_leaderboard_rows_match_child_runs(smoke, children):
         row = df[df["run_id"] == run.info.run_id].iloc[0]
         tags = run.data.tags
         assert row["status"] == tags["status"] and row["epochs_run"] == int(tags["epochs_run"])
-        history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "test_nelbo"))
-        assert row["test_nelbo_final"] == pytest.approx(history[-1][1])
-        assert row["test_nelbo_best"] == pytest.approx(min(v for _, v in history))
-        assert row["test_nelbo@1"] == pytest.approx(history[0][1])  # every trial reached the first rung
+        history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "val_nelbo"))
+        test = dict((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "test_nelbo"))
+        assert row["val_nelbo_final"] == pytest.approx(history[-1][1])
+        best_step, best = min(history, key=lambda p: p[1])
+        assert row["val_nelbo_best"] == pytest.approx(best) and row["val_nelbo_best_report"] == best_step
+        assert row["test_nelbo_at_best"] == pytest.approx(test[best_step])  # test beside val, at the kept checkpoint
+        assert row["test_nelbo_final"] == pytest.approx(test[max(test)]) and row["selected_on"] == "val"
+        assert row["val_nelbo@1"] == pytest.approx(history[0][1])  # every trial reached the first rung
         assert row["n_params"] == int(run.data.metrics["n_params"])
         for key, value in typed_config(run.data.params, "vae").items():
             cell = row[key]
@@ -112,7 +116,9 @@ def test_best_config_is_the_parent_runs_best_and_builds(smoke, children):
     assert config == typed_config(client.get_run(parent.data.tags["best_run_id"]).data.params, "vae")
     assert VAEConfig(**config).seed == 0
     doc = yaml.safe_load((smoke.out / "best_config.yaml").read_text())
-    assert doc["best"]["metric"]["best"] == pytest.approx(parent.data.metrics["best_test_nelbo"])
+    assert doc["best"]["metric"]["best"] == pytest.approx(parent.data.metrics["best_val_nelbo"])
+    assert doc["best"]["metric"]["test"] == pytest.approx(parent.data.metrics["best_test_nelbo"])
+    assert doc["best"]["metric"]["selected_on"] == "val" and doc["best"]["metric"]["test_name"] == "test_nelbo"
     assert doc["source"]["parent_run_id"] == parent.info.run_id and doc["top_k"][0] == doc["best"]
 
 
@@ -123,6 +129,9 @@ def test_report_references_every_figure_and_table(smoke):
     assert "http://" not in page and "https://" not in page and "<script" not in page  # offline, no scripts
     assert page.count("<figcaption>") == len(srcs)
     assert "Leaderboard" in page and "SVM per-class precision, recall and F1" in page and "Test accuracy" in page
+    assert "chosen on val_nelbo" in page and "test_nelbo (test split, reported)" in page
+    assert "<th>val_nelbo_best</th>" in page and "<th>test_nelbo_at_best</th>" in page  # both in the leaderboard
+    assert "Selected on the test set" not in page
 
 
 def test_from_config_trains_the_best_config_again(smoke, mnist_root, tmp_path):

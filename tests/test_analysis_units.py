@@ -42,7 +42,8 @@ def test_typed_config_restores_types_from_mlflow_strings():
 def _trial(i, status, values, **config):
     base = {"dataset": "mnist", "seed": 0, "beta": 1.0 + i, "latent_dim": 8 * (i + 1), "arch": "mlp" if i % 2 else "conv"}
     return Trial(run_id=f"run{i}", trial_id=f"t{i}", status=status, epochs=len(values), config={**base, **config},
-                 history={"test_nelbo": list(enumerate(values, start=1))}, n_params=1000 * (i + 1))
+                 history={"val_nelbo": list(enumerate(values, start=1)),
+                          "test_nelbo": [(s, v + 1) for s, v in enumerate(values, start=1)]}, n_params=1000 * (i + 1))
 
 
 @pytest.fixture
@@ -51,9 +52,9 @@ def record():
               _trial(2, "stopped_early", [320, 180]), _trial(3, "finished", [260, 190, 170, 160]),
               _trial(4, "failed", [float("nan")])]
     trials[4].error, trials[4].failure_reason = "diverged: non-finite loss", "diverged"
-    params = {"metric": "test_nelbo", "mode": "min", "grace_period": "1", "reduction_factor": "2", "fixed.dataset": "mnist"}
-    return StudyRecord("vae_beta_sweep", "vae", "sqlite:///x.db", "1", "p", "p-name", "FINISHED", "test_nelbo", "min",
-                       params, {"best_run_id": "run0"}, {}, trials, max_reports=4)
+    params = {"metric": "val_nelbo", "mode": "min", "grace_period": "1", "reduction_factor": "2", "fixed.dataset": "mnist"}
+    return StudyRecord("vae_beta_sweep", "vae", "sqlite:///x.db", "1", "p", "p-name", "FINISHED", "val_nelbo", "min",
+                       params, {"best_run_id": "run0"}, {}, trials, max_reports=4, test_metric="test_nelbo")
 
 
 def test_leaderboard_ranks_by_best_and_at_each_rung(record):
@@ -63,7 +64,9 @@ def test_leaderboard_ranks_by_best_and_at_each_rung(record):
     assert df.loc["t1", "rank@1"] == 1  # at equal budget (1 report) the stopped trial led
     assert df.loc["t2", "rank@2"] == 1 and df.loc["t0", "rank@2"] == 3  # 180 < 190 < 200
     assert df.loc["t2", "status_detail"] == "stopped early by ASHA at rung 2 of 3 (report 2)"
-    assert df.loc["t0", "test_nelbo@4"] == 140 and pd_isna(df.loc["t1", "test_nelbo@2"])
+    assert df.loc["t0", "val_nelbo@4"] == 140 and pd_isna(df.loc["t1", "val_nelbo@2"])
+    assert df.loc["t0", "test_nelbo_at_best"] == 141 and df.loc["t2", "test_nelbo_at_best"] == 181  # beside, not ranked
+    assert set(df["selected_on"]) == {"val"} and not record.selected_on_test
     assert record.searched == ["arch", "beta", "latent_dim"]
 
 

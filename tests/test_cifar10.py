@@ -44,10 +44,12 @@ def write_cifar(root: Path, per_batch: int = PER_BATCH, seed: int = 0) -> dict[s
 def test_loads_shapes_dtypes_order_and_channels(tmp_path):
     labels = write_cifar(tmp_path)
     d = load_dataset("cifar10", tmp_path)
-    assert d.x_train.shape == (5 * PER_BATCH, 3, 32, 32) and d.x_test.shape == (PER_BATCH, 3, 32, 32)
+    n_val = 5 * PER_BATCH // 10  # the last tenth of the training batches (5,000 of 50,000 for the real files)
+    assert d.x_train.shape == (5 * PER_BATCH - n_val, 3, 32, 32) and d.x_val.shape == (n_val, 3, 32, 32)
+    assert d.x_test.shape == (PER_BATCH, 3, 32, 32)
     assert d.x_train.dtype == np.uint8 and d.image_shape == (3, 32, 32) and d.num_classes == 10
-    expected = np.concatenate([labels[f"data_batch_{i}"] for i in range(1, 6)])
-    assert (d.y_train == expected).all() and (d.y_test == labels["test_batch"]).all()  # batches 1..5 in order
+    expected = np.concatenate([labels[f"data_batch_{i}"] for i in range(1, 6)])  # batches 1..5 in order
+    assert (np.concatenate([d.y_train, d.y_val]) == expected).all() and (d.y_test == labels["test_batch"]).all()
     y = d.y_train[:, None, None]
     assert (d.x_train[:, 0] == 10 * y).all() and (d.x_train[:, 1] == 100 + y).all() and (d.x_train[:, 2] == 250 - y).all()
 
@@ -75,7 +77,7 @@ def test_gan_trains_on_rgb_32px(tmp_path):
     assert len(reports) == 2
     metrics, files = reports[-1]
     assert {"generator.pt", "fixed_noise.png", "samples.png", "model.safetensors", "config.json"} <= set(files)
-    assert "fid" not in metrics  # no classifier assets passed: the metric is absent, not a placeholder
+    assert "val_fid" not in metrics and "test_fid" not in metrics  # no classifier assets passed: the metric is absent, not a placeholder
     g = torch.jit.load(str(tmp_path / "w" / "report_0002" / "generator.pt"))
     assert g(torch.randn(2, 16)).shape == (2, 3, 32, 32)
 

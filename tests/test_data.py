@@ -11,7 +11,8 @@ from trainables.data import mnist as mnist_module
 
 def test_mnist_from_raw_files(mnist_root):
     d = load_dataset("mnist", mnist_root)
-    assert d.x_train.shape == (60000, 1, 28, 28) and d.x_test.shape == (10000, 1, 28, 28)
+    assert d.x_train.shape == (50000, 1, 28, 28) and d.x_val.shape == (10000, 1, 28, 28)  # val: the last 10k of 60k
+    assert d.x_test.shape == (10000, 1, 28, 28) and d.split_sizes() == {"train": 50000, "val": 10000, "test": 10000}
     assert d.x_train.dtype == np.uint8 and d.x_train.max() == 255
     assert d.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # MNIST's first training labels
     assert np.bincount(d.y_test).tolist()[:3] == [980, 1135, 1032]  # MNIST's test class counts
@@ -21,7 +22,8 @@ def test_mnist_reads_what_torchvision_reads(mnist_root):
     from torchvision.datasets import MNIST
 
     d = load_dataset("mnist", mnist_root)
-    for train, x, y in ((True, d.x_train, d.y_train), (False, d.x_test, d.y_test)):
+    official = (np.concatenate([d.x_train, d.x_val]), np.concatenate([d.y_train, d.y_val]))  # train + val, in order
+    for train, x, y in ((True, *official), (False, d.x_test, d.y_test)):
         ref = MNIST(str(mnist_root), train=train, download=False)
         assert np.array_equal(x[:, 0], ref.data.numpy()) and np.array_equal(y, ref.targets.numpy())
     assert d.x_train.flags.writeable
@@ -64,15 +66,44 @@ def test_mnist_missing_everywhere_names_both_remedies(tmp_path, monkeypatch):
 
 def test_digits_and_synthetic_are_offline():
     digits = load_dataset("digits")
-    assert digits.image_shape == (1, 8, 8) and len(digits.x_train) + len(digits.x_test) == 1797
+    assert digits.image_shape == (1, 8, 8) and sum(digits.split_sizes().values()) == 1797
     shapes = load_dataset("synthetic")
     assert shapes.image_shape == (1, 28, 28) and set(np.unique(shapes.y_train)) == {0, 1, 2, 3}
     assert shapes.x_train.max() == 255
 
 
-def test_subset_keeps_test_set():
+def test_subset_keeps_validation_and_test_sets():
     d = load_dataset("synthetic").subset(100)
-    assert len(d.x_train) == 100 and len(d.x_test) == 512
+    assert d.split_sizes() == {"train": 100, "val": 341, "test": 512}  # val: the last sixth of 2,048
+
+
+def test_validation_is_the_tail_of_training_and_disjoint_from_test(mnist_root):
+    from trainables.data import check_splits, split_off_tail
+
+    x, y = np.arange(12).reshape(12, 1, 1, 1).astype(np.uint8), np.arange(12)
+    xt, yt, xv, yv = split_off_tail(x, y, 2)
+    assert yt.tolist() == list(range(10)) and yv.tolist() == [10, 11]
+    d = load_dataset("mnist", mnist_root)
+    assert check_splits(d) == d.split_sizes()
+    train_rows = {r.tobytes() for r in d.x_train[:2000]}
+    assert not any(r.tobytes() in train_rows for r in d.x_val[:2000])  # MNIST has no exact duplicates across them
+    assert d.digest() == load_dataset("mnist", mnist_root).digest() and d.digest() != d.subset(10).digest()
+
+
+def test_a_container_without_validation_is_refused():
+    from trainables.data import check_splits
+
+    class NoVal:
+        name = "broken"
+
+        def split_sizes(self):
+            return {"train": 10, "test": 5}
+
+        def digest(self):
+            return "0"
+
+    with pytest.raises(ValueError, match="no non-empty val split"):
+        check_splits(NoVal())
 
 
 def test_unknown_dataset():

@@ -90,7 +90,9 @@ def test_prepare_assets_trains_once_then_reuses_the_cache(tmp_path, monkeypatch)
     first = prepare_assets(data, tmp_path)
     assert first["classifier_accuracy"] > 0.9
     assert first["classifier_file"].startswith(str(tmp_path / "classifiers"))
-    assert first["ref"]["mu"].shape == (128,) and "inception_ref" not in first  # no Inception weights here
+    assert set(first["refs"]) == {"val", "test"} and "inception_ref" not in first  # no Inception weights here
+    assert first["refs"]["val"]["mu"].shape == (128,)
+    assert not np.allclose(first["refs"]["val"]["mu"], first["refs"]["test"]["mu"])  # two different image sets
     second = prepare_assets(data, tmp_path)  # loaded, not retrained: same weights and recorded accuracy
     assert second["classifier_accuracy"] == pytest.approx(first["classifier_accuracy"], abs=1e-6)
     assert all(torch.equal(first["classifier"][k], second["classifier"][k]) for k in first["classifier"])

@@ -29,7 +29,7 @@ def smoke(tmp_path_factory, mnist_root):
 def test_smoke_exits_0_with_all_four_losses_finished(smoke):
     p, _, parent, children, _ = smoke
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "best trial" in p.stdout and "fid" in p.stdout
+    assert "best trial" in p.stdout and "val_fid = " in p.stdout and "test_fid = " in p.stdout
     finished = [c for c in children if c.info.status == "FINISHED" and c.data.tags.get("status") == "finished"]
     assert {c.data.params["loss"] for c in finished} == {"bce", "lsgan", "wgan_gp", "hinge"}
     assert parent.info.status == "FINISHED" and "best_run_id" in parent.data.tags
@@ -40,7 +40,7 @@ def test_every_child_logs_per_report_metrics_and_grids(smoke):
     for c in children:
         reports = int(c.data.tags["epochs_run"])
         assert reports == 2
-        for key in ("fid", "kid", "loss_d", "loss_g", "d_real", "d_fake", "class_entropy", "n_params",
+        for key in ("val_fid", "val_kid", "test_fid", "test_kid", "loss_d", "loss_g", "d_real", "d_fake", "class_entropy", "n_params",
                     "samples_per_s", "classifier_accuracy"):
             steps = sorted(m.step for m in client.get_metric_history(c.info.run_id, key))
             assert steps == list(range(1, reports + 1)), (key, steps)

@@ -16,7 +16,7 @@ def test_over_cap_configs_are_never_suggested_and_are_counted():
     suggested = []
     while (config := s.suggest(f"t{len(suggested)}")) != Searcher.FINISHED:
         suggested.append(config)
-        s.on_trial_complete(f"t{len(suggested) - 1}", {"test_nelbo": 150.0, "training_iteration": 4})
+        s.on_trial_complete(f"t{len(suggested) - 1}", {"val_nelbo": 150.0, "training_iteration": 4})
     r = resolve("vae_beta_sweep", "smoke", ["arch=mlp", "depth=2"])
     assert all(r.n_params(c) <= 150_000 for c in suggested)
     assert len(suggested) + len(s.rejected) == 12 == s.proposed
@@ -36,10 +36,10 @@ def test_asha_stopped_trial_is_pruned_and_finished_trial_complete():
     a, b = s.suggest("a"), s.suggest("b")
     assert a and b
     for step in (1, 2):
-        s.on_trial_result("a", {"test_nelbo": 200.0 - step, "training_iteration": step})
-    s.on_trial_complete("a", {"test_nelbo": 198.0, "training_iteration": 2})  # max_t is 4: stopped early
-    s.on_trial_result("b", {"test_nelbo": 150.0, "training_iteration": 4})
-    s.on_trial_complete("b", {"test_nelbo": 150.0, "training_iteration": 4})
+        s.on_trial_result("a", {"val_nelbo": 200.0 - step, "training_iteration": step})
+    s.on_trial_complete("a", {"val_nelbo": 198.0, "training_iteration": 2})  # max_t is 4: stopped early
+    s.on_trial_result("b", {"val_nelbo": 150.0, "training_iteration": 4})
+    s.on_trial_complete("b", {"val_nelbo": 150.0, "training_iteration": 4})
     states = [t.state for t in s.study.trials]
     assert states == [optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.COMPLETE]
     assert s.study.trials[0].intermediate_values == {1: 199.0, 2: 198.0}
@@ -56,13 +56,13 @@ def test_errored_trial_is_failed():
 def test_save_and_restore_keep_the_search_state(tmp_path):
     s = _searcher(n=4)
     s.suggest("a")
-    s.on_trial_complete("a", {"test_nelbo": 150.0, "training_iteration": 4})
+    s.on_trial_complete("a", {"val_nelbo": 150.0, "training_iteration": 4})
     s.suggest("b")
     s.save(str(tmp_path / "s.pkl"))
     t = _searcher(n=4)
     t.restore(str(tmp_path / "s.pkl"))
     assert t.proposed == 2 and len(t.study.trials) == 2 and "b" in t.live
-    t.on_trial_complete("b", {"test_nelbo": 140.0, "training_iteration": 4})
+    t.on_trial_complete("b", {"val_nelbo": 140.0, "training_iteration": 4})
     assert t.study.best_value == 140.0
 
 
@@ -78,5 +78,5 @@ def test_searcher_limits_concurrency_itself():
     assert s.set_max_concurrency(2) is True
     assert s.suggest("a") and s.suggest("b")
     assert s.suggest("c") is None  # two running: wait
-    s.on_trial_complete("a", {"test_nelbo": 150.0, "training_iteration": 4})
+    s.on_trial_complete("a", {"val_nelbo": 150.0, "training_iteration": 4})
     assert s.suggest("c")

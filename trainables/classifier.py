@@ -8,7 +8,6 @@ statistics of the test set that generated images are compared with.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import stat
@@ -101,11 +100,9 @@ def accuracy(model: Classifier, data: ImageData, device: torch.device) -> float:
 
 
 def fingerprint(data: ImageData) -> str:
-    """A short hash of the dataset's arrays: a cached classifier is reused only for the same data."""
-    h = hashlib.sha1(ARCH_VERSION.encode())
-    for a in (data.x_train, data.y_train, data.x_test, data.y_test):
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()[:16]
+    """A short hash of the network version and the dataset's arrays: a cached classifier is reused only
+    for the same data and the same splits."""
+    return f"{ARCH_VERSION}-{data.digest()}"
 
 
 def cache_dir(data_root: str | Path | None) -> Path:
@@ -155,22 +152,28 @@ def load_or_train(data: ImageData, data_root: str | Path | None) -> tuple[Classi
 
 
 def prepare_assets(data: ImageData, data_root: str | Path | None) -> dict:
-    """``Family.prepare`` for GANs: classifier weights and accuracy, test-set feature statistics.
+    """``Family.prepare`` for GANs: classifier weights and accuracy, reference feature statistics.
+
+    The classifier trains on the training split only. Generated images are compared with the
+    validation images (``val_fid``, the study metric) and with the test images (``test_fid``, reported).
 
     Returns:
-        ``{"classifier": state dict (CPU tensors), "classifier_accuracy": float, "classifier_file": str,
-        "ref": FeatureStats.to_dict() of the test set, "inception_ref": the same for Inception
-        features, only when Inception weights are on disk}``.
+        ``{"classifier": state dict (CPU tensors), "classifier_accuracy": float (test split),
+        "classifier_file": str, "refs": {"val": FeatureStats.to_dict(), "test": ...}, "inception_ref":
+        the test images' Inception statistics, only when Inception weights are on disk}``.
     """
     model, acc, path = load_or_train(data, data_root)
     device = next(model.parameters()).device
-    x_test = uint8_to_float(torch.from_numpy(np.array(data.x_test)).to(device))
-    feats, _ = features_and_probs(model, x_test)
+    refs = {}
+    for split in ("val", "test"):
+        x = uint8_to_float(torch.from_numpy(np.array(getattr(data, f"x_{split}"))).to(device))
+        refs[split] = FeatureStats.of(features_and_probs(model, x)[0]).to_dict()
     assets = {"classifier": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-              "classifier_accuracy": acc, "classifier_file": str(path), "ref": FeatureStats.of(feats).to_dict()}
+              "classifier_accuracy": acc, "classifier_file": str(path), "refs": refs}
     inception = load_inception(device)
     if inception is not None:
-        assets["inception_ref"] = FeatureStats.of(inception_features(inception, x_test[:INCEPTION_REF_IMAGES])).to_dict()
+        x_test = uint8_to_float(torch.from_numpy(np.array(data.x_test[:INCEPTION_REF_IMAGES])).to(device))
+        assets["inception_ref"] = FeatureStats.of(inception_features(inception, x_test)).to_dict()
     return assets
 
 

