@@ -54,7 +54,7 @@ def test_split_container():
     assert d.image_shape == (1, 4, 4)
     assert d.subset(100).split_sizes() == {"train": 100, "val": 100, "test": 100}
     other = PairedData("toy", d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, np.roll(d.y_test, 1))
-    assert len(d.digest()) == 12 and d.digest() != other.digest()
+    assert len(d.digest()) == 16 and d.digest() != other.digest()
     with pytest.raises(ValueError, match="uint8"):
         PairedData("bad", d.x_train.astype(np.float32), d.y_train, d.x_val, d.y_val, d.x_test, d.y_test)
 

@@ -13,10 +13,13 @@ from typing import Any, Callable, Mapping
 from torch import nn
 
 from trainables.classifier import prepare_assets
+from trainables.cyclevae import fit as fit_cyclevae, load_cyclevae_data
+from trainables.cyclevae_config import CycleVAEConfig
 from trainables.data import SplitData, load_dataset
 from trainables.data.registry import image_shape
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
+from trainables.models.cyclevae import build_cyclevae
 from trainables.models.gan import build_gan
 from trainables.models.params import count_params
 from trainables.models.vae import build_vae
@@ -76,4 +79,5 @@ def _build_gan(cfg: GANConfig) -> nn.Module:
 FAMILIES: dict[str, Family] = {
     "vae": Family("vae", VAEConfig, fit_vae, _build_vae),
     "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets),
+    "cyclevae": Family("cyclevae", CycleVAEConfig, fit_cyclevae, build_cyclevae, load_data=load_cyclevae_data),
 }

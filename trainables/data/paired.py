@@ -8,11 +8,12 @@ official split is by character), which decides how the probes are fitted (:meth:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from trainables.data.splits import array_digest
 
 SPLITS = ("train", "val", "test")
 
@@ -46,11 +47,7 @@ class PairedData:
 
     def digest(self) -> str:
         """Short sha1 of every array (for caches and MLflow dataset inputs)."""
-        h = hashlib.sha1(self.name.encode())
-        for split in SPLITS:
-            for a in self.split(split):
-                h.update(np.ascontiguousarray(a).data)
-        return h.hexdigest()[:12]
+        return array_digest([a for split in SPLITS for a in self.split(split)], self.name)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
