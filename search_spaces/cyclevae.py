@@ -50,9 +50,10 @@ MNIST_PROFILES = {
 }
 
 SPRITES_PROFILES = {
-    # smoke: for tests on generated files: a narrow model, two epochs
+    # smoke: for tests on generated files (a few characters): a narrow model, small batches, two epochs
     "smoke": Profile(num_samples=2, max_epochs=2, grace_period=1, reduction_factor=2, use_baseline=False,
-                     fixed={"width": 4, "probe_train_size": 200, "probe_epochs": 3, "image_every": 1}),
+                     fixed={"width": 4, "batch_size": 16, "probe_train_size": 200, "probe_epochs": 3,
+                            "image_every": 1}),
     "quick": Profile(num_samples=6, max_epochs=10, grace_period=3, reduction_factor=3,
                      fixed={"z_dim": 512, "s_dim": 64, "image_every": 2}),
     "full": Profile(num_samples=60, max_epochs=100, grace_period=10, reduction_factor=3, max_concurrent=8,

@@ -97,7 +97,7 @@ def fit(cfg: CycleVAEConfig, report: Report, data: PairedData, resume_from: str 
     data = data.subset(cfg.train_size)
     if data.image_shape != cfg.image_shape:
         raise ValueError(f"dataset {cfg.dataset!r} has images {cfg.image_shape}, the data {data.image_shape}")
-    tensors = {s: tuple(torch.from_numpy(np.asarray(a)).to(device) for a in data.split(s)) for s in SPLITS}
+    tensors = {s: tuple(torch.from_numpy(np.array(a)).to(device) for a in data.split(s)) for s in SPLITS}  # own copies
     x_train, y_train = tensors["train"]
     model = build_cyclevae(cfg).to(device)
     fwd_opt, rev_opt = make_optimizers(model, cfg)

@@ -1,0 +1,107 @@
+"""The cycle-consistent VAE studies end to end: real Ray, real MLflow (SQLite), real MNIST files, and
+Sprites files generated in the distributed format."""
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from analysis.checkpoints import load_model
+from tests.conftest import run_cli
+from tests.sprites_files import write_sprites
+from trainables import metric_names as M
+from trainables.cyclevae import load_cyclevae_data
+from trainables.cyclevae_eval import evaluate
+from trainables.data.paired import SPLITS
+
+pytestmark = pytest.mark.e2e
+
+
+def _runs(uri: str, study: str):
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(study)
+    runs = client.search_runs([exp.experiment_id]) if exp else []
+    parents = [r for r in runs if r.data.tags.get("role") == "study"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return client, parents, children
+
+
+def _study(tmp, *args):
+    uri = f"sqlite:///{tmp}/m.db"
+    p = run_cli("study.run", *args, "--tracking-uri", uri, "--storage-path", str(tmp / "ray"))
+    return p, uri
+
+
+@pytest.fixture(scope="module")
+def mnist_smoke(tmp_path_factory, mnist_root):
+    tmp = tmp_path_factory.mktemp("cyclevae_smoke")
+    return _study(tmp, "cyclevae_sweep", "--profile", "smoke", "--data-root", str(mnist_root))
+
+
+def test_mnist_smoke_study_records_every_trial(mnist_smoke):
+    p, uri = mnist_smoke
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "chosen on val_acc_gap" in p.stdout and "test_acc_gap" in p.stdout
+    client, parents, children = _runs(uri, "cyclevae_sweep")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert parents[0].data.metrics["n_proposed"] == 3 and len(children) == 3
+    for c in children:
+        epochs = int(c.data.tags["epochs_run"])
+        for key in (M.VAL_ACC_GAP, M.TEST_ACC_GAP, M.VAL_S_ACC, M.TEST_Z_ACC, M.TRAIN_Z_ACC, M.VAL_RECON_MSE,
+                    M.TRAIN_REVERSE_L1):
+            steps = [m.step for m in client.get_metric_history(c.info.run_id, key)]
+            assert sorted(steps) == list(range(1, epochs + 1)), key
+        assert c.data.params["dataset"] == "mnist" and "reverse_weight" in c.data.params
+        images = {a.path for a in client.list_artifacts(c.info.run_id, "images")}
+        assert "images/swap_e0001.png" in images and "images/recon_e0001.png" in images
+    assert parents[0].data.metrics["best_test_acc_gap"] <= 1.0
+
+
+def test_best_checkpoint_reloads_and_reproduces_its_metrics(mnist_smoke, mnist_root):
+    _, uri = mnist_smoke
+    client, parents, _ = _runs(uri, "cyclevae_sweep")
+    best_run = parents[0].data.tags["best_run_id"]
+    assert {"model.safetensors", "config.json"} <= {a.path for a in client.list_artifacts(best_run)}
+    model, cfg = load_model(best_run, uri)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the trial ran (1 CPU): the probes' float sums in the same order
+    try:
+        data = load_cyclevae_data({"dataset": "mnist"}, mnist_root).subset(cfg.train_size)
+        tensors = {s: tuple(torch.from_numpy(a.copy()) for a in data.split(s)) for s in SPLITS}
+        again = evaluate(model, data, tensors, cfg)
+    finally:
+        torch.set_num_threads(threads)
+    history = client.get_metric_history(best_run, M.VAL_ACC_GAP)
+    step = max(history, key=lambda m: m.value).step  # the kept checkpoint: the best val_acc_gap
+    for key in (M.VAL_ACC_GAP, M.TEST_ACC_GAP, M.VAL_RECON_MSE):
+        logged = [m.value for m in client.get_metric_history(best_run, key) if m.step == step][0]
+        assert again[key] == pytest.approx(logged, abs=1e-6), key
+
+
+def test_a_latent_size_over_the_cap_never_trains(tmp_path, mnist_root):
+    p, uri = _study(tmp_path, "cyclevae_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
+                    "--set", "z_dim=200000")
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert "over the 25,000,000-parameter cap" in p.stderr
+    _, parents, children = _runs(uri, "cyclevae_sweep")
+    assert children == [] and parents[0].data.metrics["n_rejected_cap"] == 3
+
+
+def test_sprites_smoke_study_on_generated_files(tmp_path):
+    write_sprites(tmp_path / "data" / "sprites", {"train": [1, 2, 3, 4, 5, 6], "val": [7, 8, 9], "test": [10, 11, 12]},
+                  n_anims=2, frames=4)
+    p, uri = _study(tmp_path, "cyclevae_sprites_sweep", "--profile", "smoke", "--data-root", str(tmp_path / "data"))
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    client, parents, children = _runs(uri, "cyclevae_sprites_sweep")
+    assert len(children) == 2 and all(c.info.status == "FINISHED" for c in children)
+    for c in children:
+        assert c.data.params["dataset"] == "sprites" and int(c.data.params["z_dim"]) in (512, 1024)
+        assert 0 <= c.data.metrics[M.VAL_S_ACC] <= 1 and M.TEST_Z_ACC in c.data.metrics
+
+
+def test_missing_sprites_file_exits_2_naming_it(tmp_path):
+    write_sprites(tmp_path / "sprites", {"train": [1], "val": [2], "test": [3]}, n_anims=1, frames=2)
+    (tmp_path / "sprites" / "sprites_2.mat").unlink()
+    p, _ = _study(tmp_path, "cyclevae_sprites_sweep", "--profile", "smoke", "--data-root", str(tmp_path))
+    assert p.returncode == 2, p.stderr[-2000:]
+    errors = [line for line in p.stderr.splitlines() if line.startswith("study.run: error:")]
+    assert len(errors) == 1 and "sprites_2.mat is missing" in errors[0] and "ROOT/sprites" in errors[0]
