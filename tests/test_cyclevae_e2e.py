@@ -1,12 +1,15 @@
 """The cycle-consistent VAE studies end to end: real Ray, real MLflow (SQLite), real MNIST files, and
 Sprites files generated in the distributed format."""
 
+import pandas as pd
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
 from analysis.checkpoints import load_model
+from tests.analysis_study import smoke_export
 from tests.conftest import run_cli
+from tests.test_analysis_export import assert_png
 from tests.sprites_files import write_sprites
 from trainables import metric_names as M
 from trainables.cyclevae import load_cyclevae_data
@@ -33,14 +36,14 @@ def _study(tmp, *args):
 
 @pytest.fixture(scope="module")
 def mnist_smoke(tmp_path_factory, mnist_root):
-    tmp = tmp_path_factory.mktemp("cyclevae_smoke")
-    return _study(tmp, "cyclevae_sweep", "--profile", "smoke", "--data-root", str(mnist_root))
+    s = smoke_export(tmp_path_factory.getbasetemp(), "cyclevae_sweep", mnist_root)
+    assert s.study_code == 0 and s.export_code == 0, s.log
+    return s, s.uri
 
 
 def test_mnist_smoke_study_records_every_trial(mnist_smoke):
-    p, uri = mnist_smoke
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "chosen on val_acc_gap" in p.stdout and "test_acc_gap" in p.stdout
+    smoke, uri = mnist_smoke
+    assert "chosen on val_acc_gap" in smoke.log and "test_acc_gap" in smoke.log
     client, parents, children = _runs(uri, "cyclevae_sweep")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert parents[0].data.metrics["n_proposed"] == 3 and len(children) == 3
@@ -75,6 +78,20 @@ def test_best_checkpoint_reloads_and_reproduces_its_metrics(mnist_smoke, mnist_r
     for key in (M.VAL_ACC_GAP, M.TEST_ACC_GAP, M.VAL_RECON_MSE):
         logged = [m.value for m in client.get_metric_history(best_run, key) if m.step == step][0]
         assert again[key] == pytest.approx(logged, abs=1e-6), key
+
+
+def test_export_writes_table_1_and_every_figure(mnist_smoke):
+    smoke, _ = mnist_smoke
+    for name in ("curves", "swap", "interpolations", "predictions", "tsne"):
+        assert_png(smoke.out / "figures" / f"cyclevae_best_{name}.png")
+    table = pd.read_csv(smoke.out / "cyclevae_table1.csv")
+    ours = table[table["source"].str.startswith("ours")]
+    paper = table[table["source"].str.contains("paper")]
+    assert len(ours) == 1 and (ours["z dim"] == 16).all() and (ours["s dim"] == 16).all()  # smoke: one size
+    assert paper[["z test acc. (%)", "s test acc. (%)"]].values.tolist() == [[17.56, 98.35]]
+    assert ((ours["s test acc. (%)"] >= 0) & (ours["s test acc. (%)"] <= 100)).all()
+    page = (smoke.out / "report.html").read_text()
+    assert "Table 1: label accuracy of probes on z and on s" in page and "swap grid" in page
 
 
 def test_a_latent_size_over_the_cap_never_trains(tmp_path, mnist_root):

@@ -23,6 +23,8 @@ METRICS = {M.EPOCH, M.N_PARAMS, M.LR, M.SAMPLES_PER_S, M.TRAIN_SWAP_MSE, M.TRAIN
            M.TRAIN_Z_ACC, M.TRAIN_S_ACC, M.VAL_Z_ACC, M.VAL_S_ACC, M.TEST_Z_ACC, M.TEST_S_ACC, M.VAL_ACC_GAP,
            M.TEST_ACC_GAP, M.VAL_RECON_MSE, M.VAL_SWAP_MSE, M.TEST_RECON_MSE, M.TEST_SWAP_MSE}
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture(scope="module")
 def shapes() -> PairedData:

@@ -12,6 +12,8 @@ from trainables.models.cyclevae import build_cyclevae, reparameterize
 
 CFG = CycleVAEConfig(dataset="synthetic", z_dim=4, s_dim=3, width=4, lr=1e-2)
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture
 def model():
