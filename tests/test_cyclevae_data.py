@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from tests.sprites_files import write_character, write_sprites
-from trainables.data.arrays import DataUnavailable
+from trainables.data.arrays import DataUnavailable, ImageData
 from trainables.data.paired import PairedData, PairSampler, epoch_batches
 from trainables.data.sprites import load_sprites
 
@@ -16,13 +16,13 @@ def _data(n=600, classes=6, labels_shared=True) -> PairedData:
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (n, 1, 4, 4), dtype=np.uint8)
     y = rng.integers(0, classes, n).astype(np.int64)
-    return PairedData("toy", x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], labels_shared)
+    return PairedData(ImageData("toy", x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], classes), labels_shared)
 
 
 @pytest.mark.parametrize("reverse_pairs", ["random", "different"])
 def test_forward_pairs_share_labels_and_cover_the_epoch(reverse_pairs):
     d = _data()
-    y = torch.from_numpy(d.y_train)
+    y = torch.from_numpy(d.split("train")[1])
     f1, f2, r1, r2 = epoch_batches(len(y), 64, PairSampler(y), reverse_pairs, torch.Generator().manual_seed(3))
     assert f1.shape == f2.shape == r1.shape == r2.shape == (6, 64)  # 400 // 64 full batches, the rest dropped
     assert torch.equal(y[f1], y[f2])
@@ -35,7 +35,7 @@ def test_forward_pairs_share_labels_and_cover_the_epoch(reverse_pairs):
 
 
 def test_epoch_batches_are_a_function_of_the_seed():
-    y = torch.from_numpy(_data().y_train)
+    y = torch.from_numpy(_data().split("train")[1])
     draw = lambda seed: epoch_batches(len(y), 32, PairSampler(y), "random", torch.Generator().manual_seed(seed))  # noqa: E731
     assert all(torch.equal(a, b) for a, b in zip(draw(1), draw(1)))
     assert not torch.equal(draw(1)[0], draw(2)[0])
@@ -53,10 +53,11 @@ def test_split_container():
     assert d.split_sizes() == {"train": 400, "val": 100, "test": 100}
     assert d.image_shape == (1, 4, 4)
     assert d.subset(100).split_sizes() == {"train": 100, "val": 100, "test": 100}
-    other = PairedData("toy", d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, np.roll(d.y_test, 1))
-    assert len(d.digest()) == 16 and d.digest() != other.digest()
-    with pytest.raises(ValueError, match="uint8"):
-        PairedData("bad", d.x_train.astype(np.float32), d.y_train, d.x_val, d.y_val, d.x_test, d.y_test)
+    i = d.images
+    other = PairedData(ImageData("toy", i.x_train, i.y_train, i.x_val, i.y_val, i.x_test, np.roll(i.y_test, 1), 6))
+    assert d.digest() == i.digest() != other.digest()
+    x, y = d.split("val")
+    assert x is i.x_val and y is i.y_val
 
 
 def test_probe_tasks_with_shared_labels_fit_on_training_images():
@@ -98,8 +99,9 @@ def test_sprites_loader_reads_shapes_range_and_split(sprites_root):
         assert sorted(set(y.tolist())) == sorted(n - 1 for n in numbers)  # label: character number - 1
         for number in numbers:
             np.testing.assert_array_equal(x[y == number - 1], images[number])  # orientation, order, values
-    assert d.x_train.min() == 0 and d.x_train.max() == 255
-    assert (d.x_train[:, :, :10, :] == 255).all()  # the generated bright band is on the top rows, not the left
+    x = d.split("train")[0]
+    assert x.min() == 0 and x.max() == 255
+    assert (x[:, :, :10, :] == 255).all()  # the generated bright band is on the top rows, not the left
 
 
 def test_sprites_loader_accepts_the_tarball_folder(tmp_path):

@@ -11,6 +11,7 @@ from trainables.checkpoint import load_weights
 from trainables.cyclevae import fit, grid_indices
 from trainables.cyclevae_config import CycleVAEConfig
 from trainables.cyclevae_eval import evaluate
+from trainables.data.arrays import ImageData
 from trainables.data.paired import SPLITS, PairedData
 from trainables.data.small import make_shapes
 from trainables.errors import Diverged
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 def shapes() -> PairedData:
     x, y = make_shapes(640, seed=0)
     xt, yt = make_shapes(200, seed=1)
-    return PairedData("synthetic", x[:512], y[:512], x[512:], y[512:], xt, yt)
+    return PairedData(ImageData("synthetic", x[:512], y[:512], x[512:], y[512:], xt, yt, 4))
 
 
 def _run(cfg, data, workdir, **kw):

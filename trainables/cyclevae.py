@@ -73,8 +73,7 @@ def load_cyclevae_data(fixed: Mapping[str, Any], root: Path) -> PairedData:
         return load_sprites(Path(root))
     from trainables.data import load_dataset
 
-    d = load_dataset(dataset, root)
-    return PairedData(d.name, d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, d.y_test)
+    return PairedData(load_dataset(dataset, root))
 
 
 def fit(cfg: CycleVAEConfig, report: Report, data: PairedData, resume_from: str | None = None,
@@ -110,7 +109,7 @@ def fit(cfg: CycleVAEConfig, report: Report, data: PairedData, resume_from: str 
         rev_opt.load_state_dict(state["reverse_optimizer"])
         start_epoch = int(state["epoch"]) + 1
     sampler = PairSampler(y_train)
-    s_idx, z_idx = grid_indices(data.y_test)
+    s_idx, z_idx = grid_indices(data.split("test")[1])
     gen = torch.Generator(device=device)
 
     with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:

@@ -41,8 +41,9 @@ def items(ctx: Context, trial: Trial, label: str) -> list:
         data = _data(ctx, cfg.dataset)
     except Exception as e:  # noqa: BLE001 - DataUnavailable names the remedy
         return [Omitted(f"{label}: figures that need the {cfg.dataset} images", str(e))]
-    x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
-    out = [_swap(ctx, model, x_test, data.y_test, label), _interpolations(ctx, model, x_test, data.y_test, label)]
+    x_np, y_np = data.split("test")
+    x_test, y_test = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    out = [_swap(ctx, model, x_test, y_np, label), _interpolations(ctx, model, x_test, y_np, label)]
     out.append(_predictions(ctx, model, cfg, data, label))
     out.append(_tsne(ctx, model, x_test, y_test, cfg, label))
     return out
@@ -159,7 +160,7 @@ def r_squared(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 def _predictions(ctx: Context, model, cfg, data, label: str) -> Figure:
     seed = cfg.seed + EVAL_SEED_OFFSET
-    x_train = torch.from_numpy(data.x_train)
+    x_train = torch.from_numpy(data.split("train")[0])
     n = min(REGRESSOR_TRAIN, len(x_train))
     with ctx.progress.step(f"{label}: fitting the s->z and z->s networks on {n:,} training encodings"), one_thread():
         z_tr, _, s_tr = encode(model, x_train[:n])
@@ -168,7 +169,7 @@ def _predictions(ctx: Context, model, cfg, data, label: str) -> Figure:
         x_fit, y_fit = data.split(fit[0])
         _, _, s_fit = encode(model, torch.from_numpy(x_fit[fit[1]]))
         s_probe = fit_probe(s_fit, torch.from_numpy(y_fit[fit[1]]), cfg.probe_epochs, seed)
-    x_test, y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
+    x_test, y_test = (torch.from_numpy(a) for a in data.split("test"))
     with torch.no_grad():
         z_te, _, s_te = encode(model, x_test)
         s_hat, z_hat = z_to_s(z_te), s_to_z(s_te)

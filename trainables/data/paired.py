@@ -13,52 +13,40 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainables.data.splits import array_digest
+from trainables.data.arrays import ImageData
 
 SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
 class PairedData:
-    """Images uint8 ``(N, C, H, W)`` and integer labels ``(N,)`` per split; satisfies ``SplitData``."""
+    """Labelled images in three splits (uint8 ``(N, C, H, W)``, integer labels) and how their labels relate
+    across splits; satisfies ``SplitData``."""
 
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
+    images: ImageData
     labels_shared: bool = True  # False: each split has its own labels (Sprites' characters)
 
-    def __post_init__(self) -> None:
-        for split in SPLITS:
-            x, y = self.split(split)
-            if x.dtype != np.uint8 or x.ndim != 4 or len(x) != len(y):
-                raise ValueError(f"{self.name} {split}: expected uint8 (N, C, H, W) images and N labels, "
-                                 f"got {x.dtype} {x.shape} and {y.shape}")
+    @property
+    def name(self) -> str:
+        return self.images.name
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(images, labels)`` of split ``name`` (train, val or test)."""
-        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+        return getattr(self.images, f"x_{name}"), getattr(self.images, f"y_{name}")
 
     def split_sizes(self) -> dict[str, int]:
-        return {s: len(self.split(s)[1]) for s in SPLITS}
+        return self.images.split_sizes()
 
     def digest(self) -> str:
-        """Short sha1 of every array (for caches and MLflow dataset inputs)."""
-        return array_digest([a for split in SPLITS for a in self.split(split)], self.name)
+        return self.images.digest()
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+        return self.images.image_shape
 
     def subset(self, train_size: int | None) -> "PairedData":
         """The first ``train_size`` training images (all for ``None``); validation and test are kept whole."""
-        if train_size is None or train_size >= len(self.x_train):
-            return self
-        return PairedData(self.name, self.x_train[:train_size], self.y_train[:train_size], self.x_val, self.y_val,
-                          self.x_test, self.y_test, self.labels_shared)
+        return PairedData(self.images.subset(train_size), self.labels_shared)
 
     def probe_tasks(self, n_fit: int, n_eval: int | None, seed: int) -> dict[str, "ProbeTask"]:
         """Which encodings each split's probe accuracy is fitted on and scored on.
@@ -72,7 +60,7 @@ class PairedData:
         """
         rng = np.random.default_rng(seed)
         if self.labels_shared:
-            fit = ("train", np.sort(rng.permutation(len(self.y_train))[:n_fit]))
+            fit = ("train", np.sort(rng.permutation(self.split_sizes()["train"])[:n_fit]))
             tasks = {"train": ProbeTask(fit, fit)}
             for split in ("val", "test"):
                 tasks[split] = ProbeTask(fit, (split, np.arange(min(len(self.split(split)[1]), n_eval or 1 << 62))))

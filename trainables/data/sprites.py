@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainables.data.arrays import DataUnavailable
+from trainables.data.arrays import DataUnavailable, ImageData
 from trainables.data.paired import PairedData
 
 FOLDERS = ("sprites", "data/sprites")  # under the data root: ours first, then the tarball's own
@@ -57,7 +57,8 @@ def load_sprites(root: Path) -> PairedData:
             xs.append(frames)
             ys.append(np.full(len(frames), number - 1, dtype=np.int64))
         arrays[split] = (np.concatenate(xs), np.concatenate(ys))
-    return PairedData("sprites", *arrays["train"], *arrays["val"], *arrays["test"], labels_shared=False)
+    n_labels = sum(len(numbers) for numbers in splits.values())
+    return PairedData(ImageData("sprites", *arrays["train"], *arrays["val"], *arrays["test"], n_labels), labels_shared=False)
 
 
 def read_splits(path: Path) -> dict[str, np.ndarray]:
