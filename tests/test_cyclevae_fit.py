@@ -10,7 +10,7 @@ from trainables import metric_names as M
 from trainables.checkpoint import load_weights
 from trainables.cyclevae import fit, grid_indices
 from trainables.cyclevae_config import CycleVAEConfig
-from trainables.cyclevae_eval import evaluate
+from trainables.cyclevae_eval import EVAL_SEED_OFFSET, encode, evaluate
 from trainables.data.arrays import ImageData
 from trainables.data.paired import SPLITS, PairedData
 from trainables.data.small import make_shapes
@@ -22,7 +22,8 @@ SMALL = dict(dataset="synthetic", z_dim=4, s_dim=4, width=4, batch_size=32, lr=1
              probe_epochs=3, eval_size=100, image_every=2)
 METRICS = {M.EPOCH, M.N_PARAMS, M.LR, M.SAMPLES_PER_S, M.TRAIN_SWAP_MSE, M.TRAIN_KL, M.TRAIN_LOSS, M.TRAIN_REVERSE_L1,
            M.TRAIN_Z_ACC, M.TRAIN_S_ACC, M.VAL_Z_ACC, M.VAL_S_ACC, M.TEST_Z_ACC, M.TEST_S_ACC, M.VAL_ACC_GAP,
-           M.TEST_ACC_GAP, M.VAL_RECON_MSE, M.VAL_SWAP_MSE, M.TEST_RECON_MSE, M.TEST_SWAP_MSE}
+           M.TEST_ACC_GAP, M.VAL_RECON_MSE, M.VAL_SWAP_MSE, M.TEST_RECON_MSE, M.TEST_SWAP_MSE, M.TRAIN_ZMEAN_ACC,
+           M.VAL_ZMEAN_ACC, M.TEST_ZMEAN_ACC}
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -100,3 +101,20 @@ def test_probe_reads_a_label_from_informative_features_only():
     assert accuracy(q, noise[800:], y[800:]) < 0.35  # chance is 0.2
     again = fit_probe(informative[:800], y[:800] + 10, epochs=10, seed=0)  # labels are returned as given
     assert torch.equal(again.predict(informative[800:]), p.predict(informative[800:]) + 10)
+
+
+def test_each_probe_metric_reads_its_own_latent(shapes):
+    cfg = CycleVAEConfig(**SMALL, max_epochs=1)
+    torch.manual_seed(0)
+    model = build_cyclevae(cfg)
+    tensors = {s: tuple(torch.from_numpy(a) for a in shapes.split(s)) for s in SPLITS}
+    out = evaluate(model, shapes, tensors, cfg)
+    seed = cfg.seed + EVAL_SEED_OFFSET
+    fit_idx = torch.from_numpy(shapes.probe_tasks(cfg.probe_train_size, cfg.eval_size, seed)["test"].fit[1])
+    (x_tr, y_tr), (x_te, y_te) = tensors["train"], tensors["test"]
+    mu, _, s = encode(model, x_tr[fit_idx])
+    mu_te, _, s_te = encode(model, x_te[:cfg.eval_size])
+    by_hand = {M.TEST_S_ACC: accuracy(fit_probe(s, y_tr[fit_idx], cfg.probe_epochs, seed), s_te, y_te[:cfg.eval_size]),
+               M.TEST_ZMEAN_ACC: accuracy(fit_probe(mu, y_tr[fit_idx], cfg.probe_epochs, seed), mu_te,
+                                          y_te[:cfg.eval_size])}
+    assert {k: out[k] for k in by_hand} == by_hand

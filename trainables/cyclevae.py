@@ -8,15 +8,27 @@ both images again, pull the two z means together; encoder only): :mod:`trainable
 After every epoch, probes on z and on s predict the label (:mod:`trainables.cyclevae_eval`); the
 study metric is ``val_acc_gap`` = s-probe minus z-probe accuracy on the validation split.
 
-Where the paper and the authors' release (github.com/ananyahjha93/cycle-consistent-vae) differ, we
-follow the release:
-- Forward-cycle loss: the paper writes a negative log-likelihood plus KL; the release (and this
-  family) uses 2 x per-pixel MSE of each swapped reconstruction + 3 x KL / (C*H*W) of each image.
-- Reverse cycle: the release encodes s with the encoder (detached), decodes the sampled z with the
-  two s, and takes the L1 between the re-encoded z *means* (``reparameterize(training=False)``),
-  weighted by 10, in a second Adam that holds the encoder only.
-- Hyperparameters come from the release's ``main.py``: Adam (0.9, 0.999), lr 1e-4 divided by 10
-  after 80 epochs, batch 64, 100 epochs, N(0, 0.05) initialisation of Conv2d and Linear layers.
+Sources: the authors' release (github.com/ananyahjha93/cycle-consistent-vae: ``main.py``, ``networks.py``,
+``training.py``, ``utils.py``, ``data_loader.py``) and, of the paper, what was readable here: the abstract,
+the introduction, the forward- and reverse-cycle figures and Table 1 (the last three as images in the
+release's README). The method section's equations could not be read, so every training detail is the
+release's; where the two visibly differ we follow the release:
+- Reverse-cycle pairs: the issue asked for s "from images of different labels"; the paper's figure says
+  the two images are "randomly sampled" and the release draws them as two independent batches, so
+  their labels differ only by chance (9 pairs in 10 on MNIST). We follow the release
+  (``reverse_pairs="random"``); ``reverse_pairs="different"`` always draws another label.
+- The paper's architecture for Sprites is not in the release (MNIST only); see our departures.
+
+What the release does, and we do:
+- Forward cycle: 2 x per-pixel MSE of each swapped reconstruction (sigmoid decoder, no likelihood
+  scale) + 3 x KL(q(z|x) || N(0, I)) / (C*H*W) for each image of the pair.
+- Reverse cycle: s encoded and detached, one z ~ N(0, I) decoded with both s, both images encoded
+  again, 10 x the mean L1 between the two z *means* (``reparameterize(training=False)``), stepped by a
+  second Adam that holds the encoder only.
+- Adam (0.9, 0.999) at lr 1e-4 for both optimisers, divided by 10 after 80 epochs (StepLR), batch
+  64, 100 epochs, N(0, 0.05) initialisation of Conv2d and Linear layers (not ConvTranspose2d), the
+  same-label partner drawn uniformly from the label's images (itself included), the last partial
+  batch dropped.
 
 Our departures from the release:
 - Validation split: MNIST's last 10,000 training images are held out (the release trains on all
@@ -24,7 +36,6 @@ Our departures from the release:
 - Pairs and order: the release wraps its DataLoader in ``itertools.cycle``, which replays the first
   pass's batches, so its pairs and batch order are drawn once (unseeded, ``random.SystemRandom``); we
   redraw them every epoch from a generator seeded by (seed, epoch), so a resumed trial is exact.
-  ``reverse_pairs="different"`` (not in the release) draws the second reverse image from another label.
 - Instance norm keeps no running statistics (the release tracks them but never switches to eval
   mode, so it always normalises per image, as we do in training and evaluation alike).
 - The reverse cycle decodes without gradients: the encoder's gradient is the release's; the
@@ -34,8 +45,9 @@ Our departures from the release:
 - Probes: the release ships the probe network (``Classifier``) but no script that trains it; the
   training settings and the fitted/scored images are ours (:mod:`trainables.probes`); z is
   represented by one seeded sample of q(z|x), as the release's ``networks.py`` feeds the classifier.
-- Sprites: the release has MNIST only; we use the same layers scaled to 60x60x3 images.
+- Sprites: we use the same layers scaled to 60x60x3 images (the first convolution widened by ``width``).
 - Reconstruction errors on validation and test (``val_recon_mse``, ``val_swap_mse``, ...) are ours.
+- The quick profile trains 6 epochs at lr 1e-3 (the release: 100 at 1e-4); the full profile keeps 100.
 """
 
 from __future__ import annotations
