@@ -89,9 +89,9 @@ def _table(ctx: Context) -> Table | Omitted:
                "on. Each probe is the release's classifier (two hidden layers of 256 with batch norm), fitted on "
                "a fixed sample of training encodings (z: one seeded sample of q(z|x); s: the encoder's output); "
                "'train' scores it on the images it was fitted on, 'test' on the test split (Sprites: on the other "
-               "half of each test character's frames, with a probe fitted on the first half). The z-mean column is a third
-probe, on z's posterior mean: it also reads variations far below the posterior's noise, which the decoder never
-receives, and is shown for transparency, never selected on. Paper rows are "
+               "half of each test character's frames, with a probe fitted on the first half). The z-mean column is a "
+               "third probe, on z's posterior mean: it also reads variations far below the posterior's noise, which "
+               "the decoder never receives, and is shown for transparency, never selected on. Paper rows are "
                "Jha et al.'s own numbers (their classifier training is not released). Low z and high s "
                f"accuracy is good; chance is 1/number of labels. {ctx.record.selection_note}.")
     return Table(title, caption, html_table(rows, "{:.2f}"), TABLE_FILE)
