@@ -101,7 +101,8 @@ def _accuracy_curves(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     title = f"{label}: probe accuracies over training"
     series = [(M.VAL_S_ACC, "val s", "tab:blue", "-"), (M.TEST_S_ACC, "test s", "tab:blue", "--"),
               (M.VAL_Z_ACC, "val z", "tab:red", "-"), (M.TEST_Z_ACC, "test z", "tab:red", "--"),
-              (M.TRAIN_Z_ACC, "train z (fitted images)", "tab:red", ":")]
+              (M.TRAIN_Z_ACC, "train z (fitted images)", "tab:red", ":"),
+              (M.VAL_ZMEAN_ACC, "val z mean (not selected on)", "tab:purple", "-.")]
     if not t.series(M.VAL_S_ACC):
         return Omitted(title, "the run logged no probe accuracies")
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -122,8 +123,8 @@ def _accuracy_curves(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     ax2.set_ylabel("MSE per pixel")
     ax2.legend(fontsize=8)
     caption = ("Left: label accuracy of the probes on s (blue) and z (red) after each epoch, on validation (solid) and "
-               "test (dashed) images and on the training images the probe was fitted on (dotted). Right: reconstruction "
-               "error per pixel from the posterior mean with the image's own s, and with the s of another image of the "
-               "same label (the forward cycle's swap), on validation images; and the training objective's swapped "
+               "test (dashed) images and on the training images the probe was fitted on (dotted); in purple, a probe "
+               "on z's posterior mean instead of a sample (validation). Right: reconstruction error per pixel from "
+               "the posterior mean with the image's own s, and with the s of another image of the same label (the forward cycle's swap), on validation images; and the training objective's swapped "
                "reconstruction error, averaged over the epoch.")
     return Figure(ctx.save(fig, "cyclevae_best_curves"), title, caption)

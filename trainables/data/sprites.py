@@ -58,7 +58,8 @@ def load_sprites(root: Path) -> PairedData:
             ys.append(np.full(len(frames), number - 1, dtype=np.int64))
         arrays[split] = (np.concatenate(xs), np.concatenate(ys))
     n_labels = sum(len(numbers) for numbers in splits.values())
-    return PairedData(ImageData("sprites", *arrays["train"], *arrays["val"], *arrays["test"], n_labels), labels_shared=False)
+    images = ImageData("sprites", *arrays["train"], *arrays["val"], *arrays["test"], n_labels)
+    return PairedData(images, labels_shared=False)
 
 
 def read_splits(path: Path) -> dict[str, np.ndarray]:
