@@ -76,12 +76,25 @@ def build(record: StudyRecord) -> pd.DataFrame:
         row.update({"error": t.error, **{k: t.config.get(k) for k in _param_order(record)}})
         rows.append(row)
     df = pd.DataFrame(rows)
+    _add_confirmation(df, record)
     ascending = mode == "min"
     df.insert(0, "rank", df[f"{metric}_best"].rank(ascending=ascending, method="min").astype("Int64"))
     for r in rungs:
         col = f"{metric}@{r}"
         df.insert(df.columns.get_loc(col) + 1, f"rank@{r}", df[col].rank(ascending=ascending, method="min").astype("Int64"))
     return df.sort_values(["rank", "trial_id"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _add_confirmation(df: pd.DataFrame, record: StudyRecord) -> None:
+    """For the trials the study confirmed: the mean and sd over fresh seeds, and their rank by that mean."""
+    if not record.confirmations:
+        return
+    from analysis.confirmation import table
+
+    confirmed = table(record).set_index("trial_id")
+    for column in ("confirmed_rank", f"{record.metric}_mean", f"{record.metric}_sd"):
+        name = column if column == "confirmed_rank" else column.replace(record.metric, f"{record.metric}_confirm")
+        df[name] = df["trial_id"].map(confirmed[column])
 
 
 def _param_order(record: StudyRecord) -> list[str]:

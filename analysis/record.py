@@ -40,6 +40,7 @@ class Trial:
     error: str | None = None
     failure_reason: str | None = None
     n_params: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # the child run's tags (confirm_of, confirm_seed ...)
 
     def series(self, metric: str) -> list[tuple[int, float]]:
         """Finite ``(report, value)`` pairs of ``metric``, in report order."""
@@ -76,6 +77,7 @@ class StudyRecord:
     trials: list[Trial]
     max_reports: int  # reports a trial makes when ASHA lets it finish (ASHA's max_t)
     test_metric: str = ""  # the test counterpart shown beside the metric; the metric itself for legacy records
+    confirmations: list[Trial] = field(default_factory=list)  # the top configurations again with fresh seeds
 
     @property
     def selected_on_test(self) -> bool:
@@ -184,7 +186,11 @@ def load(study: str, uri: str, parent_run_id: str | None = None) -> StudyRecord:
     runs = children(client, exp.experiment_id, parent.info.run_id)
     params = dict(parent.data.params)
     family = _family(study, client, runs)
-    trials = [_trial(client, run, family) for run in runs] + _rejected(client, parent.info.run_id, family)
+    from study.confirm import CONFIRM, PHASE_TAG
+
+    loaded = [_trial(client, run, family) for run in runs]
+    confirmations = [t for t in loaded if t.tags.get(PHASE_TAG) == CONFIRM]
+    trials = [t for t in loaded if t.tags.get(PHASE_TAG) != CONFIRM] + _rejected(client, parent.info.run_id, family)
     if not trials:
         raise RecordError(f"study {study!r}: parent run {parent.info.run_id} has no trials (every configuration "
                           "over the cap, or interrupted before the first); fix: pick another run with --run")
@@ -193,7 +199,8 @@ def load(study: str, uri: str, parent_run_id: str | None = None) -> StudyRecord:
         parent_run_id=parent.info.run_id, parent_name=parent.info.run_name or parent.info.run_id,
         parent_status=parent.info.status, metric=params.get("metric", ""), mode=params.get("mode", "min"),
         params=params, tags=dict(parent.data.tags), parent_metrics=dict(parent.data.metrics),
-        trials=sorted(trials, key=lambda t: (t.run_id is None, t.trial_id)), max_reports=0)
+        trials=sorted(trials, key=lambda t: (t.run_id is None, t.trial_id)), max_reports=0,
+        confirmations=sorted(confirmations, key=lambda t: (int(t.tags.get("confirm_rank", 0)), t.trial_id)))
     record.max_reports = _int(params.get("max_t")) or _max_reports(record)  # max_t: logged on the parent; older runs: inferred
     record.test_metric = params.get("test_metric") or (record.metric if record.selected_on_test
                                                         else M.test_counterpart(record.metric))
@@ -252,7 +259,7 @@ def _trial(client, run, family: str) -> Trial:
                  epochs=int(tags.get("epochs_run", 0)), config=typed_config(run.data.params, family),
                  metrics=dict(metrics), history=history, stopped_by=tags.get("stopped_by"),
                  error=tags.get("error"), failure_reason=tags.get("failure_reason"),
-                 n_params=None if n_params is None else int(n_params))
+                 n_params=None if n_params is None else int(n_params), tags=dict(tags))
 
 
 def _rejected(client, parent_run_id: str, family: str) -> list[Trial]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,12 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; } th { bac
 LEADERBOARD_SHOWN = 12  # parameter columns shown in the page; the CSV has them all
 
 
+def inline(text: str) -> str:
+    """Plain text as HTML: everything escaped (config values, names and ids come from users), then
+    each `backticked` span set as code."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+
 def _item_html(item) -> str:
     if isinstance(item, Figure):
         return (f'<figure><img src="{html.escape(item.path)}" alt="{html.escape(item.title)}">'
@@ -44,7 +51,7 @@ def _item_html(item) -> str:
 def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
     """The leaderboard for the page: ids, status, budget, metric columns and the searched parameters."""
     keep = [c for c in df.columns if c in ("rank", "trial_id", "status_detail", "epochs_run", "n_params", "error")
-            or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@"))]
+            or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@", "confirmed_rank"))]
     keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
     shown = df[keep].copy()
     html_table = shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
@@ -82,7 +89,7 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
     for s in sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         if s.intro:
-            body.append(f"<p>{s.intro}</p>")  # intros are built by analysis code (may hold <code>)
+            body.append(f"<p>{inline(s.intro)}</p>")
         body += [_item_html(i) for i in s.items]
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(r.study)} report</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", default=str(default_data_root()), help="folder holding MNIST/raw")
     p.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     p.add_argument("--threads", type=int, default=2, help="torch threads for the single-process runs")
+    p.add_argument("--seeds", type=int, help="search seeds per method (default 5; --quick 1)")
     args = p.parse_args(argv)
     results: dict = {}
     started = time.perf_counter()
@@ -38,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "overhead":
             results[name] = overhead.run(args.data_root, args.quick, args.threads)
         elif name == "search":
-            results[name] = search.run(args.data_root, args.quick)
+            results[name] = search.run(args.data_root, args.quick, args.seeds)
+            figure = Path(args.out).parent / "docs" / "benchmark_search.png"
+            figure.parent.mkdir(parents=True, exist_ok=True)
+            search.figure(results[name], figure)
+            results[name]["figure"] = str(figure.relative_to(Path(args.out).parent))
         elif name == "metric_cost":
             results[name] = metric_cost.run(args.data_root, args.quick)
         else:

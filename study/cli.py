@@ -24,7 +24,8 @@ def build_parser() -> Parser:
     p.add_argument("--num-samples", type=int, help="configurations to propose (over-cap ones count, untrained)")
     p.add_argument("--max-epochs", type=int, help="epochs per trial (ASHA's max_t)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="fix a config value for every trial (repeatable), e.g. --set beta=1")
+                   help="fix a config value for every trial (repeatable), e.g. --set beta=1; with --searcher grid, "
+                   "KEY=a,b,c lists a grid axis")
     p.add_argument("--data-root", help="dataset folder (default $GENSTUDY_DATA_ROOT or ~/.cache/genstudy/data)")
     p.add_argument("--tracking-uri", help="MLflow URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     p.add_argument("--address", help="Ray cluster address, e.g. auto or ray://host:10001 (default $RAY_ADDRESS, "
@@ -38,10 +39,11 @@ def build_parser() -> Parser:
     p.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (default 1 if the "
                    "cluster has GPUs, else 0)")
     p.add_argument("--max-concurrent", type=int, help="trials at once (default: the profile's)")
-    p.add_argument("--searcher", choices=["tpe", "random"], default="tpe",
-                   help="Optuna's TPE (default) or random search, e.g. as a baseline")
-    p.add_argument("--scheduler", choices=["asha", "fifo"], default="asha",
-                   help="ASHA early stopping (default) or none: every trial trains to the end")
+    p.add_argument("--searcher", choices=["tpe", "random", "grid"],
+                   help="Optuna's TPE (default), random search (e.g. as a baseline), or grid: every combination of "
+                   "the values listed with --set KEY=a,b,c (and the study's grid) trained once (default for a grid study)")
+    p.add_argument("--scheduler", choices=["asha", "fifo"],
+                   help="ASHA early stopping (default) or fifo: none, every trial trains to the end (default for grid)")
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")

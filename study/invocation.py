@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from study import mlflow_store
+from study import mlflow_store, storage
 from study import result_keys as keys
 from study.errors import UsageError
 
@@ -21,30 +21,33 @@ STUDY_ARGS = ("profile", "sets", "num_samples", "max_epochs", "max_concurrent", 
 
 @dataclass(frozen=True)
 class Resumable:
-    path: Path
+    path: str  # the experiment folder: a local path or a URI (see study.storage)
     record: dict[str, Any]
 
 
-def save(exp_dir: Path, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path, metric: str) -> None:
-    exp_dir.mkdir(parents=True, exist_ok=True)
+def save(exp_dir: str, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path, metric: str) -> None:
+    """Write the record ``--resume`` reads into the experiment folder (local or a URI)."""
     record = {k: getattr(args, k) for k in STUDY_ARGS}
     record.update(study=args.study, tracking_uri=uri, data_root=str(data_root), parent_run_id=parent_run_id,
                   experiment_id=experiment_id, metric=metric)
-    tmp = exp_dir / (RECORD_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(exp_dir / RECORD_FILE)
+    storage.write_text(storage.join(exp_dir, RECORD_FILE), json.dumps(record, indent=2))
 
 
-def find_resumable(storage: str, study: str) -> Resumable:
-    """The newest run of ``study`` under ``storage`` that Tune can restore."""
+def find_resumable(storage_path: str, study: str) -> Resumable:
+    """The newest run of ``study`` under ``storage_path`` (a folder or a URI) that Tune can restore."""
     from study.resolve import get_study
 
     get_study(study)  # an unknown name is a UsageError naming the valid ones
-    candidates = sorted(Path(storage).glob(f"{study}-*/{RECORD_FILE}"), reverse=True)
-    for record_file in candidates:
-        if any(record_file.parent.glob("experiment_state-*.json")):
-            return Resumable(record_file.parent, json.loads(record_file.read_text()))
-    raise UsageError(f"nothing to resume: no interrupted run of {study!r} under {storage}; "
+    for name in reversed(storage.folders(storage_path, prefix=f"{study}-")):  # names end in a timestamp
+        exp_dir = storage.join(storage_path, name)
+        text = storage.read_text(storage.join(exp_dir, RECORD_FILE))
+        if text is None:
+            continue
+        from ray.tune import Tuner  # seconds to import: only when there is a record to check
+
+        if Tuner.can_restore(exp_dir):
+            return Resumable(exp_dir, json.loads(text))
+    raise UsageError(f"nothing to resume: no interrupted run of {study!r} under {storage_path}; "
                      "fix: run it without --resume, or pass the --storage-path it used")
 
 

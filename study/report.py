@@ -22,8 +22,10 @@ def describe(r: Resolved, extra: dict[str, Any]) -> str:
         "profile": r.profile_name,
         "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_concurrent": r.max_concurrent,
         "searcher": r.searcher, "scheduler": r.scheduler,
-        "asha": {"grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor},
-        "param_cap": r.param_cap, "fixed": r.fixed, "space": describe_space(r), **extra,
+        **({"asha": {"grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor}}
+           if r.scheduler == "asha" else {}),
+        "param_cap": r.param_cap, "fixed": r.fixed, **({"grid": r.grid} if r.grid else {}),
+        "space": describe_space(r), **extra,
     }
     return json.dumps(body, indent=2, default=str)
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import optuna
 
-from search_spaces import STUDIES, Params, Profile, Study
+from search_spaces import STUDIES, Profile, Study, sample_space
 from study.errors import UsageError
+from study.grid import grid_points, grid_size
 from trainables.families import FAMILIES, Family
 
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
@@ -32,8 +33,9 @@ class Resolved:
     max_concurrent: int
     seed: int
     param_cap: int
-    searcher: str = "tpe"  # tpe | random
+    searcher: str = "tpe"  # tpe | random | grid
     scheduler: str = "asha"  # asha | fifo (no early stopping)
+    grid: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # key -> values (searcher grid)
 
     def complete(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Sampled values + fixed values -> the trial's full config, defaults included."""
@@ -45,7 +47,7 @@ class Resolved:
 
     def sample(self, trial: optuna.trial.Trial) -> dict[str, Any]:
         """One full config from ``trial`` (any sampler)."""
-        return self.complete(self.study.space(Params(trial, self.fixed, self.profile.ranges)))
+        return self.complete(sample_space(self.study.space, trial, self.fixed, self.profile.ranges, self.grid))
 
 
 def get_study(name: str) -> Study:
@@ -56,7 +58,10 @@ def get_study(name: str) -> Study:
 
 
 def parse_sets(items: list[str], family: Family) -> dict[str, Any]:
-    """``["beta=1", "arch=conv"]`` -> ``{"beta": 1.0, "arch": "conv"}``, typed by the family's config."""
+    """``["beta=1", "arch=conv"]`` -> ``{"beta": 1.0, "arch": "conv"}``, typed by the family's config.
+
+    ``KEY=a,b,c`` gives a list of typed values: a grid axis for ``--searcher grid``.
+    """
     hints = typing.get_type_hints(family.config_cls)
     out: dict[str, Any] = {}
     for item in items:
@@ -66,8 +71,27 @@ def parse_sets(items: list[str], family: Family) -> dict[str, Any]:
             raise UsageError(f"--set {item!r} is not KEY=VALUE; fix: e.g. --set beta=1.0")
         if key not in hints:
             raise UsageError(f"unknown --set key {key!r}; valid keys: {', '.join(sorted(hints))}")
-        out[key] = _parse_value(key, raw.strip(), hints[key])
+        if "," not in raw:
+            out[key] = _parse_value(key, raw.strip(), hints[key])
+            continue
+        values = [_parse_value(key, part.strip(), hints[key]) for part in raw.split(",")]
+        if len(set(map(repr, values))) != len(values):
+            raise UsageError(f"--set {item}: a value is listed twice; fix: list each grid value once")
+        out[key] = values
     return out
+
+
+def _grid(study: Study, fixed: dict[str, Any], user: dict[str, Any], searcher: str | None) -> tuple[str, dict]:
+    """The searcher and the grid: the study's grid less the keys fixed by the profile or ``--set KEY=VALUE``,
+    plus every ``--set KEY=a,b,c``. Lists need ``--searcher grid``; a grid study defaults to it."""
+    lists = {k: v for k, v in user.items() if isinstance(v, list)}
+    if lists and (searcher or study.default_searcher) != "grid":
+        raise UsageError(f"--set {next(iter(lists))}=... lists values: a grid; fix: add --searcher grid, or set one value")
+    grid = {k: list(v) for k, v in study.grid.items() if k not in fixed} | lists
+    searcher = searcher or ("grid" if grid else "tpe")
+    if searcher == "grid" and not grid:
+        raise UsageError(f"--searcher grid: {study.name} has no grid; fix: list values, e.g. --set beta=0.5,1,2")
+    return searcher, grid if searcher == "grid" else {}
 
 
 def _parse_value(key: str, raw: str, hint: Any) -> Any:
@@ -93,8 +117,11 @@ def _example(hint: Any) -> str:
 
 def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, num_samples: int | None = None,
             max_epochs: int | None = None, max_concurrent: int | None = None, seed: int = 0,
-            param_cap: int | None = None, searcher: str = "tpe", scheduler: str = "asha") -> Resolved:
+            param_cap: int | None = None, searcher: str | None = None, scheduler: str | None = None) -> Resolved:
     """Apply a profile and overrides to study ``name`` and check a sample of configs builds.
+
+    ``searcher`` None: grid for a study with a grid, else tpe; ``scheduler`` None: fifo (no early
+    stopping) for a grid, else asha. A grid trains each of its points once: ``num_samples`` is its size.
 
     Raises:
         UsageError: unknown study, profile or key; a value of the wrong type or out of range.
@@ -105,6 +132,13 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     prof = study.profiles[profile]
     family = FAMILIES[study.family]
     user = parse_sets(sets or [], family)
+    singles = {k: v for k, v in user.items() if not isinstance(v, list)}
+    searcher, grid = _grid(study, {**prof.fixed, **singles}, user, searcher)
+    scheduler = scheduler or ("fifo" if searcher == "grid" else "asha")
+    if grid and num_samples is not None:
+        raise UsageError(f"--num-samples: a grid trains each of its {grid_size(grid)} points once; fix: drop "
+                         "--num-samples (another pass: --seed N)")
+    user = singles
     epochs = max_epochs or user.get("max_epochs") or prof.max_epochs
     checks = (("--num-samples", num_samples), ("--max-epochs", epochs), ("--max-concurrent", max_concurrent),
               ("--param-cap", param_cap))
@@ -112,23 +146,25 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
     fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
-    resolved = Resolved(study, family, profile, prof, fixed, num_samples or prof.num_samples, epochs, 0,
-                        max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap, searcher,
-                        scheduler)
+    fixed = {k: v for k, v in fixed.items() if k not in grid}  # e.g. --searcher grid --set seed=0,1,2
+    resolved = Resolved(study, family, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
+                        epochs, 0, max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap,
+                        searcher, scheduler, grid)
     return dataclasses.replace(resolved, max_t=_dry_run(resolved))
 
 
 def _dry_run(r: Resolved) -> int:
-    """Sample configs at random and build each, so a bad --set fails now, not inside a worker.
+    """Sample configs at random (and build every grid point) so a bad --set fails now, not inside a worker.
 
     Returns the number of reports a trial makes (the same for every config, or a UsageError).
     """
     probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     reports = set()
-    for _ in range(N_DRY_SAMPLES):
+    points = [{}] * N_DRY_SAMPLES + grid_points(r.grid)
+    for point in points:
         trial = probe.ask()
         try:
-            config = r.sample(trial)
+            config = r.complete({**r.sample(trial), **point})
         except (TypeError, ValueError) as e:
             raise UsageError(f"{r.study.name}: invalid configuration: {e}") from None
         reports.add(r.family.n_reports(r.family.make_config(config)))

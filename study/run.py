@@ -15,7 +15,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from study import invocation, mlflow_store, report
+from study import invocation, mlflow_store, report, storage
 from study.cli import build_parser
 from study.errors import UsageError
 from study.resolve import Resolved, resolve
@@ -29,6 +29,7 @@ os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_optuna()  # resolving a study samples its space with Optuna
     try:
         if args.list:
             print(report.list_studies())
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("no study named; fix: python -m study.run STUDY (see --list)")
         resumed = None
         if args.resume:
-            resumed = invocation.find_resumable(_storage(args.storage_path), args.study)
+            resumed = invocation.find_resumable(storage.resolve(args.storage_path), args.study)
             invocation.apply(args, resumed.record)
         r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
                     args.max_concurrent, args.seed, args.param_cap, args.searcher, args.scheduler)
@@ -51,13 +52,21 @@ def main(argv: list[str] | None = None) -> int:
             print(report.describe(r, {"tracking_uri": uri, "data_root": str(data_root),
                                       "cpus_per_trial": args.cpus_per_trial or r.profile.cpus_per_trial,
                                       "gpus_per_trial": args.gpus_per_trial, "address": _address(args.address),
-                                      "storage_path": _storage(args.storage_path)}))
+                                      "storage_path": storage.resolve(args.storage_path)}))
             return 0
         mlflow_store.preflight(uri)
         return _run(r, args, uri, data_root, resumed)
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
         return 2
+
+
+def _quiet_optuna() -> None:
+    """The CLI prints its own summary: Optuna's per-trial INFO lines are noise there. Only the
+    command sets this; importing ``study`` leaves a library user's Optuna logging alone."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _apply_from_config(args) -> None:
@@ -90,17 +99,17 @@ def _address(cli_value: str | None) -> str | None:
     return cli_value or os.environ.get("RAY_ADDRESS") or None
 
 
-def _storage(cli_value: str | None) -> str:
-    return str(Path(cli_value or Path.home() / "ray_results").expanduser().resolve())
+def source_tags() -> dict[str, str]:
+    """MLflow's own source tag, ``mlflow.source.git.commit`` (the UI shows it), when genstudy runs from a git checkout."""
+    from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
 
-
-def _git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
                              text=True, timeout=5)
-        return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return {}
+    commit = out.stdout.strip()
+    return {MLFLOW_GIT_COMMIT: commit} if out.returncode == 0 and commit else {}
 
 
 def _load_data(r: Resolved, data_root: Path):
@@ -119,13 +128,13 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
     from study.mlflow_callback import MLflowTrialLogger
     from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
 
-    storage = _storage(args.storage_path)
+    storage_path = storage.resolve(args.storage_path)
     # Ray takes seconds to start; loading the data and MLflow's set-up (a new database's schema, the
     # parent run) take seconds too. All three overlap. Preflight has already checked the URI, and no
     # MLflow run is made before the data has loaded, so a data error (exit 2) leaves no run behind.
     with ThreadPoolExecutor(2, thread_name_prefix="genstudy-setup") as pool:
         loading = pool.submit(_load_data, r, data_root)
-        setup = pool.submit(_open_study_record, r, args, uri, storage, data_root, resumed, loading)
+        setup = pool.submit(_open_study_record, r, args, uri, storage_path, data_root, resumed, loading)
         # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
         os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
         # "local": a private instance, never one that a `ray start` on this machine happens to run
@@ -146,29 +155,31 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         searcher = make_searcher(r)
         if resumed is None:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
-                                       str(exp_dir / "genstudy_best"))
-            tuner = build_tuner(r, data, assets, searcher, resources, storage, exp_dir.name, [logger])
+                                       storage.staging_dir(exp_dir), run_tags=source_tags())
+            tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(exp_dir), [logger])
         else:
             ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
-            tuner = restore_tuner(str(exp_dir), r, data, assets, resources, ended)
+            tuner = restore_tuner(exp_dir, r, data, assets, resources, ended)
         tuner.fit()
     finally:
         ray.shutdown()
-    searcher.restore_from_dir(str(exp_dir))  # the searcher's final state, saved by Tune
+    with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:  # the searcher's final state, saved by Tune
+        storage.download(exp_dir, ".pkl", Path(tmp))
+        searcher.restore_from_dir(tmp)
     interrupted = invocation.close_stale_runs(client, exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
     code = _finish(r, client, exp_id, parent_id, searcher, uri)
     mlflow_store.retry(client.set_terminated, parent_id, "KILLED" if interrupted else "FINISHED")
     if interrupted:
         print(f"study.run: {r.study.name} was interrupted; continue it with: python -m study.run {r.study.name} "
-              f"--resume --storage-path {storage}", file=sys.stderr)
+              f"--resume --storage-path {storage_path}", file=sys.stderr)
     return code
 
 
-def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Path, resumed, loading) -> tuple:
+def _open_study_record(r: Resolved, args, uri: str, storage_path: str, data_root: Path, resumed, loading) -> tuple:
     """The parent MLflow run and the record ``--resume`` reads: a new one, or the resumed study's
     (whose runs left RUNNING by a dead driver are marked KILLED).
 
-    Returns (MLflow client, exp_dir, experiment id, parent run id).
+    Returns (MLflow client, exp_dir (a folder or a URI), experiment id, parent run id).
     """
     client = mlflow_store.client(uri)  # a new SQLite database gets its schema here (seconds)
     loading.result()  # the data loaded (or this raises its error): only now are runs made or changed
@@ -180,12 +191,12 @@ def _open_study_record(r: Resolved, args, uri: str, storage: str, data_root: Pat
         return client, exp_dir, exp_id, parent_id
     exp_id = mlflow_store.experiment_id(uri, r.study.name)
     name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    tags = {"study": r.study.name, "profile": r.profile_name, "git_commit": _git_commit(), "role": "study"}
+    tags = {"study": r.study.name, "profile": r.profile_name, "role": "study", **source_tags()}
     if args.from_config:
         tags["from_config"] = str(Path(args.from_config).resolve())
     parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id
     _log_parent_params(client, parent_id, r)
-    exp_dir = Path(storage) / name
+    exp_dir = storage.join(storage_path, name)
     invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root, r.study.metric)
     return client, exp_dir, exp_id, parent_id
 
@@ -198,7 +209,8 @@ def _log_parent_params(client, run_id: str, r: Resolved) -> None:
               "param_cap": r.param_cap,
               "grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor,
               "searcher": r.searcher, "scheduler": r.scheduler,
-              "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()}}
+              "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()},
+              **{f"grid.{k}": ",".join(map(str, v)) for k, v in r.grid.items()}}
     mlflow_store.retry(client.log_batch, run_id, params=[Param(k, str(v)) for k, v in params.items()])
 
 

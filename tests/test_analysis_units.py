@@ -123,3 +123,39 @@ def test_kl_per_dimension_is_zero_for_the_prior():
     mu, logvar = np.zeros((5, 3)), np.zeros((5, 3))
     assert np.allclose(kl_per_dimension(mu, logvar), 0.0)
     assert kl_per_dimension(np.ones((5, 3)), logvar) == pytest.approx([0.5] * 3)  # 0.5 * mu^2
+
+
+def test_report_escapes_intro_text_and_keeps_code_spans(record, tmp_path):
+    from analysis import report
+    from analysis.figures.vae import _describe
+    from analysis.items import Section, Table
+
+    record.trials[0].config["arch"] = "<script>alert(1)</script>"  # a --set value reaches the intro verbatim
+    record.trials[0].run_id = "run&<0>"
+    intro = _describe(record.trials[0])
+    page = tmp_path / "report.html"
+    report.write(page, record, [Section("VAE", intro, [])], Table("Leaderboard", "c", "<table></table>", ""), None)
+    text = page.read_text()
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<code>run&amp;&lt;0&gt;</code>" in text  # the backticked run id is code, its text escaped
+
+
+def test_image_steps_reads_log_image_names_and_the_legacy_layout():
+    from analysis.figures.common import image_steps
+
+    logged = ["images/recon+step+0+timestamp+1700000000000+a1.png", "images/recon+step+0+timestamp+1700000000000+a1"
+              "+compressed.webp", "images/recon+step+2+timestamp+1700000000100+b2.png",
+              "images/recon+step+2+timestamp+1700000000900+c3.png",  # the same step logged again (a retried report)
+              "images/samples+step+2+timestamp+1700000000100+d4.png"]
+    assert image_steps(logged, "recon") == {0: logged[0], 2: logged[3]}
+    assert image_steps(logged, "samples") == {2: logged[4]}
+    legacy = ["images/recon_before.png", "images/recon_e0001.png", "images/recon_e0004.png", "images/samples_e0004.png"]
+    assert image_steps(legacy, "recon") == {0: legacy[0], 1: legacy[1], 4: legacy[2]}
+    assert image_steps(legacy, "fixed_noise") == {}
+
+
+def test_image_steps_reads_the_older_percent_separator():
+    from analysis.figures.common import image_steps
+
+    old = ["images/fixed_noise%step%3%timestamp%1700000000000%e5.png"]
+    assert image_steps(old, "fixed_noise") == {3: old[0]}

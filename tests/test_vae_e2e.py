@@ -46,7 +46,8 @@ def test_mlflow_has_parent_and_finished_children_with_epoch_metrics(smoke):
     assert len(parents) == 1
     parent = parents[0]
     assert parent.info.status == "FINISHED"
-    assert {"study", "profile", "git_commit"} <= set(parent.data.tags)
+    assert {"study", "profile", "mlflow.source.git.commit"} <= set(parent.data.tags)  # MLflow's own source tag
+    assert all(c.data.tags.get("mlflow.source.git.commit") == parent.data.tags["mlflow.source.git.commit"] for c in children)
     assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
     finished = [c for c in children if c.info.status == "FINISHED"]
     assert len(finished) >= 4

@@ -15,11 +15,19 @@ from torch import nn
 from trainables.classifier import prepare_assets
 from trainables.cyclevae import fit as fit_cyclevae, load_cyclevae_data
 from trainables.cyclevae_config import CycleVAEConfig
+from trainables.dann import fit as fit_dann
+from trainables.dann_config import DANNConfig, MoonsConfig, dann_reports, moons_reports
+from trainables.dann_moons import fit as fit_moons
+from trainables.dann_reference import prepare_reference
 from trainables.data import SplitData, load_dataset
+from trainables.data.mnist_m_domains import load_mnist_m_domains
+from trainables.data.moons import load_moons
 from trainables.data.registry import image_shape
+from trainables.gan import export as export_gan
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
 from trainables.models.cyclevae import build_cyclevae
+from trainables.models.dann import build_dann, build_moons_model
 from trainables.models.gan import build_gan
 from trainables.models.params import count_params
 from trainables.models.vae import build_vae
@@ -49,7 +57,8 @@ class Family:
     unit is one report); ``metrics`` holds the study's validation metric and its test counterpart.
     ``prepare(data, data_root)``, when given, runs once in the driver before any trial (e.g. to train
     the FID classifier) and returns the ``assets`` every trial receives. ``build(cfg)`` constructs the
-    whole model (every parameter the cap counts).
+    whole model (every parameter the cap counts). ``export(checkpoint_dir)``, when given, runs once per
+    trial in the driver on the checkpoint the trial keeps, before it is logged (e.g. TorchScript).
     """
 
     name: str
@@ -59,6 +68,7 @@ class Family:
     load_data: Callable[[Mapping[str, Any], Path], SplitData] = load_images
     n_reports: Callable[[Any], int] = _epochs
     prepare: Callable[..., dict] | None = None
+    export: Callable[[str], None] | None = None
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)
@@ -78,6 +88,11 @@ def _build_gan(cfg: GANConfig) -> nn.Module:
 
 FAMILIES: dict[str, Family] = {
     "vae": Family("vae", VAEConfig, fit_vae, _build_vae),
-    "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets),
+    "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets,
+                  export=export_gan),
+    "dann_moons": Family("dann_moons", MoonsConfig, fit_moons, build_moons_model, load_data=load_moons,
+                         n_reports=moons_reports),
+    "dann": Family("dann", DANNConfig, fit_dann, build_dann, load_data=load_mnist_m_domains, n_reports=dann_reports,
+                   prepare=prepare_reference),
     "cyclevae": Family("cyclevae", CycleVAEConfig, fit_cyclevae, build_cyclevae, load_data=load_cyclevae_data),
 }

@@ -1,21 +1,21 @@
-"""The GAN family's figures: G and D losses with their equilibrium values, FID over training, the
-fixed-noise grid over training (from the run's artifacts), then the best generator's samples,
+"""The GAN family's figures: G and D losses with their equilibrium values beside D's outputs on real
+and generated images, FID over training, class coverage with a collapse verdict and all 64
+fixed-noise latents over training (:mod:`gan_health`), then the best generator's samples,
 interpolations, nearest training images and a labelled cherry-picked grid (:mod:`gan_model`)."""
 
 from __future__ import annotations
 
 import math
-import re
 
 import matplotlib.pyplot as plt
-import numpy as np
 
-from analysis.figures import gan_model
-from analysis.figures.common import Context, read_png, split_grid
+from analysis.figures import gan_health, gan_model
+from analysis.figures.common import Context
 from analysis.items import Figure, Omitted, Section
 from analysis.record import Trial
 from trainables import metric_names as M
-from trainables.data.registry import image_shape
+
+N_CLASSES = 10  # classes of the datasets the GAN studies use (MNIST, CIFAR-10): the coverage maximum
 
 
 def equilibrium(loss: str, label_smoothing: float = 0.0) -> tuple[float | None, float | None]:
@@ -48,18 +48,22 @@ def sections(ctx: Context) -> list[Section]:
     label = f"best trial {best.trial_id}"
     config = ", ".join(f"{k}={best.config.get(k)}" for k in ("loss", "depth", "width", "latent_dim", "norm_d", "n_critic",
                                                              "label_smoothing", "lr_g", "lr_d") if k in best.config)
-    items = [_losses(ctx, best, label), _fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
-    intro = f"Run <code>{best.run_id}</code>, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}."
+    verdict = gan_health.collapse_verdict(best, N_CLASSES)
+    items = [_losses(ctx, best, label), gan_health.coverage(ctx, best, label, N_CLASSES),
+             gan_health.fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
+    intro = (f"Run `{best.run_id}`, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}. "
+             f"{verdict.text}")
     return [Section("GAN: training", "", study_items), Section(f"GAN: {label}", intro, items)]
 
 
 def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
-    title = f"{label}: discriminator and generator losses"
+    title = f"{label}: discriminator and generator losses, and D's outputs"
     if not t.series(M.LOSS_D):
         return Omitted(title, "the run logged no loss_d")
     loss = str(t.config.get("loss"))
-    eq_d, eq_g = equilibrium(loss, float(t.config.get("label_smoothing") or 0.0))
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    smoothing = float(t.config.get("label_smoothing") or 0.0)
+    eq_d, eq_g = equilibrium(loss, smoothing)
+    fig, (ax, scores) = plt.subplots(1, 2, figsize=(12, 4.2))
     for key, color, name, eq in ((M.LOSS_D, "tab:red", "D loss", eq_d), (M.LOSS_G, "tab:blue", "G loss", eq_g)):
         if t.series(key):
             steps, values = zip(*t.series(key))
@@ -69,15 +73,16 @@ def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     ax.set_xlabel("report")
     ax.set_ylabel(f"{loss} loss (mean over the report's steps)")
     ax.legend(fontsize=8)
+    scores_text = gan_health.scores_panel(scores, t, loss, smoothing)
     none = [n for n, e in (("D", eq_d), ("G", eq_g)) if e is None]
-    caption = (f"Mean {loss} discriminator loss (with the gradient penalty for wgan_gp) over the D steps of each report "
-               "and mean generator loss over its G steps. Dashed: the equilibrium value, the one each loss takes when "
-               "the generator's distribution equals the data's and D is optimal (bce 2 log 2 and log 2; lsgan 1/4 and "
-               "1/8; hinge D 2; wgan_gp D 0; adjusted for label smoothing).")
+    caption = (f"Left: mean {loss} discriminator loss (with the gradient penalty for wgan_gp) over the D steps of each "
+               "report and mean generator loss over its G steps. Dashed: the equilibrium value, the one each loss takes "
+               "when the generator's distribution equals the data's and D is optimal (bce 2 log 2 and log 2; lsgan 1/4 "
+               "and 1/8; hinge D 2; wgan_gp D 0; adjusted for label smoothing).")
     if none:
         caption += (f" No equilibrium value exists for {' and '.join(none)} with {loss}: it depends on the critic's "
                     "arbitrary offset.")
-    return Figure(ctx.save(fig, "gan_best_losses"), title, caption)
+    return Figure(ctx.save(fig, "gan_best_losses"), title, f"{caption} {scores_text}")
 
 
 def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
@@ -112,24 +117,3 @@ def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
                f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after "
                "each report of every trial; one colour per trial, the best trial bold.")
     return Figure(ctx.save(fig, "gan_fid"), title, caption)
-
-
-def _fixed_noise(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
-    title = f"{label}: fixed-noise samples over training"
-    found = sorted((int(m.group(1)), p) for p in ctx.image_artifacts(t.run_id)
-                   if (m := re.search(r"fixed_noise_e(\d+)\.png$", p)))
-    if not found:
-        return Omitted(title, "the run has no images/fixed_noise_eNNNN.png artifacts")
-    tile = image_shape(t.config["dataset"])[1]
-    rows = []
-    for _, path in found:
-        tiles = split_grid(read_png(ctx.artifact(t.run_id, path)), tile)
-        rows.append(np.concatenate(tiles[:8], axis=1))  # the first 8 of the 64 fixed latents
-    fig, ax = plt.subplots(figsize=(6, 0.75 * len(rows) + 0.6))
-    ax.imshow(np.concatenate(rows, axis=0), interpolation="nearest")
-    ax.set_yticks([tile * (i + 0.5) for i in range(len(rows))], [f"report {k}" for k, _ in found], fontsize=8)
-    ax.set_xticks([])
-    caption = ("The generator's images for the same 8 latent vectors (the first 8 of the 64 fixed ones, seed = the "
-               "trial's seed) at every report, one row per report, from the run's images/fixed_noise_eNNNN.png: "
-               "how the same latents evolve, and whether rows collapse to one mode.")
-    return Figure(ctx.save(fig, "gan_best_fixed_noise"), title, caption)
