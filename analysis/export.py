@@ -23,8 +23,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per tiny file is noise
 
 
-def build_parser() -> Parser:
-    p = Parser(prog="python -m analysis.export", description="Export a study recorded in MLflow: best_config.yaml, "
+def build_parser(prog: str = "python -m analysis.export") -> Parser:
+    p = Parser(prog=prog, description="Export a study recorded in MLflow: best_config.yaml, "
                "leaderboard.csv, figures and report.html (no retraining; checkpoints are loaded for inference).")
     p.add_argument("study", help="study name (the MLflow experiment)")
     p.add_argument("--tracking-uri", help="MLflow URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
@@ -47,8 +47,8 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m analysis.export") -> int:
+    args = build_parser(prog).parse_args(argv)
     from analysis.compare import CompareError, compared, equal_epoch
     from analysis.record import RecordError, load
 

@@ -1,9 +1,11 @@
 """``analysis.export --models DIR``: the best trial's model as TorchScript files that load without
-genstudy (``torch.jit.load``), with ``transforms.py`` and a ``README.md`` saying how to load each.
+genstudy (``torch.jit.load``) and the same modules as ``torch.export`` programs (``.pt2``, loaded with
+``torch.export.load(path).module()``), with ``transforms.py`` and a ``README.md`` saying how to load each.
 
 - VAE family: ``vae.pt`` with ``encode(x) -> (mu, logvar)``, ``decode(z) -> images in [0, 1]`` and
   ``forward(x) -> (x_hat, mu, logvar)`` (z drawn from q(z|x), as pytorch/examples' VAE does; a plain
   autoencoder returns logvar None and decodes mu); x is (B, C, H, W) in [0, 1] (``vae_transform``).
+  ``vae.pt2`` is its forward, ``vae_encode.pt2`` and ``vae_decode.pt2`` its two methods.
 - GAN family: ``generator.pt``: z (B, latent) or (B, latent, 1, 1) -> images in [-1, 1] (``denorm``
   for display), and ``discriminator.pt``: images in [-1, 1] (``gan_transform``) -> one raw score per
   image (B,), a logit for the bce loss. Spectral norm is folded into the weights before scripting.
@@ -25,9 +27,12 @@ from torch import nn
 
 from analysis.figures.common import Context
 from analysis.items import Omitted, Section
+from trainables.data.registry import image_shape
+from trainables.export import Exportable, save_program
 
 TRANSFORMS_SOURCE = Path(__file__).with_name("model_transforms.py")
 VAE_FILE, GENERATOR_FILE, DISCRIMINATOR_FILE = "vae.pt", "generator.pt", "discriminator.pt"
+N_EXAMPLE = 4  # rows of the example batch the .pt2 programs are traced with (the batch size stays dynamic)
 
 
 class ScriptableVAE(nn.Module):
@@ -101,22 +106,43 @@ def _save(module: nn.Module, path: Path) -> None:
     scripted.save(str(path))
 
 
-def write(model: nn.Module, family: str, directory: Path) -> list[str]:
-    """Write ``model`` (a VAE, or a GAN holding generator and discriminator) as TorchScript into
-    ``directory`` with ``transforms.py``; returns the file names written."""
+def write(model: nn.Module, family: str, directory: Path, shape: tuple[int, int, int]) -> list[str]:
+    """Write ``model`` (a VAE, or a GAN holding generator and discriminator) as TorchScript files and the
+    same modules as ``torch.export`` programs (``.pt2``) into ``directory``, with ``transforms.py``;
+    ``shape`` is the images' ``(C, H, W)``. Returns the file names written."""
     directory.mkdir(parents=True, exist_ok=True)
     model = copy.deepcopy(model).cpu().eval()
+    images = torch.rand(N_EXAMPLE, *shape, generator=torch.Generator().manual_seed(0))  # an example batch in [0, 1]
     if family == "vae":
-        _save(ScriptableVAE(model), directory / VAE_FILE)
-        names = [VAE_FILE]
+        vae = ScriptableVAE(model)
+        scripts = {VAE_FILE: vae}
+        z = torch.randn(N_EXAMPLE, vae.latent_dim, generator=torch.Generator().manual_seed(0))
+        programs = {"vae.pt2": (vae, images), "vae_encode.pt2": (_Method(vae, "encode"), images),
+                    "vae_decode.pt2": (_Method(vae, "decode"), z)}
     elif family == "gan":
-        _save(ScriptableGenerator(model.generator), directory / GENERATOR_FILE)
-        _save(_fold_spectral_norm(model.discriminator), directory / DISCRIMINATOR_FILE)
-        names = [GENERATOR_FILE, DISCRIMINATOR_FILE]
+        generator, discriminator = ScriptableGenerator(model.generator), _fold_spectral_norm(model.discriminator)
+        scripts = {GENERATOR_FILE: generator, DISCRIMINATOR_FILE: discriminator}
+        z = torch.randn(N_EXAMPLE, generator.latent_dim, generator=torch.Generator().manual_seed(0))
+        programs = {"generator.pt2": (generator, z), "discriminator.pt2": (discriminator, images * 2 - 1)}
     else:
         raise ValueError(f"no TorchScript export is defined for the {family!r} family")
+    for name, module in scripts.items():
+        _save(module, directory / name)
+    for name, (module, example) in programs.items():
+        save_program(Exportable(module, (example,), ("x",), ("y",), name), directory / name)
     shutil.copyfile(TRANSFORMS_SOURCE, directory / "transforms.py")
-    return names + ["transforms.py"]
+    return [*scripts, *programs, "transforms.py"]
+
+
+class _Method(nn.Module):
+    """One method of a module as its forward, for ``torch.export`` (which exports ``forward`` only)."""
+
+    def __init__(self, module: nn.Module, method: str):
+        super().__init__()
+        self.module, self.method = module, method
+
+    def forward(self, x: torch.Tensor):
+        return getattr(self.module, self.method)(x)
 
 
 def section(ctx: Context, directory: Path) -> Section:
@@ -130,7 +156,7 @@ def section(ctx: Context, directory: Path) -> Section:
         return Section(title, "", [Omitted("TorchScript models", f"no TorchScript export for the {r.family!r} family")])
     with ctx.progress.step(f"models: scripting trial {best.trial_id}'s checkpoint into {directory}"):
         model, cfg = ctx.model(best.run_id)
-        names = write(model, r.family, directory)
+        names = write(model, r.family, directory, image_shape(cfg.dataset))
     at = best.best(r.metric, r.mode)
     logged = {m: best.at(m, at[0]) for m in best.history if m.startswith("test_") and at and best.at(m, at[0]) is not None}
     text = readme(r.family, best.trial_id, best.run_id, at[0] if at else None, logged, getattr(cfg, "latent_dim", None))
@@ -145,10 +171,13 @@ def section(ctx: Context, directory: Path) -> Section:
 def _how(family: str) -> str:
     if family == "vae":
         return ("Load with torch.jit.load('vae.pt'); x = vae_transform(images) from transforms.py gives pixels in [0, 1]; "
-                "vae.encode(x) -> (mu, logvar), vae.decode(z) -> images in [0, 1], vae(x) -> (x_hat, mu, logvar).")
+                "vae.encode(x) -> (mu, logvar), vae.decode(z) -> images in [0, 1], vae(x) -> (x_hat, mu, logvar). The "
+                "same as torch.export programs: torch.export.load('vae.pt2').module()(x), and vae_encode.pt2, "
+                "vae_decode.pt2.")
     return ("Load with torch.jit.load('generator.pt') and torch.jit.load('discriminator.pt'); G(z) gives images in [-1, 1] "
             "(denorm from transforms.py maps them to [0, 1]); D(gan_transform(images)) gives one raw score per image "
-            "(a logit for bce: torch.sigmoid gives the probability of real).")
+            "(a logit for bce: torch.sigmoid gives the probability of real). The same as torch.export programs: "
+            "torch.export.load('generator.pt2').module()(z), and discriminator.pt2.")
 
 
 def readme(family: str, trial_id: str, run_id: str, epoch: int | None, logged: dict, latent_dim: int | None) -> str:
@@ -179,7 +208,9 @@ scores = D(gan_transform(real_images_uint8))           # (N,) raw scores; bce: t
     return f"""# Models of trial {trial_id} (MLflow run {run_id})
 
 TorchScript files written by `python -m analysis.export --models`; they load with `torch.jit.load`
-without genstudy installed. Copy them under the names a notebook expects (e.g. `cp vae.pt VAE_model.pth`,
+without genstudy installed. The same modules as `torch.export` programs (`*.pt2`) load with
+`torch.export.load(path).module()` (their forward only: `vae_encode.pt2` and `vae_decode.pt2` hold the
+VAE's two methods). Copy them under the names a notebook expects (e.g. `cp vae.pt VAE_model.pth`,
 `cp generator.pt DCGAN_model_G.pth`, `cp discriminator.pt DCGAN_model_D.pth`).
 
 The weights are the trial's kept checkpoint, epoch {epoch} (its best validation epoch). The test-split

@@ -61,7 +61,8 @@ def _search(r: dict) -> list[str]:
     from benchmarks.search import BASELINE, METHODS
 
     budget = sorted(r["budgets"])[len(r["budgets"]) // 2]
-    lines = [f"## 3. Search efficiency at equal compute (`vae_beta_sweep`, quick profile's space and ASHA settings, "
+    lines = [f"## 3. Search efficiency at equal compute (`vae_beta_sweep`, quick profile's space with arch=mlp and its "
+             "ASHA settings, no enqueued baselines, "
              f"{r['train_size']:,} MNIST training images, {r['epochs']} epochs a trial)",
              f"Random + FIFO runs {r['n']} trials to the end; its compute B (training images processed, "
              f"median {budget:,}) is every method's budget. ASHA methods propose up to "

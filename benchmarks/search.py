@@ -1,8 +1,9 @@
 """Search efficiency at equal compute: random + FIFO, random + ASHA, TPE + FIFO and TPE + ASHA.
 
 Every method runs ``vae_beta_sweep`` on the same data and per-trial budget (the quick profile's
-space and ASHA settings, ``train_size`` training images, ``epochs`` epochs per trial) with its own
-search seed. Compute is counted in training images processed: each report of a trial is one epoch
+space with ``arch=mlp`` fixed, so that 5 seeds of 4 methods fit in about an hour on 2 cores; its ASHA
+settings; ``train_size`` training images, ``epochs`` epochs per trial), without the study's enqueued
+baselines, with its own search seed. Compute is counted in training images processed: each report of a trial is one epoch
 of ``train_size`` images, summed over all trials in the order the driver received the reports (the
 timestamps MLflow holds); wall time is the seconds from the study's first report. The anytime curve
 of a run is the best ``val_nelbo`` reported so far against that compute.
@@ -88,7 +89,7 @@ def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int,
     uri = f"sqlite:///{tmp}/{searcher}-{scheduler}-{seed}.db"
     cmd = [sys.executable, "-m", "study.run", STUDY, "--profile", "quick", "--num-samples", str(n),
            "--max-epochs", str(epochs), "--seed", str(seed), "--searcher", searcher, "--scheduler", scheduler,
-           "--set", f"train_size={train_size}", "--set", "image_every=1000", "--confirm", "0",
+           "--set", f"train_size={train_size}", "--set", "image_every=1000", "--set", "arch=mlp", "--confirm", "0", "--no-baselines",
            "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray"), *extra]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -24,6 +24,8 @@ class Profile:
     fixed: Mapping[str, Any] = field(default_factory=dict)  # config values set for this profile
     ranges: Mapping[str, Any] = field(default_factory=dict)  # narrower (low, high) or choices per key
     use_baseline: bool = True  # evaluate the study's baseline point first
+    confirm: int = 0  # after the search, train its top N configurations again (0: no confirmation)
+    confirm_seeds: int = 3  # fresh seeds per confirmed configuration
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Study:
     grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     # published numbers shown beside the study's own in comparison tables (``analysis.export --compare``)
     references: Sequence["Reference"] = ()
+    run_name_keys: tuple[str, ...] = ()  # config keys shown in each trial's MLflow run name (default: 3 searched)
 
     def __post_init__(self) -> None:
         if not is_selection_metric(self.metric):

@@ -14,8 +14,8 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> Parser:
-    p = Parser(prog="python -m study.run", description="Run a hyperparameter study of a generative model "
+def build_parser(prog: str = "python -m study.run") -> Parser:
+    p = Parser(prog=prog, description="Run a hyperparameter study of a generative model "
                "(Optuna TPE proposes, ASHA stops weak trials, Ray Tune runs them, MLflow records them).")
     p.add_argument("study", nargs="?", help="study name (see --list)")
     p.add_argument("--list", action="store_true", help="list the studies and exit")
@@ -47,4 +47,15 @@ def build_parser() -> Parser:
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")
+    p.add_argument("--studies", action="append", default=[], metavar="FILE.py",
+                   help="a Python file defining STUDIES, a list of search_spaces.Study, added to the registry "
+                        "(repeatable; also $GENSTUDY_STUDIES and the genstudy.studies entry points)")
+    p.add_argument("--register", metavar="NAME", help="register the best model in the MLflow model registry as NAME "
+                   "(a new version each time)")
+    p.add_argument("--no-baselines", action="store_true", help="do not evaluate the study's known-good points "
+                   "first (e.g. to compare searchers from the same start)")
+    p.add_argument("--confirm", type=int, metavar="K", help="after the search, train its top K configurations again "
+                   "with fresh seeds and record mean ± sd (default: the profile's, 3 for quick and full; 0: none)")
+    p.add_argument("--confirm-seeds", type=int, metavar="N", help="fresh seeds per confirmed configuration "
+                   "(default: the profile's, 3)")
     return p

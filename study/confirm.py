@@ -75,18 +75,17 @@ def points(cands: list[Candidate], seeds: list[int]) -> list[dict[str, Any]]:
     return [{**c.config, "seed": s} for c in cands for s in seeds]
 
 
-def tags_for(cands: list[Candidate]):
-    """``config -> tags`` for the confirmation runs' MLflow runs: phase, and which search trial they confirm."""
-    by_key = {config_key(c.config): c for c in cands}
+def point_key(config: dict[str, Any]) -> str:
+    """A full configuration's identity, seed included: one confirmation trial."""
+    return json.dumps(dict(sorted(config.items())), default=str)
 
-    def tags(config: dict[str, Any]) -> dict[str, str]:
-        c = by_key.get(config_key(config))
-        if c is None:
-            return {PHASE_TAG: CONFIRM}
-        return {PHASE_TAG: CONFIRM, "confirm_rank": str(c.rank), "confirm_of": c.trial_id,
-                "confirm_seed": str(config.get("seed"))}
 
-    return tags
+def point_tags(cands: list[Candidate], seeds: list[int]) -> dict[str, dict[str, str]]:
+    """``point_key(config) -> tags`` of every confirmation trial's MLflow run: the phase, and which search
+    trial (by id and rank) and which seed it is."""
+    return {point_key({**c.config, "seed": s}): {PHASE_TAG: CONFIRM, "confirm_rank": str(c.rank),
+                                                 "confirm_of": c.trial_id, "confirm_seed": str(s)}
+            for c in cands for s in seeds}
 
 
 @dataclass(frozen=True)

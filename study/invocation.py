@@ -16,7 +16,8 @@ from study.errors import UsageError
 RECORD_FILE = "genstudy.json"
 # the arguments that define a study run; --resume takes them from the record, not the command line
 STUDY_ARGS = ("profile", "sets", "num_samples", "max_epochs", "max_concurrent", "seed", "param_cap",
-              "searcher", "scheduler", "tracking_uri", "data_root")
+              "searcher", "scheduler", "tracking_uri", "data_root", "confirm", "confirm_seeds",
+              "no_baselines")
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,16 @@ def apply(args, record: dict[str, Any]) -> None:
         setattr(args, key, record.get(key, getattr(args, key)))
 
 
-def children(client, experiment_id: str, parent_run_id: str) -> list:
-    return mlflow_store.retry(client.search_runs, [experiment_id],
+SEARCH = "search"  # the phase of a search trial's run (runs recorded before phases existed have no tag)
+
+
+def children(client, experiment_id: str, parent_run_id: str, phase: str | None = None) -> list:
+    """The child runs of a study run; with ``phase``, only the search's (``"search"``) or the confirmation's."""
+    from study.confirm import PHASE_TAG
+
+    runs = mlflow_store.retry(client.search_runs, [experiment_id],
                               filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=10_000)
+    return runs if phase is None else [r for r in runs if r.data.tags.get(PHASE_TAG, SEARCH) == phase]
 
 
 def close_stale_runs(client, experiment_id: str, parent_run_id: str) -> int:
@@ -119,14 +127,14 @@ def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) ->
 
 
 def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: str,
-             test_metric: str | None = None) -> dict[str, dict]:
+             test_metric: str | None = None, phase: str = SEARCH) -> dict[str, dict]:
     """trial id -> status, reports, best ``metric`` (validation), run id and error, read back from MLflow.
 
     ``test`` is ``test_metric`` at the report where ``metric`` was best (the checkpoint the trial
     keeps): reported beside it, never used to choose.
     """
     out = {}
-    for run in children(client, experiment_id, parent_run_id):
+    for run in children(client, experiment_id, parent_run_id, phase):
         history = [(m.step, m.value) for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
                    if math.isfinite(m.value)]
         best = (min if mode == "min" else max)(history, key=lambda p: p[1]) if history else None
@@ -139,6 +147,6 @@ def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: 
         out[tags["trial_id"]] = {
             "status": tags.get("status", "killed"), "run_id": run.info.run_id, "error": tags.get("error"),
             "epochs": int(tags.get("epochs_run", 0)), "best": None if best is None else best[1],
-            "best_report": None if best is None else best[0], "test": test,
+            "best_report": None if best is None else best[0], "test": test, "confirm_of": tags.get("confirm_of"),
         }
     return out

@@ -20,7 +20,9 @@ from typing import Any
 from ray.tune import Callback
 
 from study import result_keys as keys
+from study.confirm import point_key
 from study.invocation import has_ended
+from study.mlflow_ui import trial_run_name
 from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE, STATE_FILE
@@ -31,11 +33,17 @@ KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, 
 
 class MLflowTrialLogger(Callback):
     def __init__(self, uri: str, experiment_id: str, parent_run_id: str, study: str, metric: str, mode: str,
-                 max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None):
+                 max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None,
+                 config_tags: dict[str, dict[str, str]] | None = None, name_keys: tuple[str, ...] = (),
+                 dataset=None, name_prefix: str = "trial"):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
         self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
         self.staging = staging_dir
         self.run_tags = dict(run_tags or {})  # on every trial's run (e.g. mlflow.source.git.commit)
+        self.config_tags = dict(config_tags or {})  # confirm.point_key(config) -> tags of that trial's run
+        self.name_keys = name_keys  # config keys in each run's name: "trial-3 β=0.81 latent=12 mlp"
+        self.dataset = dataset  # an mlflow.entities.DatasetInput every trial logs (the Dataset column)
+        self.name_prefix = name_prefix  # "trial" for the search's runs, "confirm" for the confirmation's
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best, error
@@ -82,12 +90,16 @@ class MLflowTrialLogger(Callback):
             return
         from mlflow.entities import Param
 
-        tags = {**self.run_tags, "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
-        run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=f"{self.study}-{trial.trial_id}")
+        tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {}),
+                "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
+        name = trial_run_name(len(self.runs) + 1, trial.config, self.name_keys, self.name_prefix)
+        run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=name)
         self.runs[trial.trial_id] = run.info.run_id
         params = [Param(k, str(v)) for k, v in sorted(trial.config.items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
             self.writer.later(run.info.run_id, "log_batch", (), params[i:i + 100])
+        if self.dataset is not None:
+            self.writer.later(run.info.run_id, "log_inputs", [self.dataset])
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         from mlflow.entities import Metric
@@ -171,6 +183,11 @@ class MLflowTrialLogger(Callback):
         if (stage / MODEL_FILE).is_file():
             _export(stage)
             self.writer.later(run_id, "log_artifacts", str(stage), cleanup=str(stage))
+        if trial.trial_id in self.best:  # the value the study ranks this trial by: a column of the saved view
+            from mlflow.entities import Metric
+
+            best = Metric(M.best_of(self.metric), self.best[trial.trial_id], int(time.time() * 1000), epochs)
+            self.writer.metrics(run_id, [best])
         tags = {"status": status, "epochs_run": str(epochs)}
         if status == "stopped_early":
             tags["stopped_by"] = f"ASHA after report {epochs} of {self.max_reports}"

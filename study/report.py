@@ -7,10 +7,12 @@ from typing import Any
 
 from search_spaces import STUDIES
 from study.resolve import Resolved, describe_space
+from study.user_studies import ORIGINS
 
 
 def list_studies() -> str:
-    rows = [(s.name, s.family, f"{s.metric} ({s.mode})", s.description) for s in STUDIES.values()]
+    rows = [(s.name, s.family, f"{s.metric} ({s.mode})",
+             s.description + (f"  [from {ORIGINS[s.name]}]" if s.name in ORIGINS else "")) for s in STUDIES.values()]
     w = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(f"{a:<{w[0]}}  {b:<{w[1]}}  {c:<{w[2]}}  {d}" for a, b, c, d in rows)
 

@@ -36,6 +36,8 @@ class Resolved:
     searcher: str = "tpe"  # tpe | random | grid
     scheduler: str = "asha"  # asha | fifo (no early stopping)
     grid: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # key -> values (searcher grid)
+    confirm: int = 0  # top configurations trained again after the search (study.confirm)
+    confirm_seeds: int = 3  # fresh seeds for each
 
     def complete(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Sampled values + fixed values -> the trial's full config, defaults included."""
@@ -117,7 +119,8 @@ def _example(hint: Any) -> str:
 
 def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, num_samples: int | None = None,
             max_epochs: int | None = None, max_concurrent: int | None = None, seed: int = 0,
-            param_cap: int | None = None, searcher: str | None = None, scheduler: str | None = None) -> Resolved:
+            param_cap: int | None = None, searcher: str | None = None, scheduler: str | None = None,
+            confirm: int | None = None, confirm_seeds: int | None = None, baselines: bool = True) -> Resolved:
     """Apply a profile and overrides to study ``name`` and check a sample of configs builds.
 
     ``searcher`` None: grid for a study with a grid, else tpe; ``scheduler`` None: fifo (no early
@@ -130,6 +133,8 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     if profile not in study.profiles:
         raise UsageError(f"unknown profile {profile!r}; valid: {', '.join(study.profiles)}")
     prof = study.profiles[profile]
+    if not baselines:
+        prof = dataclasses.replace(prof, use_baseline=False)
     family = FAMILIES[study.family]
     user = parse_sets(sets or [], family)
     singles = {k: v for k, v in user.items() if not isinstance(v, list)}
@@ -145,11 +150,15 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     for flag, value in checks:
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
+    if confirm is not None and confirm < 0 or confirm_seeds is not None and confirm_seeds < 2:
+        raise UsageError(f"--confirm must be >= 0 (0: none) and --confirm-seeds >= 2 (a spread needs two), got "
+                         f"{confirm} and {confirm_seeds}")
     fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
     fixed = {k: v for k, v in fixed.items() if k not in grid}  # e.g. --searcher grid --set seed=0,1,2
     resolved = Resolved(study, family, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
                         epochs, 0, max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap,
-                        searcher, scheduler, grid)
+                        searcher, scheduler, grid, prof.confirm if confirm is None else confirm,
+                        confirm_seeds or prof.confirm_seeds)
     return dataclasses.replace(resolved, max_t=_dry_run(resolved))
 
 
@@ -186,6 +195,24 @@ def describe_space(r: Resolved, n: int = 200) -> dict[str, str]:
             seen.setdefault(name, _fmt_dist(dist))
         probe.tell(trial, 0.0)
     return dict(sorted(seen.items()))
+
+
+def searched_keys(r: Resolved, n: int = 64) -> list[str]:
+    """The config keys the space returns and the user did not fix, in the order the space returns them,
+    from ``n`` random draws (conditional keys included)."""
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    keys: dict[str, None] = {}
+    for _ in range(n):
+        trial = probe.ask()
+        sampled = sample_space(r.study.space, trial, r.fixed, r.profile.ranges, r.grid)
+        keys |= dict.fromkeys(k for k in sampled if k not in r.fixed)
+        probe.tell(trial, 0.0)
+    return list(keys)
+
+
+def run_name_keys(r: Resolved) -> tuple[str, ...]:
+    """The keys in each trial's run name: the study's choice, else its first three searched keys."""
+    return r.study.run_name_keys or tuple(searched_keys(r)[:3])
 
 
 def _fmt_dist(d: Any) -> str:

@@ -8,6 +8,7 @@ experiment state (the invocation record, the final searcher state) goes through 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -54,14 +55,24 @@ def local_path(location: str) -> Path | None:
     return None
 
 
+WRITE_ATTEMPTS = 4  # tries of one object-store write before its error is raised
+
+
 def write_text(location: str, text: str) -> None:
     """Write ``text`` to the file ``location`` (its folder is created); written to a temporary name
     and moved, so a reader sees the old file or the new one."""
     fs, path = filesystem(location)
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     tmp = path + ".tmp"
-    with fs.open_output_stream(tmp) as f:
-        f.write(text.encode("utf-8"))
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with fs.open_output_stream(tmp) as f:
+                f.write(text.encode("utf-8"))
+            break
+        except OSError:  # an object store's transient 5xx (S3 asks clients to retry InternalError)
+            if attempt == WRITE_ATTEMPTS - 1 or isinstance(fs, pafs.LocalFileSystem):
+                raise
+            time.sleep(0.5 * 2 ** attempt)
     fs.move(tmp, path)
 
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from analysis import best_config
 from analysis.record import typed_config
+from study import config_file
 from tests.analysis_study import smoke_export
 from tests.conftest import run_cli
 from trainables.vae_config import VAEConfig
@@ -125,7 +125,7 @@ def test_svm_report_fields(smoke, children):
 def test_best_config_is_the_parent_runs_best_and_builds(smoke, children):
     client, runs = children
     parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
-    study, family, config = best_config.read(smoke.out / "best_config.yaml")
+    study, family, config = config_file.read(smoke.out / "best_config.yaml")
     assert (study, family) == (STUDY, "vae")
     assert config == typed_config(client.get_run(parent.data.tags["best_run_id"]).data.params, "vae")
     assert VAEConfig(**config).seed == 0
@@ -160,7 +160,7 @@ def test_from_config_trains_the_best_config_again(smoke, mnist_root, tmp_path):
     p = run_cli("study.run", "--from-config", str(smoke.out / "best_config.yaml"), "--profile", "smoke",
                 "--tracking-uri", uri, "--data-root", str(mnist_root), "--storage-path", str(tmp_path / "ray"))
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
-    _, _, config = best_config.read(smoke.out / "best_config.yaml")
+    _, _, config = config_file.read(smoke.out / "best_config.yaml")
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name(STUDY).experiment_id
     (parent,) = client.search_runs([exp], filter_string="tags.from_config != ''")

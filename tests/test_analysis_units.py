@@ -14,6 +14,7 @@ from analysis.figures.gan import equilibrium
 from analysis.figures.vae_model import pick_pairs
 from analysis.latents import kl_per_dimension, stratified_indices
 from analysis.record import StudyRecord, Trial, typed_config
+from study import config_file
 
 
 @pytest.mark.parametrize("grace,rf,max_t", [(1, 2, 4), (2, 3, 12), (5, 3, 100), (2, 2, 2), (1, 3, 10)])
@@ -88,14 +89,14 @@ def test_best_config_round_trip(record, tmp_path):
     path = tmp_path / "best_config.yaml"
     doc = best_config.write(record, path, top_k=3)
     assert doc["best"]["trial_id"] == "t0" and [e["trial_id"] for e in doc["top_k"]] == ["t0", "t3", "t2"]
-    study, family, config = best_config.read(path)
+    study, family, config = config_file.read(path)
     assert (study, family, config) == ("vae_beta_sweep", "vae", record.trials[0].config)
-    assert best_config.read(path, rank=2)[2] == record.trials[3].config
-    with pytest.raises(best_config.ConfigFileError, match="no trial of rank 9"):
-        best_config.read(path, rank=9)
+    assert config_file.read(path, rank=2)[2] == record.trials[3].config
+    with pytest.raises(config_file.ConfigFileError, match="no trial of rank 9"):
+        config_file.read(path, rank=9)
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"x": 1}))
-    with pytest.raises(best_config.ConfigFileError, match="not a best_config.yaml"):
-        best_config.read(tmp_path / "bad.yaml")
+    with pytest.raises(config_file.ConfigFileError, match="not a best_config.yaml"):
+        config_file.read(tmp_path / "bad.yaml")
 
 
 def test_split_grid_recovers_torchvision_tiles(tmp_path):

@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import mlflow
+import numpy as np
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
 from analysis.figures.common import image_steps
@@ -63,4 +66,23 @@ def test_best_generator_loads_in_a_clean_interpreter(smoke):
             "x = g(torch.randn(6, g.latent_dim)); assert x.shape == (6, 1, 28, 28), x.shape; "
             "assert 0 <= x.min() and x.max() <= 1; print('ok')")
     out = subprocess.run([sys.executable, "-I", "-c", code, path], capture_output=True, text=True, cwd=tmp, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def test_best_generator_is_an_mlflow_model_and_a_pt2_program(smoke):
+    """The torch.export forms of the generator: the MLflow model (pt2, pyfunc) and generator.pt2 without genstudy."""
+    _, client, parent, _, tmp = smoke
+    best = parent.data.tags["best_run_id"]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp}/m.db")  # the fixture's database
+    uri = parent.data.tags["best_model_uri"]
+    latent = int(client.get_run(best).data.params["latent_dim"])
+    images = mlflow.pytorch.load_model(uri)(torch.randn(5, latent))
+    assert images.shape == (5, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    served = mlflow.pyfunc.load_model(uri).predict(np.random.default_rng(0).standard_normal((3, latent), np.float32))
+    assert served.shape == (3, 1, 28, 28)
+    path = client.download_artifacts(best, "generator.pt2", str(tmp))
+    code = ("import sys; sys.modules['trainables'] = None; import torch; g = torch.export.load(sys.argv[1]).module(); "
+            f"x = g(torch.randn(6, {latent})); assert x.shape == (6, 1, 28, 28), x.shape; "
+            "assert 0 <= x.min() and x.max() <= 1; print('ok')")
+    out = subprocess.run([sys.executable, "-I", "-c", code, path], capture_output=True, text=True, cwd=tmp, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]

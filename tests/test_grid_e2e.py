@@ -100,15 +100,18 @@ with torch.no_grad():
         recon += F.binary_cross_entropy(x_hat, xb, reduction="sum").item()
         kl += (-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())).item()
     samples = vae.decode(torch.randn(7, mu.shape[1]))
+    program = torch.export.load(sys.argv[1] + "/vae_decode.pt2").module()  # the same decoder, as torch.export
+    same = torch.allclose(program(torch.zeros(3, mu.shape[1])), vae.decode(torch.zeros(3, mu.shape[1])), atol=1e-6)
 print(json.dumps({"recon": recon / len(x), "kl": kl / len(x), "shape": list(x_hat.shape),
-                  "samples": list(samples.shape)}))
+                  "samples": list(samples.shape), "pt2_decoder_matches": same}))
 """
 
 
 def test_models_load_without_genstudy_and_reproduce_the_logged_test_numbers(smoke, runs, mnist_root, tmp_path):
     _, parent, _ = runs
     models = smoke.out / "models"
-    assert {"vae.pt", "transforms.py", "README.md", "metrics.json"} <= {p.name for p in models.iterdir()}
+    assert {"vae.pt", "vae.pt2", "vae_encode.pt2", "vae_decode.pt2", "transforms.py", "README.md",
+            "metrics.json"} <= {p.name for p in models.iterdir()}
     meta = json.loads((models / "metrics.json").read_text())
     assert meta["run_id"] == parent.data.tags["best_run_id"]  # the best trial, chosen on val_nelbo
     images = tmp_path / "test_images.npy"
@@ -117,7 +120,7 @@ def test_models_load_without_genstudy_and_reproduce_the_logged_test_numbers(smok
                          text=True, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["shape"] == [1000, 1, 28, 28] and got["samples"] == [7, 1, 28, 28]
+    assert got["shape"] == [1000, 1, 28, 28] and got["samples"] == [7, 1, 28, 28] and got["pt2_decoder_matches"]
     assert got["recon"] == pytest.approx(meta["test"]["test_recon"], rel=0.01)
     assert got["kl"] == pytest.approx(meta["test"]["test_kl"], rel=0.01)
     assert "torch.jit.load" in (models / "README.md").read_text()

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from analysis.checkpoints import load_model_dir
 from trainables import metric_names as M
 from trainables.data import load_dataset
+from trainables.families import restore_model
 from trainables.vae import Diverged, evaluate, fit
 from trainables.vae_config import VAEConfig
 
@@ -44,7 +44,7 @@ def test_reports_every_epoch_with_all_vae_metrics(shapes, tmp_path):
 def test_reloaded_checkpoint_reproduces_logged_nelbo(shapes, tmp_path):
     cfg = VAEConfig(dataset="synthetic", arch="mlp", depth=1, width=32, latent_dim=4, max_epochs=2)
     metrics, ckpt = _run(cfg, shapes, tmp_path)[-1]
-    model, loaded_cfg = load_model_dir(ckpt)
+    model, loaded_cfg = restore_model(ckpt)
     assert loaded_cfg == cfg
     again = evaluate(model, torch.from_numpy(shapes.x_test), loaded_cfg)
     assert again["nelbo"] == pytest.approx(metrics[M.TEST_NELBO], rel=1e-5)

@@ -105,6 +105,7 @@ def test_resume_of_a_study_recorded_before_the_validation_split_says_how_to_star
     (run / "genstudy.json").write_text(json.dumps({"study": "vae_beta_sweep", "profile": "smoke", "sets": [],
                                                    "parent_run_id": "x", "experiment_id": "1"}))
     (run / "experiment_state-2026-01-01_00-00-00.json").write_text("{}")
+    (run / "tuner.pkl").write_bytes(b"")  # what Tune's can_restore looks for: the record is otherwise resumable
     p = run_cli("study.run", "vae_beta_sweep", "--resume", "--storage-path", str(tmp_path / "ray"),
                 "--data-root", str(mnist_root), "--tracking-uri", f"sqlite:///{tmp_path}/m.db")
     assert p.returncode == 2

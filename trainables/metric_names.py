@@ -103,6 +103,12 @@ def is_selection_metric(metric: str) -> bool:
     return split_of(metric) == "val"
 
 
+def best_of(metric: str) -> str:
+    """``best_val_nelbo``: a run's best value of ``metric`` (a trial's: its kept checkpoint's; a study's parent
+    run: its best trial's), logged once when the trial or the study ends."""
+    return f"best_{metric}"
+
+
 def test_counterpart(metric: str) -> str:
     """The test-split metric reported beside validation metric ``metric`` (``val_nelbo`` -> ``test_nelbo``)."""
     return metric.replace("val_", "test_", 1)
