@@ -1,5 +1,9 @@
-"""The cycle-consistent VAE studies end to end: real Ray, real MLflow (SQLite), real MNIST files, and
-Sprites files generated in the distributed format."""
+"""The cycle-consistent VAE study end to end: real Ray, real MLflow (SQLite), real MNIST files; and a Sprites
+study whose files are missing, which exits before Ray starts.
+
+Within the CI budget the Sprites smoke profile trains without Ray (tests/test_cyclevae_fit.py), a latent size over
+the cap is counted over it (tests/test_cyclevae_space.py), and the runner's rejection of over-cap
+configurations is the VAE e2e test's."""
 
 import pandas as pd
 import pytest
@@ -86,27 +90,6 @@ def test_export_writes_table_1_and_every_figure(mnist_smoke):
     assert ((ours["s test acc. (%)"] >= 0) & (ours["s test acc. (%)"] <= 100)).all()
     page = (smoke.out / "report.html").read_text()
     assert "Table 1: label accuracy of probes on z and on s" in page and "swap grid" in page
-
-
-def test_a_latent_size_over_the_cap_never_trains(tmp_path, mnist_root):
-    p, uri = _study(tmp_path, "cyclevae_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
-                    "--set", "z_dim=200000")
-    assert p.returncode == 1, p.stderr[-2000:]
-    assert "over the 25,000,000-parameter cap" in p.stderr
-    _, parents, children = _runs(uri, "cyclevae_sweep")
-    assert children == [] and parents[0].data.metrics["n_rejected_cap"] == 3
-
-
-def test_sprites_smoke_study_on_generated_files(tmp_path):
-    write_sprites(tmp_path / "data" / "sprites", {"train": [1, 2, 3, 4, 5, 6], "val": [7, 8, 9], "test": [10, 11, 12]},
-                  n_anims=2, frames=4)
-    p, uri = _study(tmp_path, "cyclevae_sprites_sweep", "--profile", "smoke", "--data-root", str(tmp_path / "data"))
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    client, parents, children = _runs(uri, "cyclevae_sprites_sweep")
-    assert len(children) == 2 and all(c.info.status == "FINISHED" for c in children)
-    for c in children:
-        assert c.data.params["dataset"] == "sprites" and int(c.data.params["z_dim"]) in (512, 1024)
-        assert 0 <= c.data.metrics[M.VAL_S_ACC] <= 1 and M.TEST_Z_ACC in c.data.metrics
 
 
 def test_missing_sprites_file_exits_2_naming_it(tmp_path):

@@ -1,11 +1,15 @@
-"""The cycle-consistent VAE training loop without Ray: metrics, checkpoints, exact resume, reload, probes."""
+"""The cycle-consistent VAE training loop without Ray: metrics, checkpoints, exact resume, reload, probes, and the
+Sprites smoke profile on generated files."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 import torch
 
+from study.resolve import resolve
+from tests.sprites_files import write_sprites
 from trainables import metric_names as M
 from trainables.checkpoint import load_weights
 from trainables.cyclevae import fit, grid_indices
@@ -15,6 +19,7 @@ from trainables.data.arrays import ImageData
 from trainables.data.paired import SPLITS, PairedData
 from trainables.data.small import make_shapes
 from trainables.errors import Diverged
+from trainables.families import FAMILIES
 from trainables.models.cyclevae import build_cyclevae
 from trainables.probes import accuracy, fit_probe
 
@@ -118,3 +123,24 @@ def test_each_probe_metric_reads_its_own_latent(shapes):
                M.TEST_ZMEAN_ACC: accuracy(fit_probe(mu, y_tr[fit_idx], cfg.probe_epochs, seed), mu_te,
                                           y_te[:cfg.eval_size])}
     assert {k: out[k] for k in by_hand} == by_hand
+
+
+def test_sprites_smoke_profile_trains_on_generated_files(tmp_path):
+    """The Sprites study's smoke profile and baseline (512/64) through the family's loader and fit, without Ray:
+    the files are generated in the distributed format (the Ray path is the MNIST e2e study's)."""
+    write_sprites(tmp_path / "data" / "sprites", {"train": [1, 2, 3, 4, 5, 6], "val": [7, 8, 9], "test": [10, 11, 12]},
+                  n_anims=2, frames=4)
+    r = resolve("cyclevae_sprites_sweep", "smoke")
+    family = FAMILIES[r.study.family]
+    cfg = family.make_config(r.complete(r.study.baseline))
+    assert (cfg.dataset, cfg.z_dim, cfg.s_dim, cfg.max_epochs) == ("sprites", 512, 64, 2)
+    data = family.load_data(r.fixed, tmp_path / "data")
+    assert data.split_sizes() == {"train": 48, "val": 24, "test": 24}
+    reports = _run(cfg, data, tmp_path / "run")
+    assert [m[M.EPOCH] for m, _ in reports] == [1, 2]
+    for m, _ in reports:
+        assert set(m) == METRICS
+        assert all(0 <= m[k] <= 1 for k in (M.TRAIN_S_ACC, M.VAL_S_ACC, M.VAL_Z_ACC, M.TEST_S_ACC, M.TEST_Z_ACC))
+        assert np.isfinite(m[M.VAL_RECON_MSE]) and m[M.N_PARAMS] == family.n_params(cfg)
+    meta = json.loads((tmp_path / "run" / "epoch_0002" / "config.json").read_text())
+    assert meta["image_shape"] == [3, 60, 60] and {"swap.png", "recon.png"} <= set(os.listdir(reports[-1][1]))
