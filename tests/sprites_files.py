@@ -57,7 +57,8 @@ def write_character(path: Path, anims: list[np.ndarray]) -> None:
         fh.write(HEADER.ljust(116, b" ") + b"\0" * 8 + b"\x00\x02" + b"IM")
 
 
-def write_sprites(folder: Path, splits: dict[str, list[int]], n_anims: int = 3, frames: int = 4) -> dict[int, np.ndarray]:
+def write_sprites(folder: Path, splits: dict[str, list[int]], n_anims: int = 3,
+                  frames: int = 4) -> dict[int, np.ndarray]:
     """Write ``sprites_splits.mat`` and one file per character number of ``splits`` (1-based) into
     ``folder``; returns character number -> its uint8 images (all animations, file order)."""
     import scipy.io

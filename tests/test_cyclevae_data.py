@@ -16,7 +16,8 @@ def _data(n=600, classes=6, labels_shared=True) -> PairedData:
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (n, 1, 4, 4), dtype=np.uint8)
     y = rng.integers(0, classes, n).astype(np.int64)
-    return PairedData(ImageData("toy", x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], classes), labels_shared)
+    images = ImageData("toy", x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], classes)
+    return PairedData(images, labels_shared)
 
 
 @pytest.mark.parametrize("reverse_pairs", ["random", "different"])
@@ -36,7 +37,10 @@ def test_forward_pairs_share_labels_and_cover_the_epoch(reverse_pairs):
 
 def test_epoch_batches_are_a_function_of_the_seed():
     y = torch.from_numpy(_data().split("train")[1])
-    draw = lambda seed: epoch_batches(len(y), 32, PairSampler(y), "random", torch.Generator().manual_seed(seed))  # noqa: E731
+
+    def draw(seed):
+        return epoch_batches(len(y), 32, PairSampler(y), "random", torch.Generator().manual_seed(seed))
+
     assert all(torch.equal(a, b) for a, b in zip(draw(1), draw(1)))
     assert not torch.equal(draw(1)[0], draw(2)[0])
 

@@ -72,7 +72,8 @@ def _changed(before, module):
 def test_reverse_step_updates_the_encoder_z_path_only(model):
     _, rev_opt = make_optimizers(model, CFG)
     dec, enc = _snapshot(model.decoder), _snapshot(model.encoder)
-    l1 = reverse_step(model, rev_opt, torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28), CFG, torch.Generator().manual_seed(0))
+    x_a, x_b = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
+    l1 = reverse_step(model, rev_opt, x_a, x_b, CFG, torch.Generator().manual_seed(0))
     assert l1.item() > 0
     assert _changed(dec, model.decoder) == set()  # the decoder is not in the reverse optimiser
     changed = _changed(enc, model.encoder)

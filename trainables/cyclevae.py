@@ -190,7 +190,8 @@ def swap_grid(model: CycleVAE, s_images: torch.Tensor, z_images: torch.Tensor) -
 
 
 @torch.no_grad()
-def write_grids(model: CycleVAE, x_test_u8: torch.Tensor, s_idx: np.ndarray, z_idx: np.ndarray, directory: Path) -> None:
+def write_grids(model: CycleVAE, x_test_u8: torch.Tensor, s_idx: np.ndarray, z_idx: np.ndarray,
+                directory: Path) -> None:
     """swap.png (see :func:`swap_grid`) and recon.png (rows alternate 32 test images and their reconstructions)."""
     model.eval()
     pick = lambda idx: uint8_to_float(x_test_u8[torch.from_numpy(idx).to(x_test_u8.device)])  # noqa: E731

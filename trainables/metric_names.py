@@ -65,7 +65,8 @@ TEST_Z_ACC = "test_z_acc"
 TEST_S_ACC = "test_s_acc"
 VAL_ACC_GAP = "val_acc_gap"  # val_s_acc - val_z_acc: the study metric (max)
 TEST_ACC_GAP = "test_acc_gap"  # its test counterpart, reported, never selected on
-PROBE_ACCURACIES = {"train": (TRAIN_Z_ACC, TRAIN_S_ACC), "val": (VAL_Z_ACC, VAL_S_ACC), "test": (TEST_Z_ACC, TEST_S_ACC)}
+PROBE_ACCURACIES = {"train": (TRAIN_Z_ACC, TRAIN_S_ACC), "val": (VAL_Z_ACC, VAL_S_ACC),
+                    "test": (TEST_Z_ACC, TEST_S_ACC)}
 TRAIN_ZMEAN_ACC = "train_zmean_acc"  # a probe on z's posterior mean instead of a sample: reported, never selected on
 VAL_ZMEAN_ACC = "val_zmean_acc"
 TEST_ZMEAN_ACC = "test_zmean_acc"

@@ -114,7 +114,8 @@ def _accuracy_curves(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     ax.set_ylabel("probe accuracy")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
-    for key, name, style in ((M.VAL_RECON_MSE, "val, own s", "-"), (M.VAL_SWAP_MSE, "val, s of a same-label image", "--"),
+    for key, name, style in ((M.VAL_RECON_MSE, "val, own s", "-"),
+                             (M.VAL_SWAP_MSE, "val, s of a same-label image", "--"),
                              (M.TRAIN_SWAP_MSE, "train, swapped s (objective)", ":")):
         if t.series(key):
             steps, values = zip(*t.series(key))
@@ -125,6 +126,7 @@ def _accuracy_curves(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     caption = ("Left: label accuracy of the probes on s (blue) and z (red) after each epoch, on validation (solid) and "
                "test (dashed) images and on the training images the probe was fitted on (dotted); in purple, a probe "
                "on z's posterior mean instead of a sample (validation). Right: reconstruction error per pixel from "
-               "the posterior mean with the image's own s, and with the s of another image of the same label (the forward cycle's swap), on validation images; and the training objective's swapped "
+               "the posterior mean with the image's own s, and with the s of another image of the same label (the "
+               "forward cycle's swap), on validation images; and the training objective's swapped "
                "reconstruction error, averaged over the epoch.")
     return Figure(ctx.save(fig, "cyclevae_best_curves"), title, caption)

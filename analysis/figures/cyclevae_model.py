@@ -106,8 +106,8 @@ def _interpolations(ctx: Context, model, x_test: torch.Tensor, y_test: np.ndarra
                   f"{N_PAIRS} pairs of test images with different labels (the first image of label k and of the next "
                   f"label). Each pair has two rows between its two images: 's' decodes z of the left image with "
                   f"s = (1 - t) s_a + t s_b, 'z' decodes s of the left image with z = (1 - t) z_a + t z_b (posterior "
-                  f"means), for {N_STEPS} values of t from 0 to 1. Moving s should change the label and keep the style; "
-                  "moving z should change the style and keep the label.")
+                  f"means), for {N_STEPS} values of t from 0 to 1. Moving s should change the label and keep the "
+                  "style; moving z should change the style and keep the label.")
 
 
 def _image_rows(images: torch.Tensor, n_rows: int, n_cols: int, names: list[str], marks=None) -> plt.Figure:
@@ -128,8 +128,8 @@ class _Regressor(nn.Module):
         super().__init__()
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
-        self.net = nn.Sequential(nn.Linear(d_in, HIDDEN), nn.LeakyReLU(0.2), nn.Linear(HIDDEN, HIDDEN), nn.LeakyReLU(0.2),
-                                 nn.Linear(HIDDEN, d_out))
+        self.net = nn.Sequential(nn.Linear(d_in, HIDDEN), nn.LeakyReLU(0.2), nn.Linear(HIDDEN, HIDDEN),
+                                 nn.LeakyReLU(0.2), nn.Linear(HIDDEN, d_out))
 
     def forward(self, x):
         return self.net((x - self.mean) / self.std)
@@ -185,18 +185,19 @@ def _predictions(ctx: Context, model, cfg, data, label: str) -> Figure:
     marks += [(2, j) for j in range(N_PREDICT) if wrong_own[pick[j]]]
     fig = _image_rows(images, 3, N_PREDICT, ["test image", "z, s predicted from z", "s, z predicted from s"], marks)
     r2_s, r2_z = r_squared(s_hat, s_te), r_squared(z_hat, z_te)
-    caption = (f"Networks (two hidden layers of 256, MSE, {REGRESSOR_EPOCHS} epochs) fitted on the encodings of the first "
-               f"{n:,} training images predict s from z and z from s (posterior means). Row 1: {N_PREDICT} test images "
-               "spread over the test set; row 2: decoded from the image's z and the s predicted from that z; row 3: "
-               "decoded from the image's s and the z predicted from that s. Red frames: row 2, where the s-probe "
-               "(the trial's probe, refitted with its seed) gives the predicted s another label than the image's; row 3, "
-               "where it misclassifies the image's own s. Over all test images the s-probe gives the label of the image "
-               f"to {100 * (1 - wrong_hat.float().mean()):.1f}% of the s predicted from z (chance: about "
-               f"{100 / len(torch.unique(y_test)):.0f}%; own s: {100 * (1 - wrong_own.float().mean()):.1f}%), and the "
-               f"predictions explain R² = {r2_s:.3f} of s's variance (from z) and {r2_z:.3f} of z's (from s) on the test "
-               "set. The same network fitted on one seeded sample of q(z|x) instead of its mean (what the decoder "
-               f"receives, and what the z-probe reads) gives s the image's label {100 * right_from_sample:.1f}% of the "
-               "time. Disentangled latents predict each other badly: row 2 then shows other labels, row 3 a typical style.")
+    caption = (f"Networks (two hidden layers of 256, MSE, {REGRESSOR_EPOCHS} epochs) fitted on the encodings of the "
+               f"first {n:,} training images predict s from z and z from s (posterior means). Row 1: {N_PREDICT} test "
+               "images spread over the test set; row 2: decoded from the image's z and the s predicted from that z; "
+               "row 3: decoded from the image's s and the z predicted from that s. Red frames: row 2, where the "
+               "s-probe (the trial's probe, refitted with its seed) gives the predicted s another label than the "
+               "image's; row 3, where it misclassifies the image's own s. Over all test images the s-probe gives the "
+               f"label of the image to {100 * (1 - wrong_hat.float().mean()):.1f}% of the s predicted from z (chance: "
+               f"about {100 / len(torch.unique(y_test)):.0f}%; own s: {100 * (1 - wrong_own.float().mean()):.1f}%), "
+               f"and the predictions explain R² = {r2_s:.3f} of s's variance (from z) and {r2_z:.3f} of z's (from s) "
+               "on the test set. The same network fitted on one seeded sample of q(z|x) instead of its mean (what "
+               "the decoder receives, and what the z-probe reads) gives s the image's label "
+               f"{100 * right_from_sample:.1f}% of the time. Disentangled latents predict each other badly: row 2 "
+               "then shows other labels, row 3 a typical style.")
     return Figure(ctx.save(fig, "cyclevae_best_predictions"), f"{label}: s→z and z→s prediction networks", caption)
 
 
@@ -219,6 +220,6 @@ def _tsne(ctx: Context, model, x_test: torch.Tensor, y_test: torch.Tensor, cfg, 
         ax.set_yticks([])
     return Figure(ctx.save(fig, "cyclevae_best_tsne"), f"{label}: t-SNE of s and z",
                   f"scikit-learn's Barnes-Hut t-SNE ({latents.TSNE_ITERATIONS} iterations, PCA initialisation, seed "
-                  f"{o.seed}, perplexity {perplexity:g}) of {len(idx):,} test images (a label-stratified sample), coloured "
-                  "by label: s, z's posterior mean and one seeded sample of q(z|x). Labels should cluster in s and mix in "
-                  "z; distances between clusters in t-SNE are not meaningful.")
+                  f"{o.seed}, perplexity {perplexity:g}) of {len(idx):,} test images (a label-stratified sample), "
+                  "coloured by label: s, z's posterior mean and one seeded sample of q(z|x). Labels should cluster in "
+                  "s and mix in z; distances between clusters in t-SNE are not meaningful.")
