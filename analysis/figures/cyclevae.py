@@ -101,11 +101,12 @@ def _accuracy_curves(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     title = f"{label}: probe accuracies over training"
     series = [(M.VAL_S_ACC, "val s", "tab:blue", "-"), (M.TEST_S_ACC, "test s", "tab:blue", "--"),
               (M.VAL_Z_ACC, "val z", "tab:red", "-"), (M.TEST_Z_ACC, "test z", "tab:red", "--"),
+              (M.TRAIN_S_ACC, "train s (fitted images)", "tab:blue", ":"),
               (M.TRAIN_Z_ACC, "train z (fitted images)", "tab:red", ":"),
               (M.VAL_ZMEAN_ACC, "val z mean (not selected on)", "tab:purple", "-.")]
     if not t.series(M.VAL_S_ACC):
         return Omitted(title, "the run logged no probe accuracies")
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for key, name, color, style in series:
         if t.series(key):
             steps, values = zip(*t.series(key))
@@ -113,7 +114,7 @@ def _accuracy_curves(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     ax.set_xlabel("epoch")
     ax.set_ylabel("probe accuracy")
     ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2, loc="center right")  # between the s curves near 1 and the z curves below 0.4
     for key, name, style in ((M.VAL_RECON_MSE, "val, own s", "-"),
                              (M.VAL_SWAP_MSE, "val, s of a same-label image", "--"),
                              (M.TRAIN_SWAP_MSE, "train, swapped s (objective)", ":")):
