@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from study.errors import UsageError
+from study.resolve import resolve
+from study.run import _load_data
 from tests.sprites_files import write_character, write_sprites
 from trainables.data.arrays import DataUnavailable, ImageData
 from trainables.data.paired import PairedData, PairSampler, epoch_batches
@@ -150,3 +153,13 @@ def test_corrupt_split_file_names_it(tmp_path):
     (tmp_path / "sprites" / "sprites_splits.mat").write_bytes(b"not a mat file")
     with pytest.raises(DataUnavailable, match=r"cannot read Sprites split file .*sprites_splits\.mat"):
         load_sprites(tmp_path)
+
+
+def test_missing_sprites_file_is_the_studys_one_line_usage_error(tmp_path):
+    """What ``study.run`` loads before any trial: a missing character file is a UsageError (exit 2) naming it."""
+    write_sprites(tmp_path / "sprites", {"train": [1], "val": [2], "test": [3]}, n_anims=1, frames=2)
+    (tmp_path / "sprites" / "sprites_2.mat").unlink()
+    with pytest.raises(UsageError) as e:
+        _load_data(resolve("cyclevae_sprites_sweep", "smoke"), tmp_path)
+    message = str(e.value)
+    assert "\n" not in message and "sprites_2.mat is missing" in message and "ROOT/sprites" in message

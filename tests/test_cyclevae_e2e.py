@@ -1,9 +1,9 @@
-"""The cycle-consistent VAE study end to end: real Ray, real MLflow (SQLite), real MNIST files; and a Sprites
-study whose files are missing, which exits before Ray starts.
+"""The cycle-consistent VAE study end to end: real Ray, real MLflow (SQLite), real MNIST files.
 
-Within the CI budget the Sprites smoke profile trains without Ray (tests/test_cyclevae_fit.py), a latent size over
-the cap is counted over it (tests/test_cyclevae_space.py), and the runner's rejection of over-cap
-configurations is the VAE e2e test's."""
+Within the CI budget the rest runs without Ray: the Sprites smoke profile trains on generated files
+(tests/test_cyclevae_fit.py), a missing Sprites file is the study's one-line usage error (tests/test_cyclevae_data.py;
+the runner's exit 2 on it is the CIFAR-10 and DANN e2e tests'), a latent size over the cap is counted over it
+(tests/test_cyclevae_space.py; the runner's rejection is the VAE e2e test's)."""
 
 import pandas as pd
 import pytest
@@ -12,22 +12,14 @@ import torch
 from analysis.checkpoints import load_model
 from analysis.figures.common import image_steps
 from tests.analysis_study import smoke_export
-from tests.conftest import run_cli
 from tests.test_analysis_export import assert_png
 from tests.test_vae_e2e import _runs  # (client, parent runs, child runs) of a study
-from tests.sprites_files import write_sprites
 from trainables import metric_names as M
 from trainables.cyclevae import load_cyclevae_data
 from trainables.cyclevae_eval import evaluate
 from trainables.data.paired import SPLITS
 
 pytestmark = pytest.mark.e2e
-
-
-def _study(tmp, *args):
-    uri = f"sqlite:///{tmp}/m.db"
-    p = run_cli("study.run", *args, "--tracking-uri", uri, "--storage-path", str(tmp / "ray"))
-    return p, uri
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +83,3 @@ def test_export_writes_table_1_and_every_figure(mnist_smoke):
     page = (smoke.out / "report.html").read_text()
     assert "Table 1: label accuracy of probes on z and on s" in page and "swap grid" in page
 
-
-def test_missing_sprites_file_exits_2_naming_it(tmp_path):
-    write_sprites(tmp_path / "sprites", {"train": [1], "val": [2], "test": [3]}, n_anims=1, frames=2)
-    (tmp_path / "sprites" / "sprites_2.mat").unlink()
-    p, _ = _study(tmp_path, "cyclevae_sprites_sweep", "--profile", "smoke", "--data-root", str(tmp_path))
-    assert p.returncode == 2, p.stderr[-2000:]
-    errors = [line for line in p.stderr.splitlines() if line.startswith("study.run: error:")]
-    assert len(errors) == 1 and "sprites_2.mat is missing" in errors[0] and "ROOT/sprites" in errors[0]
