@@ -14,11 +14,16 @@ from torch import nn
 
 from trainables.classifier import prepare_assets
 from trainables.data import SplitData, load_dataset
+from trainables.data.ddpm_data import load_ddpm_data
 from trainables.data.registry import image_shape
+from trainables.ddpm import fit as fit_ddpm
+from trainables.ddpm_config import DDPMConfig, n_reports as ddpm_reports
+from trainables.ddpm_eval import prepare as prepare_ddpm
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
 from trainables.models.gan import build_gan
 from trainables.models.params import count_params
+from trainables.models.unet import build_unet
 from trainables.models.vae import build_vae
 from trainables.vae import fit as fit_vae
 from trainables.vae_config import VAEConfig
@@ -76,4 +81,6 @@ def _build_gan(cfg: GANConfig) -> nn.Module:
 FAMILIES: dict[str, Family] = {
     "vae": Family("vae", VAEConfig, fit_vae, _build_vae),
     "gan": Family("gan", GANConfig, fit_gan, _build_gan, n_reports=gan_reports, prepare=prepare_assets),
+    "ddpm": Family("ddpm", DDPMConfig, fit_ddpm, build_unet, load_data=load_ddpm_data, n_reports=ddpm_reports,
+                   prepare=prepare_ddpm),
 }

@@ -38,6 +38,11 @@ CLASSES_COVERED = "classes_covered"  # classes predicted at least once among the
 CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier behind the fid metrics
 FID_INCEPTION = "fid_inception"  # Inception-v3 FID; only when its weights are on disk
 
+# DDPM family: train_loss, val_loss and test_loss are Ho et al.'s L_simple (the mean squared error of the
+# epsilon prediction per pixel, t uniform); val_/test_ use the same seeded (t, noise) pairs in every trial
+DDIM_SAMPLES_PER_S = "ddim_samples_per_s"  # images per second of DDIM sampling (ddim_steps network calls each)
+LEARNING_RATE = "learning_rate"  # the learning rate in force at the end of the report (after warm-up)
+
 # Records made before the validation split: their study metric was one of these test metrics
 LEGACY_FID = "fid"  # then: Fréchet distance to the test images
 LEGACY_KID = "kid"
