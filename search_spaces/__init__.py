@@ -5,9 +5,10 @@ imports Ray or trains anything.
 """
 
 from search_spaces.study import DEFAULT_PARAM_CAP, Params, Profile, Study
+from search_spaces.ddpm import STUDIES as _DDPM_STUDIES
 from search_spaces.gan import STUDIES as _GAN_STUDIES
 from search_spaces.vae import STUDIES as _VAE_STUDIES
 
-STUDIES: dict[str, Study] = {s.name: s for s in [*_VAE_STUDIES, *_GAN_STUDIES]}
+STUDIES: dict[str, Study] = {s.name: s for s in [*_VAE_STUDIES, *_GAN_STUDIES, *_DDPM_STUDIES]}
 
 __all__ = ["DEFAULT_PARAM_CAP", "Params", "Profile", "STUDIES", "Study"]
