@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from analysis.figures import gan, study, vae
+from analysis.figures import ddpm, gan, study, vae
 from analysis.figures.common import Context
 from analysis.items import Section
 
 FIGURES: dict[str, Callable[[Context], list[Section]]] = {
     "vae": vae.sections,
     "gan": gan.sections,
+    "ddpm": ddpm.sections,
 }
 
 

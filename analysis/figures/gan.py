@@ -5,13 +5,11 @@ interpolations, nearest training images and a labelled cherry-picked grid (:mod:
 from __future__ import annotations
 
 import math
-import re
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from analysis.figures import gan_model
-from analysis.figures.common import Context, read_png, split_grid
+from analysis.figures.common import Context, save_grids_over_training
 from analysis.items import Figure, Omitted, Section
 from analysis.record import Trial
 from trainables import metric_names as M
@@ -106,20 +104,11 @@ def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
 
 def _fixed_noise(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     title = f"{label}: fixed-noise samples over training"
-    found = sorted((int(m.group(1)), p) for p in ctx.image_artifacts(t.run_id)
-                   if (m := re.search(r"fixed_noise_e(\d+)\.png$", p)))
-    if not found:
+    path = save_grids_over_training(ctx, t.run_id, "fixed_noise", image_shape(t.config["dataset"])[1],
+                                    "gan_best_fixed_noise")
+    if path is None:
         return Omitted(title, "the run has no images/fixed_noise_eNNNN.png artifacts")
-    tile = image_shape(t.config["dataset"])[1]
-    rows = []
-    for _, path in found:
-        tiles = split_grid(read_png(ctx.artifact(t.run_id, path)), tile)
-        rows.append(np.concatenate(tiles[:8], axis=1))  # the first 8 of the 64 fixed latents
-    fig, ax = plt.subplots(figsize=(6, 0.75 * len(rows) + 0.6))
-    ax.imshow(np.concatenate(rows, axis=0), interpolation="nearest")
-    ax.set_yticks([tile * (i + 0.5) for i in range(len(rows))], [f"report {k}" for k, _ in found], fontsize=8)
-    ax.set_xticks([])
     caption = ("The generator's images for the same 8 latent vectors (the first 8 of the 64 fixed ones, seed = the "
                "trial's seed) at every report, one row per report, from the run's images/fixed_noise_eNNNN.png: "
                "how the same latents evolve, and whether rows collapse to one mode.")
-    return Figure(ctx.save(fig, "gan_best_fixed_noise"), title, caption)
+    return Figure(path, title, caption)
