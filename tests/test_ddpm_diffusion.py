@@ -9,6 +9,7 @@ import torch
 
 from trainables.diffusion import (SCHEDULES, alphas_cumprod, cosine_betas, ddim_sample, ddim_step, ddim_timesteps,
                                   linear_betas, q_sample, slerp)
+from trainables.losses.ddpm import LOSS_WEIGHTS, MIN_SNR_GAMMA, snr
 from trainables.models.unet import timestep_embedding
 from tests.ddpm_support import one_thread  # noqa: F401 - autouse fixture
 
@@ -162,3 +163,15 @@ def test_slerp_keeps_the_endpoints_and_the_norm():
     assert (norms / z0.norm()).min() > 0.9 and (norms / z0.norm()).max() < 1.1
     linear_mid = (0.5 * (z0 + z1)).norm()
     assert path[4].norm() > 1.3 * linear_mid  # where a straight line would shrink by about 1/sqrt(2)
+
+
+def test_min_snr_weight_caps_the_clean_steps_only():
+    abar = alphas_cumprod("linear", 1000)
+    s = snr(abar)
+    assert s[0].item() == pytest.approx(abar[0].item() / (1 - abar[0].item()))
+    w = LOSS_WEIGHTS["min_snr"](s)
+    noisy = s <= MIN_SNR_GAMMA
+    assert torch.equal(w[noisy], torch.ones(int(noisy.sum())))  # SNR <= 5: plain L_simple
+    assert torch.allclose(w[~noisy], MIN_SNR_GAMMA / s[~noisy])  # SNR > 5: gamma / SNR, below 1
+    assert 0 < w[0] < 1e-3 and noisy.sum() > 500  # the first (near-clean) step is weighted almost away
+    assert torch.equal(LOSS_WEIGHTS["simple"](s), torch.ones(1000))

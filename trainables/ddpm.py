@@ -35,7 +35,7 @@ from trainables.device import pick_device, seed_everything
 from trainables.diffusion import alphas_cumprod, q_sample
 from trainables.errors import Diverged
 from trainables.images import save_grid, uint8_to_float
-from trainables.losses.ddpm import eps_mse
+from trainables.losses.ddpm import LOSS_WEIGHTS, eps_mse, snr
 from trainables.models.unet import UNet, build_unet
 
 Report = Callable[[dict, "str | None"], None]
@@ -127,7 +127,7 @@ def _train_span(unet: UNet, ema: UNet, opt, scaler, x_train: torch.Tensor, abar:
         noise = torch.randn_like(x0)
         with autocast(cfg, device):
             eps = unet(q_sample(x0, t, noise, abar), t)
-        loss = eps_mse(eps, noise).mean()
+        loss = (eps_mse(eps, noise) * LOSS_WEIGHTS[cfg.loss_weighting](snr(abar[t]))).mean()
         if not torch.isfinite(loss):
             raise Diverged(f"diverged: non-finite training loss ({loss.item()}) at step {step}")
         for group in opt.param_groups:

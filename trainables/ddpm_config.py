@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 DATASETS = ("mnist", "stl10", "image_folder")
 IMAGE_SIZES = (32, 48, 64, 96, 128)
 SCHEDULES = ("linear", "cosine")
+LOSS_WEIGHTINGS = ("simple", "min_snr")
 FID_FEATURES = ("classifier", "inception", "none")
 PRECISIONS = ("bf16", "fp16", "none")
 MIN_RESOLUTION = 4  # the U-Net's lowest level is at least 4 px (Ho et al.: 32 px -> 4 px)
@@ -68,8 +69,8 @@ class DDPMConfig:
 
     One epoch is one pass over the training images; a trial reports ``reports_per_epoch`` times per
     epoch (one report is one ASHA time unit) and scores ``eval_samples`` DDIM samples at every report
-    (the study metric must be in every report). Defaults are Ho et al.'s CIFAR-10 model (35.7M parameters: over the 25M cap; the
-    studies use smaller ones).
+    (the study metric must be in every report). Defaults are Ho et al.'s CIFAR-10 model (35.7M
+    parameters: over the 25M cap; the studies use smaller ones).
     """
 
     dataset: str = "mnist"  # mnist (padded to 32 px) | stl10 (torchvision's binary files) | image_folder
@@ -90,6 +91,7 @@ class DDPMConfig:
     dropout: float = 0.1  # Ho et al. CIFAR-10
     schedule: str = "linear"  # linear (Ho et al.: 1e-4 .. 0.02) | cosine (Nichol & Dhariwal 2021)
     timesteps: int = 1000  # T in Ho et al.
+    loss_weighting: str = "simple"  # simple (Ho et al.'s L_simple) | min_snr (Hang et al. 2023, gamma 5)
     ema_decay: float = 0.9999  # Ho et al.; warmed up as min(decay, (1 + n) / (10 + n)) after n steps
     warmup_steps: int = 5000  # linear learning-rate warm-up; Ho et al. 5000
     grad_clip: float = 1.0  # global gradient-norm clip; Ho et al. 1.0
@@ -100,7 +102,7 @@ class DDPMConfig:
     mixed_precision: str = "bf16"  # autocast dtype on CUDA (bf16 | fp16 | none); CPU always trains in float32
 
     def __post_init__(self) -> None:
-        self.data_spec  # noqa: B018 - constructing it checks the data keys first
+        DataSpec(self.dataset, self.data_dir, self.image_size, self.fid_features)  # checks the data keys first
         _raise_first(self._checks())
 
     def _checks(self) -> list[tuple[bool, str]]:
@@ -122,6 +124,8 @@ class DDPMConfig:
             (self.num_res_blocks >= 1, f"num_res_blocks must be >= 1, got {self.num_res_blocks}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
+            (self.loss_weighting in LOSS_WEIGHTINGS,
+             f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {self.loss_weighting!r}"),
             (self.mixed_precision in PRECISIONS, f"mixed_precision must be one of {PRECISIONS}"),
             (self.timesteps >= 2, f"timesteps must be >= 2, got {self.timesteps}"),
             (1 <= self.ddim_steps <= self.timesteps, f"ddim_steps must be in [1, timesteps], got {self.ddim_steps}"),
@@ -137,10 +141,6 @@ class DDPMConfig:
 
     def _max_levels(self) -> int:
         return 1 + max(k for k in range(8) if self.image_size % 2**k == 0 and self.image_size // 2**k >= MIN_RESOLUTION)
-
-    @property
-    def data_spec(self) -> "DataSpec":
-        return DataSpec(self.dataset, self.data_dir, self.image_size, self.fid_features)
 
     @property
     def mults(self) -> tuple[int, ...]:
