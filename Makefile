@@ -27,5 +27,8 @@ test: setup
 	bash scripts/install_chromium.sh  # Debian's chromium for the report browser test; no-op when present
 	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest $(PYTEST_ARGS)
 
+# The build only: the venv, packaging metadata and bytecode. Results (mlflow.db, mlartifacts/, exports/,
+# ray_results) are never touched; delete them by hand when you mean to.
 clean:
-	rm -rf $(VENV) mlflow.db mlartifacts
+	rm -rf $(VENV) build *.egg-info .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

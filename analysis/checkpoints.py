@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from trainables.checkpoint import CONFIG_FILE, MODEL_FILE, load_weights, read_config
-from trainables.families import FAMILIES
+from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
+from trainables.families import restore_model
 
 
 def load_model(run_id: str, tracking_uri: str | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, Any]:
@@ -34,14 +33,5 @@ def load_model(run_id: str, tracking_uri: str | None = None, device: str | torch
     with tempfile.TemporaryDirectory() as tmp:
         for name in (MODEL_FILE, CONFIG_FILE):
             download_artifacts(run_id=run_id, artifact_path=name, dst_path=tmp, tracking_uri=uri)
-        return load_model_dir(tmp, device)
+        return restore_model(tmp, device)
 
-
-def load_model_dir(directory: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, Any]:
-    """Load ``model.safetensors`` + ``config.json`` from a local folder (a checkpoint or a download)."""
-    meta = read_config(directory)
-    family = FAMILIES[meta["family"]]
-    cfg = family.make_config(meta["config"])
-    model = family.build(cfg)
-    load_weights(directory, model)
-    return model.to(device).eval(), cfg

@@ -1,10 +1,13 @@
 """``python -m analysis.export STUDY``: best configs, leaderboard, figures and a report from MLflow.
 
 Writes into ``--out`` (default ``analysis_<study>``): ``best_config.yaml``, ``leaderboard.csv``,
-``figures/*.png``, the family's extra files (``svm_report.json`` for VAEs) and ``report.html``.
+``figures/*.png``, the family's extra files (``svm_report.json`` for VAEs) and ``report.html``;
+with ``--compare KEY`` also ``compare_KEY.csv`` and its figures; with ``--models DIR`` the best
+trial's model as TorchScript files, ``transforms.py`` and ``README.md`` in DIR.
 
 Exit codes: 0 written; 2 bad input (unreachable tracking URI, unknown study, empty experiment,
-a run that is not a parent run of the study), with one line naming the problem and the fix.
+a run that is not a parent run of the study, a --compare key no trained trial has, an --at-epoch
+no compared trial reached), with one line naming the problem and the fix.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per tiny file is noise
 
 
-def build_parser() -> Parser:
-    p = Parser(prog="python -m analysis.export", description="Export a study recorded in MLflow: best_config.yaml, "
+def build_parser(prog: str = "python -m analysis.export") -> Parser:
+    p = Parser(prog=prog, description="Export a study recorded in MLflow: best_config.yaml, "
                "leaderboard.csv, figures and report.html (no retraining; checkpoints are loaded for inference).")
     p.add_argument("study", help="study name (the MLflow experiment)")
     p.add_argument("--tracking-uri", help="MLflow URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
@@ -33,14 +36,22 @@ def build_parser() -> Parser:
     p.add_argument("--tsne-points", type=int, default=1000, help="test images embedded by t-SNE (default 1000)")
     p.add_argument("--svm-train-size", type=int, default=10_000,
                    help="training images whose latent means train the SVM (default 10000; 0: all)")
+    p.add_argument("--compare", metavar="KEY", help="also draw the trials side by side by config key KEY (e.g. beta): "
+                   "curves overlaid, reconstructions and samples in one figure, every metric at an equal epoch "
+                   "(compare_KEY.csv)")
+    p.add_argument("--at-epoch", type=int, metavar="N", help="with --compare: the epoch of the table (default: the "
+                   "last epoch every compared trial reached)")
+    p.add_argument("--models", metavar="DIR", help="also write the best trial's model as TorchScript files that load "
+                   "without genstudy (VAE: vae.pt; GAN: generator.pt, discriminator.pt), transforms.py and README.md")
     p.add_argument("--diffusion-samples", type=int, default=1000,
                    help="DDIM samples for a diffusion model's cherry-picked grid and memorisation check (default 1000)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m analysis.export") -> int:
+    args = build_parser(prog).parse_args(argv)
+    from analysis.compare import CompareError, compared, equal_epoch
     from analysis.record import RecordError, load
 
     from study.mlflow_store import tracking_uri
@@ -50,10 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         if value < 1:
             print(f"analysis.export: error: {flag} must be >= 1, got {value}", file=sys.stderr)
             return 2
+    if args.at_epoch is not None and not args.compare:
+        print("analysis.export: error: --at-epoch needs --compare KEY; fix: add --compare KEY", file=sys.stderr)
+        return 2
     uri = tracking_uri(args.tracking_uri)
     try:
         record = load(args.study, uri, args.run_id)
-    except RecordError as e:
+        if args.compare:  # a key or epoch that cannot be met exits now, before the long steps
+            equal_epoch(record, compared(record, args.compare), args.at_epoch)
+    except (RecordError, CompareError) as e:
         print(f"analysis.export: error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out or f"analysis_{args.study}").expanduser().resolve()
@@ -91,6 +107,14 @@ def export(record, out: Path, args) -> None:
     ctx = Context(record, out, data_root, options, progress)
     try:
         sections = all_sections(ctx)
+        if args.compare:
+            from analysis.figures import compare
+
+            sections.append(compare.section(ctx, args.compare, args.at_epoch))
+        if args.models:
+            from analysis import models
+
+            sections.append(models.section(ctx, Path(args.models).expanduser().resolve()))
     finally:
         ctx.close()
     report.write(out / "report.html", record, sections, report.leaderboard_table(df, record), best)

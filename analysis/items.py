@@ -37,7 +37,7 @@ Item = Union[Figure, Table, Omitted]
 @dataclass
 class Section:
     title: str
-    intro: str = ""
+    intro: str = ""  # plain text, escaped in the page; `backticks` mark code
     items: list[Item] = field(default_factory=list)
 
     def figures(self) -> list[Figure]:

@@ -1,4 +1,5 @@
-"""What a trained VAE's latent space says: posterior means, KL per dimension, t-SNE, a linear-probe-style SVM.
+"""What a trained VAE's latent space says: posterior means, KL per dimension, t-SNE, an RBF-kernel SVM
+on the posterior means (a non-linear classifier: it measures what the means separate, not linear separability).
 
 Inference only (the model is loaded from its checkpoint, never trained here). Every function is
 deterministic for a given seed.

@@ -47,9 +47,10 @@ def status_text(trial: Trial, rungs: list[int]) -> str:
 
 
 def build(record: StudyRecord) -> pd.DataFrame:
-    """Every trial as one row: ids, status, budget, metric (final, best, at each rung), params, error.
+    """Every trial as one row: ids, status, budget, metric (final, best, at each rung), its test
+    counterpart at the best report and at the end, the split the ranking used, params, error.
 
-    Rows are sorted by rank (best value of the study metric; trials without one last).
+    Rows are sorted by rank (best value of the study's validation metric; trials without one last).
     """
     metric, mode = record.metric, record.mode
     rungs = asha_rungs(record.grace_period, record.reduction_factor, record.max_reports)
@@ -65,17 +66,35 @@ def build(record: StudyRecord) -> pd.DataFrame:
             f"{metric}_best": None if best is None else best[1],
             f"{metric}_best_report": None if best is None else best[0],
         }
+        if record.test_metric != metric:  # the test number of the kept checkpoint, beside the validation one
+            test = t.series(record.test_metric)
+            row[f"{record.test_metric}_at_best"] = record.test_at_best(t)
+            row[f"{record.test_metric}_final"] = test[-1][1] if test else None
+        row["selected_on"] = "test (recorded before the validation split)" if record.selected_on_test else "val"
         for r in rungs:
             row[f"{metric}@{r}"] = t.at(metric, r)
         row.update({"error": t.error, **{k: t.config.get(k) for k in _param_order(record)}})
         rows.append(row)
     df = pd.DataFrame(rows)
+    _add_confirmation(df, record)
     ascending = mode == "min"
     df.insert(0, "rank", df[f"{metric}_best"].rank(ascending=ascending, method="min").astype("Int64"))
     for r in rungs:
         col = f"{metric}@{r}"
         df.insert(df.columns.get_loc(col) + 1, f"rank@{r}", df[col].rank(ascending=ascending, method="min").astype("Int64"))
     return df.sort_values(["rank", "trial_id"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _add_confirmation(df: pd.DataFrame, record: StudyRecord) -> None:
+    """For the trials the study confirmed: the mean and sd over fresh seeds, and their rank by that mean."""
+    if not record.confirmations:
+        return
+    from analysis.confirmation import table
+
+    confirmed = table(record).set_index("trial_id")
+    for column in ("confirmed_rank", f"{record.metric}_mean", f"{record.metric}_sd"):
+        name = column if column == "confirmed_rank" else column.replace(record.metric, f"{record.metric}_confirm")
+        df[name] = df["trial_id"].map(confirmed[column])
 
 
 def _param_order(record: StudyRecord) -> list[str]:

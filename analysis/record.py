@@ -40,6 +40,7 @@ class Trial:
     error: str | None = None
     failure_reason: str | None = None
     n_params: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # the child run's tags (confirm_of, confirm_seed ...)
 
     def series(self, metric: str) -> list[tuple[int, float]]:
         """Finite ``(report, value)`` pairs of ``metric``, in report order."""
@@ -75,6 +76,26 @@ class StudyRecord:
     parent_metrics: dict[str, float]
     trials: list[Trial]
     max_reports: int  # reports a trial makes when ASHA lets it finish (ASHA's max_t)
+    test_metric: str = ""  # the test counterpart shown beside the metric; the metric itself for legacy records
+    confirmations: list[Trial] = field(default_factory=list)  # the top configurations again with fresh seeds
+
+    @property
+    def selected_on_test(self) -> bool:
+        """A record made before studies selected on a validation split: its study metric was a test metric."""
+        return not M.is_selection_metric(self.metric)
+
+    @property
+    def selection_note(self) -> str:
+        """What the ranking metric was computed on, for tables and captions."""
+        if self.selected_on_test:
+            return (f"{self.metric} is a test-set metric: this study was recorded before genstudy selected on a "
+                    "validation split, so its ranking and best trial were chosen on the test set")
+        return f"ranked by {self.metric} (validation split); {self.test_metric} (test split) is reported, never selected on"
+
+    def test_at_best(self, trial: Trial) -> float | None:
+        """``test_metric`` at the report where the trial's study metric was best (its kept checkpoint)."""
+        best = trial.best(self.metric, self.mode)
+        return None if best is None else trial.at(self.test_metric, best[0])
 
     @property
     def fixed(self) -> dict[str, str]:
@@ -165,7 +186,11 @@ def load(study: str, uri: str, parent_run_id: str | None = None) -> StudyRecord:
     runs = children(client, exp.experiment_id, parent.info.run_id)
     params = dict(parent.data.params)
     family = _family(study, client, runs)
-    trials = [_trial(client, run, family) for run in runs] + _rejected(client, parent.info.run_id, family)
+    from study.confirm import CONFIRM, PHASE_TAG
+
+    loaded = [_trial(client, run, family) for run in runs]
+    confirmations = [t for t in loaded if t.tags.get(PHASE_TAG) == CONFIRM]
+    trials = [t for t in loaded if t.tags.get(PHASE_TAG) != CONFIRM] + _rejected(client, parent.info.run_id, family)
     if not trials:
         raise RecordError(f"study {study!r}: parent run {parent.info.run_id} has no trials (every configuration "
                           "over the cap, or interrupted before the first); fix: pick another run with --run")
@@ -174,8 +199,11 @@ def load(study: str, uri: str, parent_run_id: str | None = None) -> StudyRecord:
         parent_run_id=parent.info.run_id, parent_name=parent.info.run_name or parent.info.run_id,
         parent_status=parent.info.status, metric=params.get("metric", ""), mode=params.get("mode", "min"),
         params=params, tags=dict(parent.data.tags), parent_metrics=dict(parent.data.metrics),
-        trials=sorted(trials, key=lambda t: (t.run_id is None, t.trial_id)), max_reports=0)
+        trials=sorted(trials, key=lambda t: (t.run_id is None, t.trial_id)), max_reports=0,
+        confirmations=sorted(confirmations, key=lambda t: (int(t.tags.get("confirm_rank", 0)), t.trial_id)))
     record.max_reports = _int(params.get("max_t")) or _max_reports(record)  # max_t: logged on the parent; older runs: inferred
+    record.test_metric = params.get("test_metric") or (record.metric if record.selected_on_test
+                                                        else M.test_counterpart(record.metric))
     return record
 
 
@@ -231,7 +259,7 @@ def _trial(client, run, family: str) -> Trial:
                  epochs=int(tags.get("epochs_run", 0)), config=typed_config(run.data.params, family),
                  metrics=dict(metrics), history=history, stopped_by=tags.get("stopped_by"),
                  error=tags.get("error"), failure_reason=tags.get("failure_reason"),
-                 n_params=None if n_params is None else int(n_params))
+                 n_params=None if n_params is None else int(n_params), tags=dict(tags))
 
 
 def _rejected(client, parent_run_id: str, family: str) -> list[Trial]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,12 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; } th { bac
 LEADERBOARD_SHOWN = 12  # parameter columns shown in the page; the CSV has them all
 
 
+def inline(text: str) -> str:
+    """Plain text as HTML: everything escaped (config values, names and ids come from users), then
+    each `backticked` span set as code."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+
 def _item_html(item) -> str:
     if isinstance(item, Figure):
         return (f'<figure><img src="{html.escape(item.path)}" alt="{html.escape(item.title)}">'
@@ -44,14 +51,17 @@ def _item_html(item) -> str:
 def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
     """The leaderboard for the page: ids, status, budget, metric columns and the searched parameters."""
     keep = [c for c in df.columns if c in ("rank", "trial_id", "status_detail", "epochs_run", "n_params", "error")
-            or c.startswith((f"{record.metric}", "rank@"))]
+            or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@", "confirmed_rank"))]
     keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
     shown = df[keep].copy()
     html_table = shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
-    caption = (f"Every trial, ranked by its best {record.metric} ({record.mode}); status names the ASHA rung where a "
-               f"trial was stopped. {record.metric}@R is the value after R reports (the ASHA rungs) and rank@R the "
-               "trial's rank among those that reached R: the comparison at equal budget. All parameters are in "
-               "leaderboard.csv.")
+    test = "" if record.selected_on_test else (
+        f" {record.test_metric}_at_best is the test-split value at the report where {record.metric} was best (the "
+        f"checkpoint the trial keeps); it is reported, never used to rank.")
+    caption = (f"Every trial, ranked by its best {record.metric} ({record.mode}); {record.selection_note}. Status "
+               f"names the ASHA rung where a trial was stopped. {record.metric}@R is the value after R reports (the "
+               "ASHA rungs) and rank@R the trial's rank among those that reached R: the comparison at equal budget."
+               f"{test} All parameters are in leaderboard.csv.")
     return Table("Leaderboard", caption, html_table, "leaderboard.csv")
 
 
@@ -64,18 +74,22 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
             f"</code> ({r.mode}). Parent run <code>{r.parent_run_id}</code> ({html.escape(r.parent_name)}, "
             f"{r.parent_status}) in <code>{html.escape(r.tracking_uri)}</code>. Trials: {counts or 'counts not logged'}."
             f" Exported {dt.datetime.now().isoformat(timespec='seconds')}.</p>")
+    if r.selected_on_test:
+        head += f'<p class="omitted"><b>Selected on the test set.</b> {html.escape(r.selection_note)}.</p>'
     if best is not None:
         b = best["best"]
         config = " ".join(f"{k}={v}" for k, v in b["config"].items())
-        head += (f"<p><b>Best trial</b> {b['trial_id']} (run <code>{b['run_id']}</code>): {r.metric} = "
-                 f"{b['metric']['best']:.4f} at report {b['metric']['best_report']}. Config "
+        test = b["metric"].get("test")
+        beside = "" if test is None else f", {html.escape(r.test_metric)} (test split, reported) = {test:.4f}"
+        head += (f"<p><b>Best trial</b> {b['trial_id']} (run <code>{b['run_id']}</code>), chosen on {r.metric}: "
+                 f"{r.metric} = {b['metric']['best']:.4f}{beside} at report {b['metric']['best_report']}. Config "
                  f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with the top {len(best['top_k'])}): "
                  f"<code>{html.escape(config)}</code></p>")
     body = [head, "<h2>Leaderboard</h2>", _item_html(leaderboard)]
     for s in sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         if s.intro:
-            body.append(f"<p>{s.intro}</p>")  # intros are built by analysis code (may hold <code>)
+            body.append(f"<p>{inline(s.intro)}</p>")
         body += [_item_html(i) for i in s.items]
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(r.study)} report</title>'
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>")

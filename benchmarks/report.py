@@ -58,21 +58,31 @@ def _overhead(r: dict) -> list[str]:
 
 
 def _search(r: dict) -> list[str]:
-    lines = ["## 3. Search efficiency (`vae_beta_sweep`, smoke data: 4,000 training images)",
-             f"{r['n']} trials of up to {r['epochs']} epochs each way. Epochs are counted over all trials in "
-             "the order reports arrived.", "",
-             "| seed | random best | random: epochs to its best (of total) | TPE+ASHA: epochs to that value "
-             "(of total) | TPE+ASHA best |", "| --- | --- | --- | --- | --- |"]
-    for row in r["rows"]:
-        tpe = row["tpe_epochs"] if row["tpe_epochs"] is not None else "not reached"
-        lines.append(f"| {row['seed']} | {row['target']:.2f} | {row['random_epochs']} ({row['random_total']}) | "
-                     f"{tpe} ({row['tpe_total']}) | {row['tpe_best']:.2f} |")
-    ratio = r["ratio"]
-    reached = sum(math.isfinite(v) for v in ratio.values)
-    ok = ratio.median <= 0.5
-    lines.append(f"\nCompute ratio TPE+ASHA / random, median over all {len(ratio.values)} seeds (a seed that never "
-                 f"reached random's best counts as ∞; {reached} of {len(ratio.values)} reached it): "
-                 f"**{ratio.cell('{:.2f}')}**; target ≤ 0.5: **{'met' if ok else 'not met'}**.")
+    from benchmarks.search import BASELINE, METHODS
+
+    budget = sorted(r["budgets"])[len(r["budgets"]) // 2]
+    lines = [f"## 3. Search efficiency at equal compute (`vae_beta_sweep`, quick profile's space with arch=mlp and its "
+             "ASHA settings, no enqueued baselines, "
+             f"{r['train_size']:,} MNIST training images, {r['epochs']} epochs a trial)",
+             f"Random + FIFO runs {r['n']} trials to the end; its compute B (training images processed, "
+             f"median {budget:,}) is every method's budget. ASHA methods propose up to "
+             f"{3 * r['n']} configurations and are cut at B; curves are the best val_nelbo reported so far "
+             f"against images processed, in the order reports arrived. {r['seeds']} search seeds"
+             + (f"; extra arguments {' '.join(r['extra'])}" if r["extra"] else "") + ".", "",
+             f"![anytime curves]({r['figure']})" if r.get("figure") else "", "",
+             "| method | best val_nelbo at B (nats) | at least as good as random+fifo at B | compute to reach "
+             "random+fifo's final best (× B) | wall s to B |", "| --- | --- | --- | --- | --- |"]
+    for method in METHODS:
+        m = r["summary"][method]
+        reach = m["reach"]
+        lines.append(f"| {'+'.join(method)} | {m['best'].cell('{:.2f}')} | "
+                     f"{m['as_good']} of {r['seeds']} | {reach.cell('{:.2f}')} | {m['seconds_at_budget'].cell('{:.0f}')} |")
+    tpe = r["summary"][("tpe", "asha")]
+    ok_reach, ok_good = tpe["reach"].median <= 0.5, tpe["as_good"] >= max(1, r["seeds"] - 1)
+    lines += ["", f"Targets for TPE+ASHA: reach random+fifo's best at ≤ 0.5× its compute in the median "
+              f"(∞ counts where never reached): **{tpe['reach'].median:.2f}×, {'met' if ok_reach else 'not met'}**; "
+              f"at least as good at equal compute in ≥ {max(1, r['seeds'] - 1)} of {r['seeds']} seeds: "
+              f"**{tpe['as_good']}, {'met' if ok_good else 'not met'}**. Baseline: {'+'.join(BASELINE)}."]
     return lines
 
 

@@ -23,11 +23,15 @@ BENCHES = ("throughput", "overhead", "search", "metric_cost", "memory")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="each benchmark once, on little work (~3 min)")
-    p.add_argument("--out", default="BENCHMARKS.md", help="where to write the results")
+    p.add_argument("--out", help="where to write the results (default BENCHMARKS.md; with --quick "
+                   "build/BENCHMARKS.quick.md, so a harness check never overwrites what was measured)")
     p.add_argument("--data-root", default=str(default_data_root()), help="folder holding MNIST/raw")
     p.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable)")
     p.add_argument("--threads", type=int, default=2, help="torch threads for the single-process runs")
+    p.add_argument("--seeds", type=int, help="search seeds per method (default 5; --quick 1)")
     args = p.parse_args(argv)
+    args.out = args.out or ("build/BENCHMARKS.quick.md" if args.quick else "BENCHMARKS.md")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     started = time.perf_counter()
     for name in args.only or BENCHES:
@@ -38,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "overhead":
             results[name] = overhead.run(args.data_root, args.quick, args.threads)
         elif name == "search":
-            results[name] = search.run(args.data_root, args.quick)
+            results[name] = search.run(args.data_root, args.quick, args.seeds)
+            figure = Path(args.out).parent / "docs" / "benchmark_search.png"
+            figure.parent.mkdir(parents=True, exist_ok=True)
+            search.figure(results[name], figure)
+            results[name]["figure"] = str(figure.relative_to(Path(args.out).parent))
         elif name == "metric_cost":
             results[name] = metric_cost.run(args.data_root, args.quick)
         else:

@@ -1,8 +1,20 @@
-"""Search efficiency: TPE + ASHA against random search without early stopping.
+"""Search efficiency at equal compute: random + FIFO, random + ASHA, TPE + FIFO and TPE + ASHA.
 
-Same study, budget and number of trials; the figure is the training epochs (summed over trials, in
-the order reports arrived) that TPE + ASHA spent before first reaching the best ``test_nelbo``
-random search found, against the epochs random search spent to find it.
+Every method runs ``vae_beta_sweep`` on the same data and per-trial budget (the quick profile's
+space with ``arch=mlp`` fixed, so that 5 seeds of 4 methods fit in about an hour on 2 cores; its ASHA
+settings; ``train_size`` training images, ``epochs`` epochs per trial), without the study's enqueued
+baselines, with its own search seed. Compute is counted in training images processed: each report of a trial is one epoch
+of ``train_size`` images, summed over all trials in the order the driver received the reports (the
+timestamps MLflow holds); wall time is the seconds from the study's first report. The anytime curve
+of a run is the best ``val_nelbo`` reported so far against that compute.
+
+Random + FIFO, the baseline, runs ``n`` trials to the end; its compute ``B`` is the budget. The other
+methods propose until their compute passes ``B`` (ASHA stops trials early, so they get more
+proposals for the same compute) and are compared on their curves cut at ``B``:
+
+- equal compute: is the method's best at ``B`` at least as good as random + FIFO's?
+- compute to reach: the fraction of ``B`` a method spent before its best-so-far first reached random +
+  FIFO's final best (∞ when it never did within ``B``).
 """
 
 from __future__ import annotations
@@ -11,53 +23,140 @@ import math
 import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.stats import Measure
+from trainables.metric_names import VAL_NELBO
+
+METHODS = (("random", "fifo"), ("random", "asha"), ("tpe", "fifo"), ("tpe", "asha"))
+BASELINE = ("random", "fifo")
+STUDY = "vae_beta_sweep"
+ASHA_PROPOSALS = 3  # ASHA runs propose up to this many times the baseline's trials, and are cut at its compute
 
 
-def _reports(uri: str, study: str) -> list[tuple[int, float]]:
-    """(timestamp, value) of every test_nelbo report of the newest run of ``study``."""
+@dataclass(frozen=True)
+class Curve:
+    """One study run's anytime curve: at each report, images processed so far and the best value so far."""
+
+    images: list[int]
+    seconds: list[float]
+    best: list[float]
+
+    def best_at(self, budget: float) -> float:
+        """The best value reported within ``budget`` images (inf before the first report)."""
+        values = [b for i, b in zip(self.images, self.best) if i <= budget]
+        return values[-1] if values else math.inf
+
+    def images_to_reach(self, target: float) -> float:
+        """Images processed when the best first reached ``target`` (inf if it never did)."""
+        return next((i for i, b in zip(self.images, self.best) if b <= target), math.inf)
+
+    def seconds_at(self, budget: float) -> float:
+        within = [s for i, s in zip(self.images, self.seconds) if i <= budget]
+        return within[-1] if within else 0.0
+
+
+def curve(reports: list[tuple[int, float]], images_per_report: int) -> Curve:
+    """``reports`` = (timestamp ms, value) of every report of every trial -> the anytime curve."""
+    reports = sorted(reports)
+    images, seconds, best = [], [], []
+    start = reports[0][0] if reports else 0
+    so_far = math.inf
+    for k, (stamp, value) in enumerate(reports, start=1):
+        if math.isfinite(value):
+            so_far = min(so_far, value)
+        images.append(k * images_per_report)
+        seconds.append((stamp - start) / 1000)
+        best.append(so_far)
+    return Curve(images, seconds, best)
+
+
+def _reports(uri: str) -> list[tuple[int, float]]:
+    """(timestamp, val_nelbo) of every report of every trial of the newest run of the study."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(uri)
-    exp = client.get_experiment_by_name(study)
+    exp = client.get_experiment_by_name(STUDY)
     runs = [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
-    out = []
-    for r in runs:
-        out += [(m.timestamp, m.value) for m in client.get_metric_history(r.info.run_id, "test_nelbo")]
-    return sorted(out)
+    return [(m.timestamp, m.value) for r in runs for m in client.get_metric_history(r.info.run_id, VAL_NELBO)]
 
 
-def _study(tmp: str, data_root: str, seed: int, searcher: str, scheduler: str, n: int, epochs: int) -> list:
-    uri = f"sqlite:///{tmp}/{searcher}-{scheduler}.db"
-    cmd = [sys.executable, "-m", "study.run", "vae_beta_sweep", "--profile", "smoke", "--num-samples", str(n),
+def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int, epochs: int,
+           train_size: int, extra: tuple[str, ...]) -> tuple[Curve, float]:
+    searcher, scheduler = method
+    uri = f"sqlite:///{tmp}/{searcher}-{scheduler}-{seed}.db"
+    cmd = [sys.executable, "-m", "study.run", STUDY, "--profile", "quick", "--num-samples", str(n),
            "--max-epochs", str(epochs), "--seed", str(seed), "--searcher", searcher, "--scheduler", scheduler,
-           "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray")]
+           "--set", f"train_size={train_size}", "--set", "image_every=1000", "--set", "arch=mlp", "--confirm", "0", "--no-baselines",
+           "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray"), *extra]
+    start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(proc.stdout[-2000:] + proc.stderr[-2000:])
-    return _reports(uri, "vae_beta_sweep")
+        raise RuntimeError(" ".join(cmd) + "\n" + proc.stdout[-2000:] + proc.stderr[-2000:])
+    return curve(_reports(uri), train_size), time.perf_counter() - start
 
 
-def epochs_to_reach(reports: list[tuple[int, float]], target: float) -> int | None:
-    for i, (_, value) in enumerate(reports, start=1):
-        if value <= target:
-            return i
-    return None
-
-
-def run(data_root: str, quick: bool) -> dict:
-    n, epochs, seeds = (3, 1, [0]) if quick else (16, 8, [0, 1, 2])
-    rows = []
-    for seed in seeds:
+def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str, ...] = ()) -> dict:
+    """Every method over ``seeds`` search seeds; returns the curves and the comparisons at equal compute."""
+    n, epochs, train_size, n_seeds = (3, 2, 1000, 1) if quick else (16, 8, 8000, 5)
+    n_seeds = seeds or n_seeds
+    runs: dict[tuple[str, str], list[Curve]] = {m: [] for m in METHODS}
+    wall: dict[tuple[str, str], list[float]] = {m: [] for m in METHODS}
+    for seed in range(n_seeds):
         with tempfile.TemporaryDirectory() as tmp:
-            rnd = _study(tmp, data_root, seed, "random", "fifo", n, epochs)
-            tpe = _study(tmp, data_root, seed, "tpe", "asha", n, epochs)
-        target = min(v for _, v in rnd)
-        rows.append({"seed": seed, "target": target, "random_epochs": epochs_to_reach(rnd, target),
-                     "random_total": len(rnd), "tpe_epochs": epochs_to_reach(tpe, target), "tpe_total": len(tpe),
-                     "tpe_best": min(v for _, v in tpe)})
-    # a seed where TPE + ASHA never reached random's best counts as infinitely expensive, not as absent
-    ratios = [r["tpe_epochs"] / r["random_epochs"] if r["tpe_epochs"] is not None else math.inf for r in rows]
-    return {"n": n, "epochs": epochs, "rows": rows, "ratio": Measure("compute ratio", "x", ratios)}
+            for method in METHODS:
+                proposals = n if method[1] == "fifo" else ASHA_PROPOSALS * n
+                print(f"[benchmarks] search: seed {seed}, {'+'.join(method)}, {proposals} proposals", file=sys.stderr,
+                      flush=True)
+                c, seconds = _study(tmp, data_root, seed, method, proposals, epochs, train_size, extra)
+                runs[method].append(c)
+                wall[method].append(seconds)
+    budgets = [c.images[-1] for c in runs[BASELINE]]
+    targets = [c.best[-1] for c in runs[BASELINE]]
+    summary = {}
+    for method in METHODS:
+        at_budget = [c.best_at(b) for c, b in zip(runs[method], budgets)]
+        reach = [c.images_to_reach(t) / b for c, t, b in zip(runs[method], targets, budgets)]
+        summary[method] = {
+            "best": Measure(f"{method} best at B", "nats", at_budget),
+            "reach": Measure(f"{method} compute to reach random+fifo's best", "x", reach),
+            "as_good": sum(a <= t + 1e-9 for a, t in zip(at_budget, targets)),
+            "seconds_at_budget": Measure("wall s at B", "s", [c.seconds_at(b) for c, b in zip(runs[method], budgets)]),
+            "wall": Measure("run wall s", "s", wall[method]),
+        }
+    return {"n": n, "epochs": epochs, "train_size": train_size, "seeds": n_seeds, "budgets": budgets,
+            "curves": runs, "summary": summary, "extra": list(extra)}
+
+
+def figure(result: dict, path: Path) -> None:
+    """Median (over seeds) best val_nelbo so far against compute, as a fraction of the baseline's, per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    grid = np.linspace(0.02, 1.0, 50)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for method, curves in result["curves"].items():
+        ys = np.array([[c.best_at(f * b) for f in grid] for c, b in zip(curves, result["budgets"])])
+        med = np.median(ys, axis=0)
+        ok = np.isfinite(med)
+        ax.plot(grid[ok], med[ok], marker="o", ms=2, label="+".join(method))
+        if len(curves) > 1:
+            lo, hi = np.percentile(ys, 25, axis=0), np.percentile(ys, 75, axis=0)
+            band = np.isfinite(lo) & np.isfinite(hi)
+            ax.fill_between(grid[band], lo[band], hi[band], alpha=0.15)
+    ax.set_xlabel("compute: training images processed, as a fraction of random+fifo's total")
+    ax.set_ylabel("best val_nelbo so far (nats)")
+    ax.set_title(f"Anytime search curves, median and quartiles over {result['seeds']} seeds")
+    ax.legend(fontsize=8)
+    finite = [v for cs in result["curves"].values() for c in cs for v in c.best if math.isfinite(v)]
+    if finite:
+        lo = min(finite)
+        ax.set_ylim(lo - 1, lo + 4 * max(1.0, np.median(finite) - lo))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

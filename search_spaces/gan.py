@@ -89,7 +89,7 @@ GAN_PROFILES = {
                      ranges={"width": (16, 48), "depth": (2, 3)}),
     # full: a GPU machine or a cluster, CIFAR-10
     "full": Profile(num_samples=200, max_epochs=50, grace_period=5, reduction_factor=3, max_concurrent=8,
-                    fixed={"dataset": "cifar10", "eval_samples": 10_000, "image_every": 5}),
+                    confirm=3, confirm_seeds=3, fixed={"dataset": "cifar10", "eval_samples": 10_000, "image_every": 5}),
 }
 
 STUDIES = [
@@ -104,6 +104,7 @@ STUDIES = [
         profiles=GAN_PROFILES,
         fixed={"dataset": "mnist"},
         baseline=BASELINES,
+        run_name_keys=("loss", "lr_g", "lr_d"),
     ),
     Study(
         name="dcgan_arch_sweep",
@@ -116,5 +117,6 @@ STUDIES = [
         fixed={"dataset": "mnist", "loss": "bce"},
         baseline={"depth": 3, "width": 32, "latent_dim": 64, "norm_d": "batch", "norm_g": "batch",
                   "act_g": "relu", "act_d": "leaky_relu", "d_dropout": 0.0},  # DCGAN's choices at CPU size
+        run_name_keys=("depth", "width", "norm_d"),
     ),
 ]

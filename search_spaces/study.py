@@ -24,6 +24,39 @@ class Profile:
     fixed: Mapping[str, Any] = field(default_factory=dict)  # config values set for this profile
     ranges: Mapping[str, Any] = field(default_factory=dict)  # narrower (low, high) or choices per key
     use_baseline: bool = True  # evaluate the study's baseline point first
+    confirm: int = 0  # after the search, train its top N configurations again (0: no confirmation)
+    confirm_seeds: int = 3  # fresh seeds per confirmed configuration
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A number a course or paper reports for one setting, shown beside ours (never used to select).
+
+    ``where`` names the setting (config key -> value); the reference holds for a trial whose config
+    matches it. ``bound`` is an upper bound (``metric < bound``) when ``upper`` is true, else a lower one.
+    """
+
+    where: Mapping[str, Any]
+    metric: str
+    bound: float
+    source: str  # who reports it, on which split
+    upper: bool = True
+
+    def matches(self, config: Mapping[str, Any]) -> bool:
+        return all(_same(config.get(k), v) for k, v in self.where.items())
+
+    def met(self, value: float) -> bool:
+        return value < self.bound if self.upper else value > self.bound
+
+    def text(self) -> str:
+        setting = ", ".join(f"{k}={v}" for k, v in self.where.items())
+        return f"{self.metric} {'<' if self.upper else '>'} {self.bound:g} at {setting} ({self.source})"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    return a == b
 
 
 @dataclass(frozen=True)
@@ -47,6 +80,11 @@ class Study:
     baseline: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
     param_cap: int = DEFAULT_PARAM_CAP
     test_metric: str = ""
+    # a grid study: config key -> the values every combination of which is trained once (``--searcher grid``)
+    grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    # published numbers shown beside the study's own in comparison tables (``analysis.export --compare``)
+    references: Sequence["Reference"] = ()
+    run_name_keys: tuple[str, ...] = ()  # config keys shown in each trial's MLflow run name (default: 3 searched)
 
     def __post_init__(self) -> None:
         if not is_selection_metric(self.metric):
@@ -56,6 +94,12 @@ class Study:
             raise ValueError(f"study {self.name!r}: mode must be 'min' or 'max', got {self.mode!r}")
         if not self.test_metric:
             object.__setattr__(self, "test_metric", test_counterpart(self.metric))
+        if set(self.grid) & set(self.fixed):
+            raise ValueError(f"study {self.name!r}: {sorted(set(self.grid) & set(self.fixed))} are both fixed and on the grid")
+
+    @property
+    def default_searcher(self) -> str:
+        return "grid" if self.grid else "tpe"
 
     @property
     def baselines(self) -> list[Mapping[str, Any]]:
@@ -70,13 +114,24 @@ class Params:
     ``p.float("beta", 0.0, 8.0)`` samples unless ``beta`` was fixed (``--set beta=1``); a profile
     may narrow a range (``ranges={"width": (64, 256)}``). ``variant`` gives a parameter a distinct
     Optuna name where its range depends on an earlier choice (``width[conv]``); fixing and
-    narrowing still use the config key.
+    narrowing still use the config key. A key on the ``grid`` takes one of its listed values, under
+    its config key's name (``--searcher grid`` enumerates them).
     """
 
-    def __init__(self, trial, fixed: Mapping[str, Any] | None = None, ranges: Mapping[str, Any] | None = None):
+    def __init__(self, trial, fixed: Mapping[str, Any] | None = None, ranges: Mapping[str, Any] | None = None,
+                 grid: Mapping[str, Sequence[Any]] | None = None):
         self.trial = trial
         self.fixed = MappingProxyType(dict(fixed or {}))
         self.ranges = MappingProxyType(dict(ranges or {}))
+        self.grid = MappingProxyType(dict(grid or {}))
+
+    def _given(self, key: str) -> tuple[bool, Any]:
+        """(True, value) when ``key`` is fixed or on the grid, else (False, None): then it is sampled."""
+        if key in self.fixed:
+            return True, self.fixed[key]
+        if key in self.grid:
+            return True, self.trial.suggest_categorical(key, list(self.grid[key]))
+        return False, None
 
     def _name(self, key: str, variant: str | None) -> str:
         return key if variant is None else f"{key}[{variant}]"
@@ -87,8 +142,9 @@ class Params:
     def float(self, key: str, low: float, high: float, log: bool = False, sqrt: bool = False,
               variant: str | None = None) -> float:
         """Uniform (or log-uniform) in [low, high]; ``sqrt``: uniform in sqrt space, so more mass near low."""
-        if key in self.fixed:
-            return self.fixed[key]
+        given, value = self._given(key)
+        if given:
+            return value
         low, high = self._range(key, variant, (low, high))
         name = self._name(key, variant)
         if sqrt:
@@ -96,12 +152,26 @@ class Params:
         return self.trial.suggest_float(name, low, high, log=log)
 
     def int(self, key: str, low: int, high: int, log: bool = False, variant: str | None = None) -> int:
-        if key in self.fixed:
-            return self.fixed[key]
+        given, value = self._given(key)
+        if given:
+            return value
         low, high = self._range(key, variant, (low, high))
         return self.trial.suggest_int(self._name(key, variant), low, high, log=log)
 
     def categorical(self, key: str, choices: Sequence[Any], variant: str | None = None) -> Any:
-        if key in self.fixed:
-            return self.fixed[key]
+        given, value = self._given(key)
+        if given:
+            return value
         return self.trial.suggest_categorical(self._name(key, variant), list(self._range(key, variant, choices)))
+
+
+def sample_space(space: Callable[[Params], dict[str, Any]], trial, fixed: Mapping[str, Any] | None = None,
+                 ranges: Mapping[str, Any] | None = None, grid: Mapping[str, Sequence[Any]] | None = None) -> dict:
+    """Run the define-by-run ``space`` on ``trial``. Grid keys the space did not ask for (a key it asks
+    for only in some branches, sets to a constant, or never reads) are drawn too, so every trial holds
+    its whole grid point."""
+    sampled = space(Params(trial, fixed, ranges, grid))
+    for key, values in (grid or {}).items():
+        if key not in trial.params:
+            sampled[key] = trial.suggest_categorical(key, list(values))
+    return sampled

@@ -50,13 +50,13 @@ VAE_PROFILES = {
     "smoke": Profile(num_samples=6, max_epochs=4, grace_period=1, reduction_factor=2, use_baseline=False,
                      fixed={"train_size": 4000, "image_every": 2},
                      ranges={"width[mlp]": (64, 256), "width[conv]": (8, 16), "depth": (1, 2)}),
-    # quick: about ten minutes on 2 cores with all of MNIST
-    "quick": Profile(num_samples=10, max_epochs=12, grace_period=2, reduction_factor=3,
+    # quick: about ten minutes on 2 cores with all of MNIST, then the top 3 again with 3 fresh seeds
+    "quick": Profile(num_samples=10, max_epochs=12, grace_period=2, reduction_factor=3, confirm=3, confirm_seeds=3,
                      fixed={"image_every": 4},
                      ranges={"width[mlp]": (128, 768), "width[conv]": (16, 32)}),
     # full: a GPU machine or a cluster
     "full": Profile(num_samples=200, max_epochs=100, grace_period=5, reduction_factor=3,
-                    max_concurrent=8, fixed={"image_every": 10}),
+                    max_concurrent=8, confirm=5, confirm_seeds=3, fixed={"image_every": 10}),
 }
 
 # Known-good first points for TPE to improve on (beta = 1: the ELBO itself). The small conv VAE
@@ -80,6 +80,7 @@ STUDIES = [
         profiles=VAE_PROFILES,
         fixed={"dataset": "mnist", "likelihood": "bernoulli"},
         baseline=VAE_BASELINES,
+        run_name_keys=("beta", "latent_dim", "arch"),
     ),
     Study(
         name="ae_latent_sweep",
@@ -90,5 +91,6 @@ STUDIES = [
         space=ae_space,
         profiles=VAE_PROFILES,
         fixed={"dataset": "mnist", "likelihood": "bernoulli", "deterministic": True, "beta": 0.0},
+        run_name_keys=("latent_dim", "arch", "depth"),
     ),
 ]

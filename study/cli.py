@@ -14,8 +14,8 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> Parser:
-    p = Parser(prog="python -m study.run", description="Run a hyperparameter study of a generative model "
+def build_parser(prog: str = "python -m study.run") -> Parser:
+    p = Parser(prog=prog, description="Run a hyperparameter study of a generative model "
                "(Optuna TPE proposes, ASHA stops weak trials, Ray Tune runs them, MLflow records them).")
     p.add_argument("study", nargs="?", help="study name (see --list)")
     p.add_argument("--list", action="store_true", help="list the studies and exit")
@@ -24,7 +24,8 @@ def build_parser() -> Parser:
     p.add_argument("--num-samples", type=int, help="configurations to propose (over-cap ones count, untrained)")
     p.add_argument("--max-epochs", type=int, help="epochs per trial (ASHA's max_t)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="fix a config value for every trial (repeatable), e.g. --set beta=1")
+                   help="fix a config value for every trial (repeatable), e.g. --set beta=1; with --searcher grid, "
+                   "KEY=a,b,c lists a grid axis")
     p.add_argument("--data-root", help="dataset folder (default $GENSTUDY_DATA_ROOT or ~/.cache/genstudy/data)")
     p.add_argument("--tracking-uri", help="MLflow URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     p.add_argument("--address", help="Ray cluster address, e.g. auto or ray://host:10001 (default $RAY_ADDRESS, "
@@ -38,11 +39,23 @@ def build_parser() -> Parser:
     p.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (default 1 if the "
                    "cluster has GPUs, else 0)")
     p.add_argument("--max-concurrent", type=int, help="trials at once (default: the profile's)")
-    p.add_argument("--searcher", choices=["tpe", "random"], default="tpe",
-                   help="Optuna's TPE (default) or random search, e.g. as a baseline")
-    p.add_argument("--scheduler", choices=["asha", "fifo"], default="asha",
-                   help="ASHA early stopping (default) or none: every trial trains to the end")
+    p.add_argument("--searcher", choices=["tpe", "random", "grid"],
+                   help="Optuna's TPE (default), random search (e.g. as a baseline), or grid: every combination of "
+                   "the values listed with --set KEY=a,b,c (and the study's grid) trained once (default for a grid study)")
+    p.add_argument("--scheduler", choices=["asha", "fifo"],
+                   help="ASHA early stopping (default) or fifo: none, every trial trains to the end (default for grid)")
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")
+    p.add_argument("--studies", action="append", default=[], metavar="FILE.py",
+                   help="a Python file defining STUDIES, a list of search_spaces.Study, added to the registry "
+                        "(repeatable; also $GENSTUDY_STUDIES and the genstudy.studies entry points)")
+    p.add_argument("--register", metavar="NAME", help="register the best model in the MLflow model registry as NAME "
+                   "(a new version each time)")
+    p.add_argument("--no-baselines", action="store_true", help="do not evaluate the study's known-good points "
+                   "first (e.g. to compare searchers from the same start)")
+    p.add_argument("--confirm", type=int, metavar="K", help="after the search, train its top K configurations again "
+                   "with fresh seeds and record mean ± sd (default: the profile's, 3 for quick and full; 0: none)")
+    p.add_argument("--confirm-seeds", type=int, metavar="N", help="fresh seeds per confirmed configuration "
+                   "(default: the profile's, 3)")
     return p

@@ -9,42 +9,46 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from study import mlflow_store
+from study import mlflow_store, storage
 from study import result_keys as keys
 from study.errors import UsageError
 
 RECORD_FILE = "genstudy.json"
 # the arguments that define a study run; --resume takes them from the record, not the command line
 STUDY_ARGS = ("profile", "sets", "num_samples", "max_epochs", "max_concurrent", "seed", "param_cap",
-              "searcher", "scheduler", "tracking_uri", "data_root")
+              "searcher", "scheduler", "tracking_uri", "data_root", "confirm", "confirm_seeds",
+              "no_baselines")
 
 
 @dataclass(frozen=True)
 class Resumable:
-    path: Path
+    path: str  # the experiment folder: a local path or a URI (see study.storage)
     record: dict[str, Any]
 
 
-def save(exp_dir: Path, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path, metric: str) -> None:
-    exp_dir.mkdir(parents=True, exist_ok=True)
+def save(exp_dir: str, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path, metric: str) -> None:
+    """Write the record ``--resume`` reads into the experiment folder (local or a URI)."""
     record = {k: getattr(args, k) for k in STUDY_ARGS}
     record.update(study=args.study, tracking_uri=uri, data_root=str(data_root), parent_run_id=parent_run_id,
                   experiment_id=experiment_id, metric=metric)
-    tmp = exp_dir / (RECORD_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(exp_dir / RECORD_FILE)
+    storage.write_text(storage.join(exp_dir, RECORD_FILE), json.dumps(record, indent=2))
 
 
-def find_resumable(storage: str, study: str) -> Resumable:
-    """The newest run of ``study`` under ``storage`` that Tune can restore."""
+def find_resumable(storage_path: str, study: str) -> Resumable:
+    """The newest run of ``study`` under ``storage_path`` (a folder or a URI) that Tune can restore."""
     from study.resolve import get_study
 
     get_study(study)  # an unknown name is a UsageError naming the valid ones
-    candidates = sorted(Path(storage).glob(f"{study}-*/{RECORD_FILE}"), reverse=True)
-    for record_file in candidates:
-        if any(record_file.parent.glob("experiment_state-*.json")):
-            return Resumable(record_file.parent, json.loads(record_file.read_text()))
-    raise UsageError(f"nothing to resume: no interrupted run of {study!r} under {storage}; "
+    for name in reversed(storage.folders(storage_path, prefix=f"{study}-")):  # names end in a timestamp
+        exp_dir = storage.join(storage_path, name)
+        text = storage.read_text(storage.join(exp_dir, RECORD_FILE))
+        if text is None:
+            continue
+        from ray.tune import Tuner  # seconds to import: only when there is a record to check
+
+        if Tuner.can_restore(exp_dir):
+            return Resumable(exp_dir, json.loads(text))
+    raise UsageError(f"nothing to resume: no interrupted run of {study!r} under {storage_path}; "
                      "fix: run it without --resume, or pass the --storage-path it used")
 
 
@@ -70,9 +74,16 @@ def apply(args, record: dict[str, Any]) -> None:
         setattr(args, key, record.get(key, getattr(args, key)))
 
 
-def children(client, experiment_id: str, parent_run_id: str) -> list:
-    return mlflow_store.retry(client.search_runs, [experiment_id],
+SEARCH = "search"  # the phase of a search trial's run (runs recorded before phases existed have no tag)
+
+
+def children(client, experiment_id: str, parent_run_id: str, phase: str | None = None) -> list:
+    """The child runs of a study run; with ``phase``, only the search's (``"search"``) or the confirmation's."""
+    from study.confirm import PHASE_TAG
+
+    runs = mlflow_store.retry(client.search_runs, [experiment_id],
                               filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=10_000)
+    return runs if phase is None else [r for r in runs if r.data.tags.get(PHASE_TAG, SEARCH) == phase]
 
 
 def close_stale_runs(client, experiment_id: str, parent_run_id: str) -> int:
@@ -116,14 +127,14 @@ def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) ->
 
 
 def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: str,
-             test_metric: str | None = None) -> dict[str, dict]:
+             test_metric: str | None = None, phase: str = SEARCH) -> dict[str, dict]:
     """trial id -> status, reports, best ``metric`` (validation), run id and error, read back from MLflow.
 
     ``test`` is ``test_metric`` at the report where ``metric`` was best (the checkpoint the trial
     keeps): reported beside it, never used to choose.
     """
     out = {}
-    for run in children(client, experiment_id, parent_run_id):
+    for run in children(client, experiment_id, parent_run_id, phase):
         history = [(m.step, m.value) for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
                    if math.isfinite(m.value)]
         best = (min if mode == "min" else max)(history, key=lambda p: p[1]) if history else None
@@ -136,6 +147,6 @@ def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: 
         out[tags["trial_id"]] = {
             "status": tags.get("status", "killed"), "run_id": run.info.run_id, "error": tags.get("error"),
             "epochs": int(tags.get("epochs_run", 0)), "best": None if best is None else best[1],
-            "best_report": None if best is None else best[0], "test": test,
+            "best_report": None if best is None else best[0], "test": test, "confirm_of": tags.get("confirm_of"),
         }
     return out

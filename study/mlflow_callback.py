@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,26 +20,36 @@ from typing import Any
 from ray.tune import Callback
 
 from study import result_keys as keys
+from study.confirm import point_key
 from study.invocation import has_ended
+from study.mlflow_ui import trial_run_name
 from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE, STATE_FILE
 
-UNDATED_IMAGES = ("recon_before.png",)  # logged once under its own name; other grids get the epoch in the name
+BEFORE_TRAINING = {"recon_before": "recon"}  # grids of the untrained model: logged under this key at step 0
 KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, str)}
 
 
 class MLflowTrialLogger(Callback):
     def __init__(self, uri: str, experiment_id: str, parent_run_id: str, study: str, metric: str, mode: str,
-                 max_reports: int, staging_dir: str):
+                 max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None,
+                 config_tags: dict[str, dict[str, str]] | None = None, name_keys: tuple[str, ...] = (),
+                 dataset=None, name_prefix: str = "trial"):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
         self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
         self.staging = staging_dir
+        self.run_tags = dict(run_tags or {})  # on every trial's run (e.g. mlflow.source.git.commit)
+        self.config_tags = dict(config_tags or {})  # confirm.point_key(config) -> tags of that trial's run
+        self.name_keys = name_keys  # config keys in each run's name: "trial-3 β=0.81 latent=12 mlp"
+        self.dataset = dataset  # an mlflow.entities.DatasetInput every trial logs (the Dataset column)
+        self.name_prefix = name_prefix  # "trial" for the search's runs, "confirm" for the confirmation's
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best, error
         self.replayed: set[str] = set()  # trials MLflow records as ended, which a resume reports back (not saved:
         # on_trial_start derives it from MLflow again after every restore)
+        self.logged: dict[str, int] = {}  # trial id -> last report MLflow holds for a continued run (derived likewise)
         self._writer: MlflowWriter | None = None
 
     # --- state: pickled with the Tuner, snapshotted with the experiment -------------------------
@@ -72,24 +82,32 @@ class MLflowTrialLogger(Callback):
                     "run_id": run_id, "best": self.best.get(trial.trial_id), "error": run.data.tags.get("error")}
                 return
             self.outcomes.pop(trial.trial_id, None)
+            # Tune's snapshot of a remote experiment can lag what MLflow holds: a resumed trial may train
+            # again reports that are logged already (the same numbers: resume is exact); log each once
+            history = self.writer.now("get_metric_history", run_id, self.metric)
+            self.logged[trial.trial_id] = max((m.step for m in history), default=0)
             self.writer.later(run_id, "update_run", "RUNNING")
             return
         from mlflow.entities import Param
 
-        tags = {"mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
-        run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=f"{self.study}-{trial.trial_id}")
+        tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {}),
+                "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
+        name = trial_run_name(len(self.runs) + 1, trial.config, self.name_keys, self.name_prefix)
+        run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=name)
         self.runs[trial.trial_id] = run.info.run_id
         params = [Param(k, str(v)) for k, v in sorted(trial.config.items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
             self.writer.later(run.info.run_id, "log_batch", (), params[i:i + 100])
+        if self.dataset is not None:
+            self.writer.later(run.info.run_id, "log_inputs", [self.dataset])
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         from mlflow.entities import Metric
 
         run_id = self.runs.get(trial.trial_id)
-        if run_id is None or trial.trial_id in self.replayed:
-            return
         step = int(result.get("training_iteration", 0))  # one report = one step (an epoch for VAEs)
+        if run_id is None or trial.trial_id in self.replayed or step <= self.logged.get(trial.trial_id, 0):
+            return
         now = int(time.time() * 1000)
         metrics = [Metric(k, float(v), now, step) for k, v in result.items()
                    if k in KNOWN_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -110,11 +128,11 @@ class MLflowTrialLogger(Callback):
             d = Path(d)
             meta = json.loads((d / CONFIG_FILE).read_text())
             epoch = int(meta.get("epoch", 0))
-            images = Path(tempfile.mkdtemp(prefix="genstudy-images-"))
-            for png in sorted(d.glob("*.png")):  # every grid a family writes
-                name = png.name if png.name in UNDATED_IMAGES else f"{png.stem}_e{epoch:04d}.png"
-                shutil.copy(png, images / name)
-            self.writer.later(run_id, "log_artifacts", str(images), "images", cleanup=str(images))
+            logged = epoch <= self.logged.get(trial.trial_id, 0)  # its grids are in MLflow already
+            # every grid a family writes, under its name as key, one image per step (the UI's step slider)
+            for png in sorted(d.glob("*.png")) if not logged else ():
+                key, step = (BEFORE_TRAINING[png.stem], 0) if png.stem in BEFORE_TRAINING else (png.stem, epoch)
+                self.writer.later(run_id, "log_image", _read_image(png), key=key, step=step)
             value = meta.get("metrics", {}).get(self.metric)
             if isinstance(value, (int, float)) and math.isfinite(value) and self._better(trial.trial_id, value):
                 self.best[trial.trial_id] = value
@@ -141,6 +159,9 @@ class MLflowTrialLogger(Callback):
 
     def on_experiment_end(self, trials: list, **info) -> None:
         self.writer.flush()
+        staging = Path(self.staging)
+        if staging.is_dir() and not any(staging.iterdir()):  # every trial's checkpoint is in MLflow
+            staging.rmdir()
 
     # --- helpers --------------------------------------------------------------------------------
     def _find_run(self, trial_id: str) -> str | None:
@@ -160,7 +181,13 @@ class MLflowTrialLogger(Callback):
             return
         stage = Path(self.staging) / trial.trial_id
         if (stage / MODEL_FILE).is_file():
+            _export(stage)
             self.writer.later(run_id, "log_artifacts", str(stage), cleanup=str(stage))
+        if trial.trial_id in self.best:  # the value the study ranks this trial by: a column of the saved view
+            from mlflow.entities import Metric
+
+            best = Metric(M.best_of(self.metric), self.best[trial.trial_id], int(time.time() * 1000), epochs)
+            self.writer.metrics(run_id, [best])
         tags = {"status": status, "epochs_run": str(epochs)}
         if status == "stopped_early":
             tags["stopped_by"] = f"ASHA after report {epochs} of {self.max_reports}"
@@ -182,6 +209,28 @@ class MLflowTrialLogger(Callback):
                 self.outcomes[trial_id] = {"status": "killed", "run_id": run_id, "epochs": None,
                                            "best": self.best.get(trial_id), "error": None}
         self.writer.flush()
+
+
+def _export(stage: Path) -> None:
+    """The family's export of the kept checkpoint (the GAN's TorchScript generator), once per trial;
+    a failure is reported and the checkpoint is logged without it."""
+    from trainables.families import FAMILIES
+
+    try:
+        family = FAMILIES[json.loads((stage / CONFIG_FILE).read_text())["family"]]
+        if family.export is not None:
+            family.export(str(stage))
+    except Exception as e:  # noqa: BLE001 - a study outlives one failed export
+        print(f"genstudy: export of {stage} failed: {e}", file=sys.stderr)
+
+
+def _read_image(path: Path):
+    """The PNG in memory (the checkpoint folder may be gone by the time the writer logs it)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        return image.copy()
 
 
 def _kept_with_best(f: Path) -> bool:

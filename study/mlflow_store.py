@@ -2,12 +2,13 @@
 
 All MLflow writes of a study happen in the driver process, one at a time: trials send their
 metrics through Ray, so many trials never write to one SQLite file at once. Writes still retry
-on "database is locked", for studies that share a database.
+on the errors that pass (see :func:`is_transient`), for studies that share a database or a server.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,8 @@ from study.errors import UsageError
 
 T = TypeVar("T")
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-RETRYABLE = ("database is locked", "database table is locked", "connection", "timed out", "503", "429")
+SQLITE_LOCKED = ("database is locked", "database table is locked")  # SQLite's busy errors, which pass
+RETRY_HTTP_STATUS = (429, 503)  # too many requests, unavailable: a server asking the client to come back
 
 
 def tracking_uri(cli_value: str | None) -> str:
@@ -61,13 +63,46 @@ def preflight(uri: str, timeout_s: float = 8.0) -> None:
         raise UsageError(f"tracking URI {uri!r} is not a URI; fix: e.g. sqlite:///mlflow.db or http://127.0.0.1:5000")
 
 
+def _chain(e: BaseException):
+    """``e`` and the errors it wraps (``raise ... from``, SQLAlchemy's ``orig``), each once."""
+    seen: set[int] = set()
+    todo = [e]
+    while todo:
+        err = todo.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        yield err
+        todo += [err.__cause__, err.__context__, getattr(err, "orig", None)]
+
+
+def is_transient(e: BaseException) -> bool:
+    """An error that passes if the call is made again: SQLite's "database is locked" (another writer
+    holds the file), or an HTTP 429 / 503 from a tracking server. Judged by the error's type and
+    status code, never by digits in its text (a run id may hold "503")."""
+    from mlflow.exceptions import MlflowException
+
+    errors = list(_chain(e))
+    sqlite = [err for err in errors if isinstance(err, sqlite3.OperationalError)]
+    if sqlite:  # MLflow reports every SQLAlchemy OperationalError as 503; only the lock passes
+        return any(str(err).lower().startswith(SQLITE_LOCKED) for err in sqlite)
+    for err in errors:
+        if isinstance(err, MlflowException) and err.get_http_status_code() in RETRY_HTTP_STATUS:
+            return True
+        status = getattr(getattr(err, "response", None), "status_code", None)  # requests.HTTPError
+        if status in RETRY_HTTP_STATUS:
+            return True
+    return False
+
+
 def retry(fn: Callable[..., T], *args: Any, attempts: int = 10, **kwargs: Any) -> T:
-    """Call ``fn`` and retry transient store errors with exponential back-off (0.05 s .. ~25 s)."""
+    """Call ``fn`` and retry transient store errors (:func:`is_transient`) with exponential back-off
+    (0.05 s .. ~25 s); any other error is raised at once."""
     for i in range(attempts):
         try:
             return fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 - MLflow wraps SQLAlchemy and HTTP errors in several types
-            if i == attempts - 1 or not any(s in str(e).lower() for s in RETRYABLE):
+            if i == attempts - 1 or not is_transient(e):
                 raise
             time.sleep(0.05 * 2**i)
     raise AssertionError("unreachable")

@@ -27,6 +27,7 @@ class _Op:
     run_id: str
     method: str  # an MlflowClient method, or "metrics"
     args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
     metrics: list = field(default_factory=list)
     cleanup: str | None = None  # a temporary folder to delete once written
 
@@ -48,9 +49,9 @@ class MlflowWriter:
     def metrics(self, run_id: str, metrics: list) -> None:
         self._queue.put(_Op(run_id, "metrics", metrics=metrics))
 
-    def later(self, run_id: str, method: str, *args: Any, cleanup: str | None = None) -> None:
-        """Queue ``client.method(run_id, *args)``."""
-        self._queue.put(_Op(run_id, method, args, cleanup=cleanup))
+    def later(self, run_id: str, method: str, *args: Any, cleanup: str | None = None, **kwargs: Any) -> None:
+        """Queue ``client.method(run_id, *args, **kwargs)``."""
+        self._queue.put(_Op(run_id, method, args, kwargs, cleanup=cleanup))
 
     def flush(self) -> None:
         self._queue.join()
@@ -90,7 +91,7 @@ class MlflowWriter:
                 pending[op.run_id].extend(op.metrics)
                 continue
             self._send_metrics(pending)  # keep order: a run's metrics land before it is ended
-            self._safely(f"{op.method} {op.run_id}", getattr(self.client, op.method), op.run_id, *op.args)
+            self._safely(f"{op.method} {op.run_id}", getattr(self.client, op.method), op.run_id, *op.args, **op.kwargs)
             if op.cleanup:
                 shutil.rmtree(op.cleanup, ignore_errors=True)
         self._send_metrics(pending)

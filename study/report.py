@@ -7,10 +7,12 @@ from typing import Any
 
 from search_spaces import STUDIES
 from study.resolve import Resolved, describe_space
+from study.user_studies import ORIGINS
 
 
 def list_studies() -> str:
-    rows = [(s.name, s.family, f"{s.metric} ({s.mode})", s.description) for s in STUDIES.values()]
+    rows = [(s.name, s.family, f"{s.metric} ({s.mode})",
+             s.description + (f"  [from {ORIGINS[s.name]}]" if s.name in ORIGINS else "")) for s in STUDIES.values()]
     w = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(f"{a:<{w[0]}}  {b:<{w[1]}}  {c:<{w[2]}}  {d}" for a, b, c, d in rows)
 
@@ -22,8 +24,10 @@ def describe(r: Resolved, extra: dict[str, Any]) -> str:
         "profile": r.profile_name,
         "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_concurrent": r.max_concurrent,
         "searcher": r.searcher, "scheduler": r.scheduler,
-        "asha": {"grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor},
-        "param_cap": r.param_cap, "fixed": r.fixed, "space": describe_space(r), **extra,
+        **({"asha": {"grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor}}
+           if r.scheduler == "asha" else {}),
+        "param_cap": r.param_cap, "fixed": r.fixed, **({"grid": r.grid} if r.grid else {}),
+        "space": describe_space(r), **extra,
     }
     return json.dumps(body, indent=2, default=str)
 

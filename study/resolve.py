@@ -9,8 +9,9 @@ from typing import Any
 
 import optuna
 
-from search_spaces import STUDIES, Params, Profile, Study
+from search_spaces import STUDIES, Profile, Study, sample_space
 from study.errors import UsageError
+from study.grid import grid_points, grid_size
 from trainables.families import FAMILIES, Family
 
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
@@ -32,8 +33,11 @@ class Resolved:
     max_concurrent: int
     seed: int
     param_cap: int
-    searcher: str = "tpe"  # tpe | random
+    searcher: str = "tpe"  # tpe | random | grid
     scheduler: str = "asha"  # asha | fifo (no early stopping)
+    grid: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # key -> values (searcher grid)
+    confirm: int = 0  # top configurations trained again after the search (study.confirm)
+    confirm_seeds: int = 3  # fresh seeds for each
 
     def complete(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Sampled values + fixed values -> the trial's full config, defaults included."""
@@ -45,7 +49,7 @@ class Resolved:
 
     def sample(self, trial: optuna.trial.Trial) -> dict[str, Any]:
         """One full config from ``trial`` (any sampler)."""
-        return self.complete(self.study.space(Params(trial, self.fixed, self.profile.ranges)))
+        return self.complete(sample_space(self.study.space, trial, self.fixed, self.profile.ranges, self.grid))
 
 
 def get_study(name: str) -> Study:
@@ -56,7 +60,10 @@ def get_study(name: str) -> Study:
 
 
 def parse_sets(items: list[str], family: Family) -> dict[str, Any]:
-    """``["beta=1", "arch=conv"]`` -> ``{"beta": 1.0, "arch": "conv"}``, typed by the family's config."""
+    """``["beta=1", "arch=conv"]`` -> ``{"beta": 1.0, "arch": "conv"}``, typed by the family's config.
+
+    ``KEY=a,b,c`` gives a list of typed values: a grid axis for ``--searcher grid``.
+    """
     hints = typing.get_type_hints(family.config_cls)
     out: dict[str, Any] = {}
     for item in items:
@@ -66,8 +73,27 @@ def parse_sets(items: list[str], family: Family) -> dict[str, Any]:
             raise UsageError(f"--set {item!r} is not KEY=VALUE; fix: e.g. --set beta=1.0")
         if key not in hints:
             raise UsageError(f"unknown --set key {key!r}; valid keys: {', '.join(sorted(hints))}")
-        out[key] = _parse_value(key, raw.strip(), hints[key])
+        if "," not in raw:
+            out[key] = _parse_value(key, raw.strip(), hints[key])
+            continue
+        values = [_parse_value(key, part.strip(), hints[key]) for part in raw.split(",")]
+        if len(set(map(repr, values))) != len(values):
+            raise UsageError(f"--set {item}: a value is listed twice; fix: list each grid value once")
+        out[key] = values
     return out
+
+
+def _grid(study: Study, fixed: dict[str, Any], user: dict[str, Any], searcher: str | None) -> tuple[str, dict]:
+    """The searcher and the grid: the study's grid less the keys fixed by the profile or ``--set KEY=VALUE``,
+    plus every ``--set KEY=a,b,c``. Lists need ``--searcher grid``; a grid study defaults to it."""
+    lists = {k: v for k, v in user.items() if isinstance(v, list)}
+    if lists and (searcher or study.default_searcher) != "grid":
+        raise UsageError(f"--set {next(iter(lists))}=... lists values: a grid; fix: add --searcher grid, or set one value")
+    grid = {k: list(v) for k, v in study.grid.items() if k not in fixed} | lists
+    searcher = searcher or ("grid" if grid else "tpe")
+    if searcher == "grid" and not grid:
+        raise UsageError(f"--searcher grid: {study.name} has no grid; fix: list values, e.g. --set beta=0.5,1,2")
+    return searcher, grid if searcher == "grid" else {}
 
 
 def _parse_value(key: str, raw: str, hint: Any) -> Any:
@@ -93,8 +119,12 @@ def _example(hint: Any) -> str:
 
 def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, num_samples: int | None = None,
             max_epochs: int | None = None, max_concurrent: int | None = None, seed: int = 0,
-            param_cap: int | None = None, searcher: str = "tpe", scheduler: str = "asha") -> Resolved:
+            param_cap: int | None = None, searcher: str | None = None, scheduler: str | None = None,
+            confirm: int | None = None, confirm_seeds: int | None = None, baselines: bool = True) -> Resolved:
     """Apply a profile and overrides to study ``name`` and check a sample of configs builds.
+
+    ``searcher`` None: grid for a study with a grid, else tpe; ``scheduler`` None: fifo (no early
+    stopping) for a grid, else asha. A grid trains each of its points once: ``num_samples`` is its size.
 
     Raises:
         UsageError: unknown study, profile or key; a value of the wrong type or out of range.
@@ -103,32 +133,47 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     if profile not in study.profiles:
         raise UsageError(f"unknown profile {profile!r}; valid: {', '.join(study.profiles)}")
     prof = study.profiles[profile]
+    if not baselines:
+        prof = dataclasses.replace(prof, use_baseline=False)
     family = FAMILIES[study.family]
     user = parse_sets(sets or [], family)
+    singles = {k: v for k, v in user.items() if not isinstance(v, list)}
+    searcher, grid = _grid(study, {**prof.fixed, **singles}, user, searcher)
+    scheduler = scheduler or ("fifo" if searcher == "grid" else "asha")
+    if grid and num_samples is not None:
+        raise UsageError(f"--num-samples: a grid trains each of its {grid_size(grid)} points once; fix: drop "
+                         "--num-samples (another pass: --seed N)")
+    user = singles
     epochs = max_epochs or user.get("max_epochs") or prof.max_epochs
     checks = (("--num-samples", num_samples), ("--max-epochs", epochs), ("--max-concurrent", max_concurrent),
               ("--param-cap", param_cap))
     for flag, value in checks:
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be >= 1, got {value}")
+    if confirm is not None and confirm < 0 or confirm_seeds is not None and confirm_seeds < 2:
+        raise UsageError(f"--confirm must be >= 0 (0: none) and --confirm-seeds >= 2 (a spread needs two), got "
+                         f"{confirm} and {confirm_seeds}")
     fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
-    resolved = Resolved(study, family, profile, prof, fixed, num_samples or prof.num_samples, epochs, 0,
-                        max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap, searcher,
-                        scheduler)
+    fixed = {k: v for k, v in fixed.items() if k not in grid}  # e.g. --searcher grid --set seed=0,1,2
+    resolved = Resolved(study, family, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
+                        epochs, 0, max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap,
+                        searcher, scheduler, grid, prof.confirm if confirm is None else confirm,
+                        confirm_seeds or prof.confirm_seeds)
     return dataclasses.replace(resolved, max_t=_dry_run(resolved))
 
 
 def _dry_run(r: Resolved) -> int:
-    """Sample configs at random and build each, so a bad --set fails now, not inside a worker.
+    """Sample configs at random (and build every grid point) so a bad --set fails now, not inside a worker.
 
     Returns the number of reports a trial makes (the same for every config, or a UsageError).
     """
     probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     reports = set()
-    for _ in range(N_DRY_SAMPLES):
+    points = [{}] * N_DRY_SAMPLES + grid_points(r.grid)
+    for point in points:
         trial = probe.ask()
         try:
-            config = r.sample(trial)
+            config = r.complete({**r.sample(trial), **point})
         except (TypeError, ValueError) as e:
             raise UsageError(f"{r.study.name}: invalid configuration: {e}") from None
         reports.add(r.family.n_reports(r.family.make_config(config)))
@@ -150,6 +195,24 @@ def describe_space(r: Resolved, n: int = 200) -> dict[str, str]:
             seen.setdefault(name, _fmt_dist(dist))
         probe.tell(trial, 0.0)
     return dict(sorted(seen.items()))
+
+
+def searched_keys(r: Resolved, n: int = 64) -> list[str]:
+    """The config keys the space returns and the user did not fix, in the order the space returns them,
+    from ``n`` random draws (conditional keys included)."""
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    keys: dict[str, None] = {}
+    for _ in range(n):
+        trial = probe.ask()
+        sampled = sample_space(r.study.space, trial, r.fixed, r.profile.ranges, r.grid)
+        keys |= dict.fromkeys(k for k in sampled if k not in r.fixed)
+        probe.tell(trial, 0.0)
+    return list(keys)
+
+
+def run_name_keys(r: Resolved) -> tuple[str, ...]:
+    """The keys in each trial's run name: the study's choice, else its first three searched keys."""
+    return r.study.run_name_keys or tuple(searched_keys(r)[:3])
 
 
 def _fmt_dist(d: Any) -> str:

@@ -9,21 +9,36 @@ Differences from Ray's ``OptunaSearch``, each for a reason:
 * ``num_samples`` counts proposals, rejected ones included: the search ends after that many.
 * It limits concurrency itself (no ``ConcurrencyLimiter``), so its running trials are part of its
   saved state and a resumed study still tells Optuna how they ended.
+* The Optuna study lives in a journal file (``JournalStorage``), never in a pickle: the saved state
+  is JSON holding the journal's text, which later Optuna versions read, and Tune copies it with its
+  experiment state to any storage path (a folder or a URI). ``optuna_journal.log`` beside it opens in
+  ``optuna-dashboard``. Only public Optuna calls are used (``study.tell(number, ...)``, storage methods).
+* ``sampler="grid"`` proposes every point of ``grid`` once (:mod:`study.grid`); the cap applies to
+  each point the same way.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import pickle
-from dataclasses import dataclass, field
+import os
+import shutil
+import tempfile
+import warnings
+import weakref
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import optuna
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 from ray.tune.search import Searcher
 
-from search_spaces import Params
+from search_spaces import Params, sample_space
+from study.grid import GridSearchSampler
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+JOURNAL_FILE = "optuna_journal.log"  # the study in Optuna's journal format (optuna-dashboard opens it)
+STUDY_NAME = "genstudy"
+STATE_VERSION = 1
 
 
 @dataclass
@@ -47,7 +62,8 @@ class SearchSettings:
     seed: int = 0
     n_startup_trials: int = 5  # random proposals before TPE models the results
     max_concurrent: int = 2
-    sampler: str = "tpe"  # "tpe", or "random": the baseline TPE is measured against
+    sampler: str = "tpe"  # "tpe"; "random": the baseline TPE is measured against; "grid": every point of grid once
+    grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)  # config key -> values (sampler "grid")
 
 
 class CappedTPESearch(Searcher):
@@ -56,19 +72,62 @@ class CappedTPESearch(Searcher):
     def __init__(self, settings: SearchSettings, metric: str, mode: str):
         super().__init__(metric=metric, mode=mode)
         self.s = settings
-        if settings.sampler == "random":
-            sampler = optuna.samplers.RandomSampler(seed=settings.seed)
-        else:
-            sampler = optuna.samplers.TPESampler(
-                seed=settings.seed, n_startup_trials=settings.n_startup_trials, constant_liar=True)
-        direction = "minimize" if mode == "min" else "maximize"
-        self.study = optuna.create_study(direction=direction, sampler=sampler)
-        for point in settings.baselines:
-            self.study.enqueue_trial(dict(point), skip_if_exists=True)
-        self.live: dict[str, optuna.trial.Trial] = {}
         self.proposed = 0
         self.rejected: list[Rejection] = []
+        self.live: dict[str, optuna.trial.Trial] = {}
+        self._open(journal="")
+        for point in settings.baselines:
+            self.study.enqueue_trial(dict(point), skip_if_exists=True)
 
+    # --- the Optuna study, in a journal file ------------------------------------------------------
+    def _open(self, journal: str) -> None:
+        """Open the study in a local journal file holding ``journal`` (the text of an earlier one)."""
+        self._folder = tempfile.mkdtemp(prefix="genstudy-optuna-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)  # the local copy goes with the object
+        path = os.path.join(self._folder, JOURNAL_FILE)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(journal)
+        self.storage = JournalStorage(JournalFileBackend(path))
+        direction = "minimize" if self.mode == "min" else "maximize"
+        self.study = optuna.create_study(storage=self.storage, study_name=STUDY_NAME, direction=direction,
+                                         sampler=self._sampler(), load_if_exists=True)
+
+    def _sampler(self) -> optuna.samplers.BaseSampler:
+        # A resumed search must not draw the first run's random numbers again (random search would
+        # propose its first configurations twice): the seed moves on with every proposal made.
+        seed = self.s.seed + 1_000_003 * self.proposed
+        if self.s.sampler == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if self.s.sampler == "grid":  # the grid's order keeps the first seed: trial k is point k, resumed or not
+            return GridSearchSampler(self.s.grid, seed=self.s.seed, random_seed=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # group=True is "experimental"
+            # multivariate + group: parameters sampled jointly, and conditional ones (gp_lambda only
+            # under wgan_gp) modelled within the group of trials that have them, not independently
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.s.n_startup_trials,
+                                              constant_liar=True, multivariate=True, group=True)
+
+    def _trial(self, number: int) -> optuna.trial.Trial:
+        """The running trial ``number`` of the study, to report to (public storage API only)."""
+        study_id = self.storage.get_study_id_from_name(STUDY_NAME)
+        return optuna.trial.Trial(self.study, self.storage.get_trial_id_from_study_id_trial_number(study_id, number))
+
+    def __getstate__(self) -> dict:
+        """Tune pickles the searcher with the Tuner: the study goes as its journal text, never as Optuna objects."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("storage", "study", "live", "_folder", "_cleanup")}
+        return {**state, "_journal": self._journal(), "_live": {k: t.number for k, t in self.live.items()}}
+
+    def __setstate__(self, state: dict) -> None:
+        journal, live = state.pop("_journal"), state.pop("_live")
+        self.__dict__.update(state)
+        self._open(journal)
+        self.live = {k: self._trial(n) for k, n in live.items()}
+
+    def _journal(self) -> str:
+        with open(os.path.join(self._folder, JOURNAL_FILE), encoding="utf-8") as f:
+            return f.read()
+
+    # --- Tune's Searcher API ------------------------------------------------------------------------
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         self.s.max_concurrent = max_concurrent
         return True  # handled here: Tune must not wrap this searcher in a ConcurrencyLimiter
@@ -79,13 +138,13 @@ class CappedTPESearch(Searcher):
         while self.proposed < self.s.num_samples:
             self.proposed += 1
             trial = self.study.ask()
-            config = self.s.complete(self.s.space(Params(trial, self.s.fixed, self.s.ranges)))
+            config = self.s.complete(sample_space(self.s.space, trial, self.s.fixed, self.s.ranges, self.s.grid))
             n_params = self.s.count_params(config)
             trial.set_user_attr("n_params", n_params)
             trial.set_constraint("param_cap", n_params - self.s.param_cap)  # feasible when <= 0
             if n_params > self.s.param_cap:
                 self.rejected.append(Rejection(dict(trial.params), n_params, config))
-                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                self.study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
                 continue
             self.live[trial_id] = trial
             return config
@@ -95,7 +154,9 @@ class CappedTPESearch(Searcher):
         trial = self.live.get(trial_id)
         value = result.get(self.metric)
         if trial is not None and _finite(value):
-            trial.report(float(value), step=int(result["training_iteration"]))
+            with warnings.catch_warnings():  # a resumed trial may report a step its snapshot already holds
+                warnings.simplefilter("ignore", UserWarning)
+                trial.report(float(value), step=int(result["training_iteration"]))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         trial = self.live.pop(trial_id, None)
@@ -103,25 +164,40 @@ class CappedTPESearch(Searcher):
             return
         value = None if result is None else result.get(self.metric)
         if error or not _finite(value):
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         elif int(result.get("training_iteration", 0)) < self.s.max_t:  # stopped early by ASHA
-            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            self.study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
         else:
-            self.study.tell(trial, float(value))
+            self.study.tell(trial.number, float(value))
 
     def save(self, checkpoint_path: str) -> None:
-        state = {"study": self.study, "proposed": self.proposed, "rejected": self.rejected,
-                 "live": {k: t.number for k, t in self.live.items()}}
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(state, f)
+        """The search state as JSON: the Optuna journal's text (the study), counts, rejections and the
+        running trials' numbers. The journal is also written beside it as ``optuna_journal.log``, which
+        ``optuna-dashboard`` and ``JournalFileBackend`` open."""
+        journal = self._journal()
+        state = {"version": STATE_VERSION, "study_name": STUDY_NAME, "journal": journal, "proposed": self.proposed,
+                 "rejected": [asdict(x) for x in self.rejected], "live": {k: t.number for k, t in self.live.items()}}
+        folder = os.path.dirname(os.path.abspath(checkpoint_path))
+        _write_atomic(os.path.join(folder, JOURNAL_FILE), journal)
+        with open(checkpoint_path, "w", encoding="utf-8") as f:  # Tune writes it to a temporary name and renames it
+            json.dump(state, f, default=str)
 
     def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            state = pickle.load(f)
-        self.study, self.proposed, self.rejected = state["study"], state["proposed"], state["rejected"]
+        with open(checkpoint_path, encoding="utf-8") as f:
+            state = json.load(f)
+        self.proposed = int(state["proposed"])
+        self.rejected = [Rejection(**x) for x in state["rejected"]]
+        self._cleanup()
+        self._open(state["journal"])
         # Trials that were running when the driver died: Tune resumes them under the same ids.
-        self.live = {k: optuna.trial.Trial(self.study, self.study._storage.get_trial_id_from_study_id_trial_number(
-            self.study._study_id, n)) for k, n in state["live"].items()}
+        self.live = {k: self._trial(n) for k, n in state["live"].items()}
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def _finite(value: Any) -> bool:

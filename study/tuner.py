@@ -1,12 +1,16 @@
-"""Building the Tuner: TPE searcher, ASHA scheduler, resources, checkpoints, failure policy."""
+"""Building the Tuners: the search's (TPE searcher, ASHA scheduler) and the confirmation's (fixed
+configurations, no early stopping); resources, checkpoints, failure policy."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from ray import tune
 from ray.tune.logger import JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import Searcher
 
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
@@ -24,9 +28,9 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
     settings = SearchSettings(
         space=r.study.space, complete=r.complete, count_params=r.n_params, param_cap=r.param_cap,
         num_samples=r.num_samples, max_t=r.max_t, fixed=r.fixed, ranges=r.profile.ranges,
-        baselines=r.study.baselines if r.profile.use_baseline else (), seed=r.seed,
+        baselines=r.study.baselines if r.profile.use_baseline and r.searcher != "grid" else (), seed=r.seed,
         n_startup_trials=min(5, max(1, r.num_samples // 3)), max_concurrent=r.max_concurrent,
-        sampler=r.searcher)
+        sampler=r.searcher, grid=r.grid)
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
 
 
@@ -38,10 +42,12 @@ def make_trainable(r: Resolved, data: SplitData, assets: dict, resources: Resour
         {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
 
 
-def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: CappedTPESearch, resources: Resources,
-                storage_path: str, name: str, callbacks: list) -> tune.Tuner:
+def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: Searcher, resources: Resources,
+                storage_path: str, name: str, callbacks: list, num_samples: int | None = None,
+                fifo: bool = False) -> tune.Tuner:
+    """The search's Tuner (``r``'s scheduler), or with ``fifo`` one whose every trial trains to the end."""
     trainable = make_trainable(r, data, assets, resources)
-    if r.scheduler == "fifo":
+    if fifo or r.scheduler == "fifo":
         scheduler = FIFOScheduler()  # every trial runs to max_t
     else:
         scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_t,
@@ -51,7 +57,7 @@ def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: CappedTPES
         trainable,
         tune_config=tune.TuneConfig(
             metric=r.study.metric, mode=r.study.mode, search_alg=searcher,
-            scheduler=scheduler, num_samples=r.num_samples, reuse_actors=True),
+            scheduler=scheduler, num_samples=num_samples or r.num_samples, reuse_actors=True),
         run_config=tune.RunConfig(
             name=name, storage_path=storage_path, callbacks=[JsonLoggerCallback(), *callbacks],
             verbose=1,  # the status table; per-trial results are in MLflow
@@ -60,6 +66,41 @@ def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: CappedTPES
             failure_config=tune.FailureConfig(max_failures=2),
         ),
     )
+
+
+class FixedPointsSearch(Searcher):
+    """Hands Tune a fixed list of full configurations, each once, at most ``max_concurrent`` at a time
+    (the confirmation's top configurations with fresh seeds); its state is JSON."""
+
+    def __init__(self, points: list[dict[str, Any]], metric: str, mode: str, max_concurrent: int):
+        super().__init__(metric=metric, mode=mode)
+        self.points, self.max_concurrent = points, max_concurrent
+        self.next, self.live = 0, set()
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        self.max_concurrent = max_concurrent
+        return True
+
+    def suggest(self, trial_id: str) -> dict | str | None:
+        if self.next >= len(self.points):
+            return Searcher.FINISHED
+        if len(self.live) >= self.max_concurrent:
+            return None
+        self.next += 1
+        self.live.add(trial_id)
+        return dict(self.points[self.next - 1])
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        self.live.discard(trial_id)
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "w", encoding="utf-8") as f:
+            json.dump({"next": self.next, "points": self.points, "live": sorted(self.live)}, f, default=str)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, encoding="utf-8") as f:
+            state = json.load(f)
+        self.next, self.points, self.live = int(state["next"]), state["points"], set(state["live"])
 
 
 def restore_tuner(path: str, r: Resolved, data: SplitData, assets: dict, resources: Resources,

@@ -29,8 +29,10 @@ class SmokeExport:
     log: str  # the tails of both commands' output, for assertion messages
 
 
-def smoke_export(base: Path, study: str, mnist_root: Path, study_args: tuple[str, ...] = ()) -> SmokeExport:
-    """Run (once per session) the smoke profile of ``study`` and export it into ``base/<study>/export``."""
+def smoke_export(base: Path, study: str, mnist_root: Path, study_args: tuple[str, ...] = (),
+                 export_args: tuple[str, ...] = ()) -> SmokeExport:
+    """Run (once per session) the smoke profile of ``study`` and export it into ``base/<study>/export``
+    (``export_args``: more ``analysis.export`` flags; ``{out}`` in one is replaced by the export folder)."""
     folder = base / f"analysis-{study}"
     record = folder / "smoke.json"
     if record.is_file():
@@ -43,7 +45,7 @@ def smoke_export(base: Path, study: str, mnist_root: Path, study_args: tuple[str
     out = folder / "export"
     start = time.perf_counter()
     exp = run_cli("analysis.export", study, "--tracking-uri", uri, "--out", str(out), "--data-root", str(mnist_root),
-                  *EXPORT_ARGS)
+                  *EXPORT_ARGS, *(a.replace("{out}", str(out)) for a in export_args))
     result = SmokeExport(study, uri, out, run.returncode, exp.returncode, time.perf_counter() - start,
                          f"study.run:\n{run.stdout[-1500:]}{run.stderr[-1500:]}\nexport:\n{exp.stderr[-20000:]}")
     record.write_text(json.dumps({**result.__dict__, "out": str(out)}))

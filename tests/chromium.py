@@ -1,19 +1,23 @@
-"""Open a page in real headless Chromium over the DevTools protocol and report what a reader would see:
-every image's load state and every console error, failed request or uncaught exception.
+"""Real headless Chromium over the DevTools protocol: open a page, run JavaScript in it, wait for what a reader
+would see, take a screenshot; and the report of a local HTML file (every image's load state and every console
+error, failed request or uncaught exception).
 
 Debian's ``chromium`` package (``scripts/install_chromium.sh``) and the ``websocket-client`` package.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,8 +38,63 @@ def available() -> bool:
     return Path(CHROMIUM).is_file()
 
 
-def open_page(path: Path, timeout: float = 60.0) -> PageReport:
-    """Load ``path`` (a local HTML file) in headless Chromium and collect images and errors."""
+class Tab:
+    """One page of a running Chromium; every event it sees while waiting is collected into ``report``."""
+
+    def __init__(self, ws, timeout: float):
+        self.ws, self.timeout = ws, timeout
+        self.report = PageReport()
+        self._ids = iter(range(1, 1_000_000))
+
+    def call(self, method: str, **params) -> dict:
+        """Send a DevTools command and return its result."""
+        i = next(self._ids)
+        self.ws.send(json.dumps({"id": i, "method": method, "params": params}))
+        msg = self._wait(lambda m: m.get("id") == i, method)
+        if "error" in msg:
+            raise RuntimeError(f"chromium: {method}: {msg['error']}")
+        return msg.get("result", {})
+
+    def goto(self, url: str) -> None:
+        """Navigate to ``url`` and wait for its load event."""
+        self.call("Page.navigate", url=url)
+        self._wait(lambda m: m.get("method") == "Page.loadEventFired", "load event")
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"chromium: {expression[:80]}: {result['exceptionDetails'].get('text')}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, what: str, timeout: float | None = None) -> Any:
+        """Evaluate ``expression`` every half second until it is truthy; returns that value."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.5)
+        raise TimeoutError(f"chromium: {what} did not appear within {timeout or self.timeout:.0f}s")
+
+    def screenshot(self, path: Path) -> Path:
+        """The viewport as a PNG."""
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
+        return path
+
+    def _wait(self, pred, what: str) -> dict:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(self.ws.recv())
+            _collect(msg, self.report)
+            if pred(msg):
+                return msg
+        raise TimeoutError(f"chromium: no {what} within {self.timeout:.0f}s")
+
+
+@contextmanager
+def tab(timeout: float = 60.0, width: int = 1600, height: int = 900) -> Iterator[Tab]:
+    """A fresh headless Chromium (its own profile, so no saved UI state) with one tab of ``width`` x ``height``."""
     import websocket
 
     profile = Path(tempfile.mkdtemp(prefix="genstudy-chromium-"))
@@ -47,7 +106,11 @@ def open_page(path: Path, timeout: float = 60.0) -> PageReport:
         page = next(t for t in targets if t.get("type") == "page")
         ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout)
         try:
-            return _load(ws, path.resolve().as_uri(), timeout)
+            t = Tab(ws, timeout)
+            for method in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable"):
+                t.call(method)
+            t.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+            yield t
         finally:
             ws.close()
     finally:
@@ -57,6 +120,15 @@ def open_page(path: Path, timeout: float = 60.0) -> PageReport:
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(path: Path, timeout: float = 60.0) -> PageReport:
+    """Load ``path`` (a local HTML file) in headless Chromium and collect images and errors."""
+    with tab(timeout) as t:
+        t.goto(path.resolve().as_uri())
+        t.report.images = json.loads(t.evaluate(IMAGES_JS))
+        t.report.title = t.evaluate("document.title")
+        return t.report
 
 
 def _port(profile: Path, proc: subprocess.Popen, timeout: float) -> int:
@@ -70,36 +142,6 @@ def _port(profile: Path, proc: subprocess.Popen, timeout: float) -> int:
             return int(marker.read_text().splitlines()[0])
         time.sleep(0.1)
     raise TimeoutError("chromium did not open its DevTools port")
-
-
-def _load(ws, url: str, timeout: float) -> PageReport:
-    report = PageReport()
-    ids = iter(range(1, 10_000))
-
-    def send(method: str, **params) -> int:
-        i = next(ids)
-        ws.send(json.dumps({"id": i, "method": method, "params": params}))
-        return i
-
-    def wait(pred, what: str) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = json.loads(ws.recv())
-            _collect(msg, report)
-            if pred(msg):
-                return msg
-        raise TimeoutError(f"chromium: no {what} within {timeout:.0f}s")
-
-    for method in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable"):
-        i = send(method)
-        wait(lambda m, i=i: m.get("id") == i, method)
-    send("Page.navigate", url=url)
-    wait(lambda m: m.get("method") == "Page.loadEventFired", "load event")
-    i = send("Runtime.evaluate", expression=IMAGES_JS, returnByValue=True)
-    report.images = json.loads(wait(lambda m: m.get("id") == i, "image list")["result"]["result"]["value"])
-    i = send("Runtime.evaluate", expression="document.title", returnByValue=True)
-    report.title = wait(lambda m: m.get("id") == i, "title")["result"]["result"]["value"]
-    return report
 
 
 def _collect(msg: dict, report: PageReport) -> None:

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from analysis import best_config
 from analysis.record import typed_config
+from study import config_file
 from tests.analysis_study import smoke_export
 from tests.conftest import run_cli
 from trainables.vae_config import VAEConfig
@@ -57,8 +57,22 @@ def test_export_writes_every_file_as_valid_png(smoke):
     for path in pngs:
         assert_png(path)
     roles = {m.group(1) for p in pngs if (m := re.match(r"vae_(best|beta_min|beta_max)_", p.name))}
-    assert roles == {"best", "beta_min", "beta_max"}  # the smoke study varies beta: both extremes are drawn
+    assert roles == expected_roles(smoke)  # the beta extremes come only from trials that trained to the end
     assert smoke.export_seconds < 120, f"export took {smoke.export_seconds:.0f}s"
+
+
+def expected_roles(smoke) -> set[str]:
+    """best, and beta_min / beta_max when the lowest / highest beta among the finished trials is another trial."""
+    client = MlflowClient(smoke.uri)
+    runs = [r for r in client.search_runs([client.get_experiment_by_name(STUDY).experiment_id])
+            if "mlflow.parentRunId" in r.data.tags]
+    best = client.get_run(runs[0].data.tags["mlflow.parentRunId"]).data.tags["best_run_id"]
+    finished = [r for r in runs if r.data.tags["status"] == "finished"]
+    roles = {"best"}
+    for role, pick in (("beta_min", min), ("beta_max", max)):
+        if finished and pick(finished, key=lambda r: float(r.data.params["beta"])).info.run_id != best:
+            roles.add(role)
+    return roles
 
 
 def test_export_prints_progress_for_long_steps(smoke):
@@ -74,10 +88,14 @@ def test_leaderboard_rows_match_child_runs(smoke, children):
         row = df[df["run_id"] == run.info.run_id].iloc[0]
         tags = run.data.tags
         assert row["status"] == tags["status"] and row["epochs_run"] == int(tags["epochs_run"])
-        history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "test_nelbo"))
-        assert row["test_nelbo_final"] == pytest.approx(history[-1][1])
-        assert row["test_nelbo_best"] == pytest.approx(min(v for _, v in history))
-        assert row["test_nelbo@1"] == pytest.approx(history[0][1])  # every trial reached the first rung
+        history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "val_nelbo"))
+        test = dict((m.step, m.value) for m in client.get_metric_history(run.info.run_id, "test_nelbo"))
+        assert row["val_nelbo_final"] == pytest.approx(history[-1][1])
+        best_step, best = min(history, key=lambda p: p[1])
+        assert row["val_nelbo_best"] == pytest.approx(best) and row["val_nelbo_best_report"] == best_step
+        assert row["test_nelbo_at_best"] == pytest.approx(test[best_step])  # test beside val, at the kept checkpoint
+        assert row["test_nelbo_final"] == pytest.approx(test[max(test)]) and row["selected_on"] == "val"
+        assert row["val_nelbo@1"] == pytest.approx(history[0][1])  # every trial reached the first rung
         assert row["n_params"] == int(run.data.metrics["n_params"])
         for key, value in typed_config(run.data.params, "vae").items():
             cell = row[key]
@@ -89,7 +107,7 @@ def test_leaderboard_rows_match_child_runs(smoke, children):
 
 def test_svm_report_fields(smoke, children):
     report = json.loads((smoke.out / "svm_report.json").read_text())
-    assert set(report) == {"best", "beta_min", "beta_max"}
+    assert set(report) == expected_roles(smoke)
     best = report["best"]
     _, runs = children
     parent_best = MlflowClient(smoke.uri).get_run(runs[0].data.tags["mlflow.parentRunId"]).data.tags["best_run_id"]
@@ -107,12 +125,14 @@ def test_svm_report_fields(smoke, children):
 def test_best_config_is_the_parent_runs_best_and_builds(smoke, children):
     client, runs = children
     parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
-    study, family, config = best_config.read(smoke.out / "best_config.yaml")
+    study, family, config = config_file.read(smoke.out / "best_config.yaml")
     assert (study, family) == (STUDY, "vae")
     assert config == typed_config(client.get_run(parent.data.tags["best_run_id"]).data.params, "vae")
     assert VAEConfig(**config).seed == 0
     doc = yaml.safe_load((smoke.out / "best_config.yaml").read_text())
-    assert doc["best"]["metric"]["best"] == pytest.approx(parent.data.metrics["best_test_nelbo"])
+    assert doc["best"]["metric"]["best"] == pytest.approx(parent.data.metrics["best_val_nelbo"])
+    assert doc["best"]["metric"]["test"] == pytest.approx(parent.data.metrics["best_test_nelbo"])
+    assert doc["best"]["metric"]["selected_on"] == "val" and doc["best"]["metric"]["test_name"] == "test_nelbo"
     assert doc["source"]["parent_run_id"] == parent.info.run_id and doc["top_k"][0] == doc["best"]
 
 
@@ -123,6 +143,9 @@ def test_report_references_every_figure_and_table(smoke):
     assert "http://" not in page and "https://" not in page and "<script" not in page  # offline, no scripts
     assert page.count("<figcaption>") == len(srcs)
     assert "Leaderboard" in page and "SVM per-class precision, recall and F1" in page and "Test accuracy" in page
+    assert "chosen on val_nelbo" in page and "test_nelbo (test split, reported)" in page
+    assert "<th>val_nelbo_best</th>" in page and "<th>test_nelbo_at_best</th>" in page  # both in the leaderboard
+    assert "Selected on the test set" not in page
 
 
 def test_from_config_trains_the_best_config_again(smoke, mnist_root, tmp_path):
@@ -137,7 +160,7 @@ def test_from_config_trains_the_best_config_again(smoke, mnist_root, tmp_path):
     p = run_cli("study.run", "--from-config", str(smoke.out / "best_config.yaml"), "--profile", "smoke",
                 "--tracking-uri", uri, "--data-root", str(mnist_root), "--storage-path", str(tmp_path / "ray"))
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
-    _, _, config = best_config.read(smoke.out / "best_config.yaml")
+    _, _, config = config_file.read(smoke.out / "best_config.yaml")
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name(STUDY).experiment_id
     (parent,) = client.search_runs([exp], filter_string="tags.from_config != ''")

@@ -14,6 +14,7 @@ from analysis.figures.gan import equilibrium
 from analysis.figures.vae_model import pick_pairs
 from analysis.latents import kl_per_dimension, stratified_indices
 from analysis.record import StudyRecord, Trial, typed_config
+from study import config_file
 
 
 @pytest.mark.parametrize("grace,rf,max_t", [(1, 2, 4), (2, 3, 12), (5, 3, 100), (2, 2, 2), (1, 3, 10)])
@@ -42,7 +43,8 @@ def test_typed_config_restores_types_from_mlflow_strings():
 def _trial(i, status, values, **config):
     base = {"dataset": "mnist", "seed": 0, "beta": 1.0 + i, "latent_dim": 8 * (i + 1), "arch": "mlp" if i % 2 else "conv"}
     return Trial(run_id=f"run{i}", trial_id=f"t{i}", status=status, epochs=len(values), config={**base, **config},
-                 history={"test_nelbo": list(enumerate(values, start=1))}, n_params=1000 * (i + 1))
+                 history={"val_nelbo": list(enumerate(values, start=1)),
+                          "test_nelbo": [(s, v + 1) for s, v in enumerate(values, start=1)]}, n_params=1000 * (i + 1))
 
 
 @pytest.fixture
@@ -51,9 +53,9 @@ def record():
               _trial(2, "stopped_early", [320, 180]), _trial(3, "finished", [260, 190, 170, 160]),
               _trial(4, "failed", [float("nan")])]
     trials[4].error, trials[4].failure_reason = "diverged: non-finite loss", "diverged"
-    params = {"metric": "test_nelbo", "mode": "min", "grace_period": "1", "reduction_factor": "2", "fixed.dataset": "mnist"}
-    return StudyRecord("vae_beta_sweep", "vae", "sqlite:///x.db", "1", "p", "p-name", "FINISHED", "test_nelbo", "min",
-                       params, {"best_run_id": "run0"}, {}, trials, max_reports=4)
+    params = {"metric": "val_nelbo", "mode": "min", "grace_period": "1", "reduction_factor": "2", "fixed.dataset": "mnist"}
+    return StudyRecord("vae_beta_sweep", "vae", "sqlite:///x.db", "1", "p", "p-name", "FINISHED", "val_nelbo", "min",
+                       params, {"best_run_id": "run0"}, {}, trials, max_reports=4, test_metric="test_nelbo")
 
 
 def test_leaderboard_ranks_by_best_and_at_each_rung(record):
@@ -63,7 +65,9 @@ def test_leaderboard_ranks_by_best_and_at_each_rung(record):
     assert df.loc["t1", "rank@1"] == 1  # at equal budget (1 report) the stopped trial led
     assert df.loc["t2", "rank@2"] == 1 and df.loc["t0", "rank@2"] == 3  # 180 < 190 < 200
     assert df.loc["t2", "status_detail"] == "stopped early by ASHA at rung 2 of 3 (report 2)"
-    assert df.loc["t0", "test_nelbo@4"] == 140 and pd_isna(df.loc["t1", "test_nelbo@2"])
+    assert df.loc["t0", "val_nelbo@4"] == 140 and pd_isna(df.loc["t1", "val_nelbo@2"])
+    assert df.loc["t0", "test_nelbo_at_best"] == 141 and df.loc["t2", "test_nelbo_at_best"] == 181  # beside, not ranked
+    assert set(df["selected_on"]) == {"val"} and not record.selected_on_test
     assert record.searched == ["arch", "beta", "latent_dim"]
 
 
@@ -85,14 +89,14 @@ def test_best_config_round_trip(record, tmp_path):
     path = tmp_path / "best_config.yaml"
     doc = best_config.write(record, path, top_k=3)
     assert doc["best"]["trial_id"] == "t0" and [e["trial_id"] for e in doc["top_k"]] == ["t0", "t3", "t2"]
-    study, family, config = best_config.read(path)
+    study, family, config = config_file.read(path)
     assert (study, family, config) == ("vae_beta_sweep", "vae", record.trials[0].config)
-    assert best_config.read(path, rank=2)[2] == record.trials[3].config
-    with pytest.raises(best_config.ConfigFileError, match="no trial of rank 9"):
-        best_config.read(path, rank=9)
+    assert config_file.read(path, rank=2)[2] == record.trials[3].config
+    with pytest.raises(config_file.ConfigFileError, match="no trial of rank 9"):
+        config_file.read(path, rank=9)
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"x": 1}))
-    with pytest.raises(best_config.ConfigFileError, match="not a best_config.yaml"):
-        best_config.read(tmp_path / "bad.yaml")
+    with pytest.raises(config_file.ConfigFileError, match="not a best_config.yaml"):
+        config_file.read(tmp_path / "bad.yaml")
 
 
 def test_split_grid_recovers_torchvision_tiles(tmp_path):
@@ -120,3 +124,39 @@ def test_kl_per_dimension_is_zero_for_the_prior():
     mu, logvar = np.zeros((5, 3)), np.zeros((5, 3))
     assert np.allclose(kl_per_dimension(mu, logvar), 0.0)
     assert kl_per_dimension(np.ones((5, 3)), logvar) == pytest.approx([0.5] * 3)  # 0.5 * mu^2
+
+
+def test_report_escapes_intro_text_and_keeps_code_spans(record, tmp_path):
+    from analysis import report
+    from analysis.figures.vae import _describe
+    from analysis.items import Section, Table
+
+    record.trials[0].config["arch"] = "<script>alert(1)</script>"  # a --set value reaches the intro verbatim
+    record.trials[0].run_id = "run&<0>"
+    intro = _describe(record.trials[0])
+    page = tmp_path / "report.html"
+    report.write(page, record, [Section("VAE", intro, [])], Table("Leaderboard", "c", "<table></table>", ""), None)
+    text = page.read_text()
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<code>run&amp;&lt;0&gt;</code>" in text  # the backticked run id is code, its text escaped
+
+
+def test_image_steps_reads_log_image_names_and_the_legacy_layout():
+    from analysis.figures.common import image_steps
+
+    logged = ["images/recon+step+0+timestamp+1700000000000+a1.png", "images/recon+step+0+timestamp+1700000000000+a1"
+              "+compressed.webp", "images/recon+step+2+timestamp+1700000000100+b2.png",
+              "images/recon+step+2+timestamp+1700000000900+c3.png",  # the same step logged again (a retried report)
+              "images/samples+step+2+timestamp+1700000000100+d4.png"]
+    assert image_steps(logged, "recon") == {0: logged[0], 2: logged[3]}
+    assert image_steps(logged, "samples") == {2: logged[4]}
+    legacy = ["images/recon_before.png", "images/recon_e0001.png", "images/recon_e0004.png", "images/samples_e0004.png"]
+    assert image_steps(legacy, "recon") == {0: legacy[0], 1: legacy[1], 4: legacy[2]}
+    assert image_steps(legacy, "fixed_noise") == {}
+
+
+def test_image_steps_reads_the_older_percent_separator():
+    from analysis.figures.common import image_steps
+
+    old = ["images/fixed_noise%step%3%timestamp%1700000000000%e5.png"]
+    assert image_steps(old, "fixed_noise") == {3: old[0]}

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from analysis.checkpoints import load_model_dir
 from trainables.checkpoint import CheckpointError, load_state, save_model, save_state
+from trainables.families import restore_model
 from trainables.models.vae import build_vae
 from trainables.vae_config import VAEConfig
 
@@ -21,7 +21,7 @@ def checkpoint(tmp_path):
 
 def test_roundtrip(checkpoint):
     path, model = checkpoint
-    loaded, cfg = load_model_dir(path)
+    loaded, cfg = restore_model(path)
     assert cfg == CFG
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
@@ -35,14 +35,14 @@ def test_corrupt_weights_name_the_file(checkpoint, damage):
     data = f.read_bytes()
     f.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a safetensors file" * 10)
     with pytest.raises(CheckpointError, match="model.safetensors"):
-        load_model_dir(path)
+        restore_model(path)
 
 
 def test_corrupt_config_names_the_file(checkpoint):
     path, _ = checkpoint
     (path / "config.json").write_text("{broken")
     with pytest.raises(CheckpointError, match="config.json"):
-        load_model_dir(path)
+        restore_model(path)
 
 
 def test_trainer_state_refuses_pickled_code(checkpoint, tmp_path):

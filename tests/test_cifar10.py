@@ -10,7 +10,7 @@ import torch
 from tests.conftest import run_cli
 from trainables.data import DataUnavailable, load_dataset
 from trainables.data import cifar10 as cifar_module
-from trainables.gan import fit
+from trainables.gan import export, fit
 from trainables.gan_config import GANConfig
 
 PER_BATCH = 60  # images per generated batch file: 300 train, 60 test
@@ -76,8 +76,10 @@ def test_gan_trains_on_rgb_32px(tmp_path):
     fit(cfg, lambda m, d: reports.append((m, sorted(p.name for p in Path(d).iterdir()))), data, workdir=str(tmp_path / "w"))
     assert len(reports) == 2
     metrics, files = reports[-1]
-    assert {"generator.pt", "fixed_noise.png", "samples.png", "model.safetensors", "config.json"} <= set(files)
+    assert {"fixed_noise.png", "samples.png", "model.safetensors", "config.json"} <= set(files)
+    assert "generator.pt" not in files  # TorchScript once per trial, from the kept checkpoint, not every report
     assert "val_fid" not in metrics and "test_fid" not in metrics  # no classifier assets passed: the metric is absent, not a placeholder
+    export(tmp_path / "w" / "report_0002")
     g = torch.jit.load(str(tmp_path / "w" / "report_0002" / "generator.pt"))
     assert g(torch.randn(2, 16)).shape == (2, 3, 32, 32)
 

@@ -23,7 +23,8 @@ def test_print_resolves_without_starting_ray(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     body = json.loads(p.stdout)
-    assert body["study"] == "vae_beta_sweep" and body["metric"] == "val_nelbo" and body["reported_beside"] == "test_nelbo" and body["mode"] == "min"
+    assert body["study"] == "vae_beta_sweep" and body["metric"] == "val_nelbo" and body["mode"] == "min"
+    assert body["reported_beside"] == "test_nelbo"
     assert body["fixed"]["beta"] == 2.0 and "sqrt(beta)" not in body["space"]
     assert body["param_cap"] == 25_000_000 and body["tracking_uri"] == "sqlite:///mlflow.db"
 

@@ -173,6 +173,7 @@ def test_unlabelled_folder_needs_another_feature_space(tmp_path):
     ("empty", "holds no images.*fix:"),
     ("unreadable", "2 of 14 files .* cannot be read as images .*fix: remove or re-save them"),
     ("too_few", "at least 3 images.*fix:"),
+    ("no_data_dir", "needs data_dir; fix: --set data_dir="),
 ])
 def test_bad_folders_raise_one_line_naming_the_fix(tmp_path, case, match):
     folder = tmp_path / "images"
@@ -185,8 +186,8 @@ def test_bad_folders_raise_one_line_naming_the_fix(tmp_path, case, match):
     if case == "too_few":
         write_shapes_folder(folder, n=2)
     with pytest.raises(DataUnavailable, match=match) as info:
-        load_ddpm_data({"dataset": "image_folder", "data_dir": str(folder), "image_size": 32, "fid_features": "none"},
-                       tmp_path)
+        load_ddpm_data({"dataset": "image_folder", "data_dir": None if case == "no_data_dir" else str(folder),
+                        "image_size": 32, "fid_features": "none"}, tmp_path)
     assert "\n" not in str(info.value)
 
 

@@ -118,7 +118,7 @@ def test_inception_feature_space(folder, data, monkeypatch):
     """fid_features=inception: Family.prepare and the trial use Inception-v3 pool features (a stand-in
     network here: no weights are on disk) for val_fid and test_fid; no class metrics."""
     net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten()).eval()  # (B, 48) features
-    monkeypatch.setattr(ddpm_eval, "load_inception", lambda device: net)
+    monkeypatch.setattr(ddpm_eval, "load_fid_inception", lambda device: net)
     monkeypatch.setattr(ddpm_eval, "inception_features", lambda n, x: n(x).double().numpy())
     inception_data = type(data)(data.images, "inception")
     assets = ddpm_eval.prepare(inception_data, None)

@@ -114,7 +114,6 @@ def test_parameter_count_of_every_registry_config(name, config):
     ({"image_size": 48, "channel_mult": "1,2,2,2,2"}, "cannot take 48 px images.*at most 4 levels"),
     ({"image_size": 48, "channel_mult": "1,2,2,2", "attention_resolutions": "16"}, "48, 24, 12, 6 px.*e.g. 12"),
     ({"dataset": "mnist", "image_size": 64}, "padded to 32 px"),
-    ({"dataset": "image_folder", "data_dir": None}, "needs data_dir"),
     ({"base_channels": 20}, "multiple of 8"),
     ({"ddim_steps": 2000}, "ddim_steps"),
 ])
@@ -132,3 +131,11 @@ def test_bad_image_size_exits_2_naming_the_fix(capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "image_size 40 is not supported" in err and "fix:" in err
+
+
+def test_group_norm_keeps_four_channels_per_group():
+    """Ho et al.'s 32 groups from 128 channels on; narrower layers get fewer groups, never one-channel ones
+    (which would erase every channel's mean, and with it the brightness of x_t)."""
+    from trainables.models.unet import norm
+
+    assert {c: norm(c).num_groups for c in (8, 16, 32, 96, 128, 256)} == {8: 2, 16: 4, 32: 8, 96: 16, 128: 32, 256: 32}

@@ -10,6 +10,7 @@ import torch
 from trainables import classifier
 from trainables.classifier import Classifier, cache_dir, features_and_probs, prepare_assets
 from trainables.data import load_dataset
+from trainables import fid
 from trainables.fid import FeatureStats, class_coverage, frechet_distance, kernel_inception_distance
 
 
@@ -96,3 +97,95 @@ def test_prepare_assets_trains_once_then_reuses_the_cache(tmp_path, monkeypatch)
     second = prepare_assets(data, tmp_path)  # loaded, not retrained: same weights and recorded accuracy
     assert second["classifier_accuracy"] == pytest.approx(first["classifier_accuracy"], abs=1e-6)
     assert all(torch.equal(first["classifier"][k], second["classifier"][k]) for k in first["classifier"])
+
+
+# --- fid_inception: the FID network through torchmetrics, or nothing -------------------------------------------
+def _hub(tmp_path, monkeypatch, *files):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(fid.FID_WEIGHTS_ENV, raising=False)
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    for name in files:
+        (checkpoints / name).write_bytes(b"weights")
+    return checkpoints
+
+
+class _FakeInception(torch.nn.Module):
+    """Stands in for torchmetrics' NoTrainInceptionV3: records its inputs, returns 2048 features."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs = []
+
+    def forward(self, x):
+        self.inputs.append(x)
+        return x.float().mean(dim=(2, 3)).repeat(1, 683)[:, :2048]
+
+
+def _fake_torchmetrics(monkeypatch, calls):
+    import sys
+    import types
+
+    class FrechetInceptionDistance:
+        def __init__(self, **kwargs):
+            calls.append(kwargs)
+            self.inception = _FakeInception()
+
+    module = types.ModuleType("torchmetrics.image.fid")
+    module.FrechetInceptionDistance = FrechetInceptionDistance
+    for name, mod in (("torchmetrics", types.ModuleType("torchmetrics")),
+                      ("torchmetrics.image", types.ModuleType("torchmetrics.image")), ("torchmetrics.image.fid", module)):
+        monkeypatch.setitem(sys.modules, name, mod)
+
+
+def test_imagenet_inception_weights_never_give_fid_inception(tmp_path, monkeypatch):
+    _hub(tmp_path, monkeypatch, "inception_v3_google-0cc3c7bd.pth")  # torchvision's ImageNet Inception: not FID's
+    calls = []
+    _fake_torchmetrics(monkeypatch, calls)
+    assert fid.fid_weights_path() is None
+    assert fid.load_fid_inception(torch.device("cpu")) is None and calls == []
+
+
+def test_without_torchmetrics_fid_inception_is_absent_even_with_the_weights(tmp_path, monkeypatch):
+    import sys
+
+    _hub(tmp_path, monkeypatch, fid.FID_WEIGHTS)
+    monkeypatch.setitem(sys.modules, "torchmetrics", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "torchmetrics.image.fid", None)
+    assert fid.fid_weights_path() is not None
+    assert fid.load_fid_inception(torch.device("cpu")) is None
+
+
+def test_fid_inception_uses_torchmetrics_fid_network_with_the_local_weights(tmp_path, monkeypatch):
+    checkpoints = _hub(tmp_path, monkeypatch, fid.FID_WEIGHTS)
+    calls = []
+    _fake_torchmetrics(monkeypatch, calls)
+    net = fid.load_fid_inception(torch.device("cpu"))
+    assert isinstance(net, _FakeInception)
+    (kwargs,) = calls
+    assert kwargs["feature"] == 2048 and kwargs["feature_extractor_weights_path"] == str(checkpoints / fid.FID_WEIGHTS)
+    assert kwargs["antialias"] is False  # TF1-style resize, as the reference FID code
+    grey = torch.rand(70, 1, 28, 28)
+    features = fid.inception_features(net, grey)
+    assert features.shape == (70, 2048) and features.dtype == np.float64
+    first = net.inputs[0]
+    assert first.dtype == torch.uint8 and first.shape == (50, 3, 28, 28)  # RGB, 0..255; the network resizes
+    assert torch.equal(first[:, 0], (grey[:50, 0] * 255).byte())
+
+
+def test_gan_assets_and_metrics_hold_no_fid_inception_without_the_network(tmp_path, monkeypatch):
+    _hub(tmp_path, monkeypatch, "inception_v3_google-0cc3c7bd.pth")
+    from trainables.gan import SampleEvaluator
+    from trainables.gan_config import GANConfig
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(classifier, "MIN_STEPS", 50)
+    data = load_dataset("synthetic")
+    assets = prepare_assets(data, tmp_path)
+    assert "inception_ref" not in assets
+    cfg = GANConfig(dataset="synthetic", depth=2, width=8, latent_dim=8, eval_samples=200)
+    from trainables.models.gan import build_gan
+
+    gan = build_gan(cfg, data.image_shape)
+    _, metrics = SampleEvaluator(cfg, assets, data.image_shape, torch.device("cpu"))(gan.generator, last=True)
+    assert "val_fid" in metrics and "fid_inception" not in metrics

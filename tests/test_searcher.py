@@ -80,3 +80,100 @@ def test_searcher_limits_concurrency_itself():
     assert s.suggest("c") is None  # two running: wait
     s.on_trial_complete("a", {"val_nelbo": 150.0, "training_iteration": 4})
     assert s.suggest("c")
+
+
+def test_importing_study_leaves_optunas_log_level_alone():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("import optuna; before = optuna.logging.get_verbosity(); import study, study.searcher, study.tuner, "
+            "study.run; print(before, optuna.logging.get_verbosity())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    before, after = out.stdout.split()
+    assert before == after == str(optuna.logging.INFO), out.stderr[-2000:]
+
+
+def test_saved_state_is_json_with_an_optuna_journal_beside_it(tmp_path):
+    import json
+
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    s = _searcher(n=4)
+    s.suggest("a")
+    for step in (1, 2):
+        s.on_trial_result("a", {"val_nelbo": 200.0 - step, "training_iteration": step})
+    s.on_trial_complete("a", {"val_nelbo": 198.0, "training_iteration": 2})
+    s.suggest("b")
+    s.save(str(tmp_path / "searcher-state.pkl"))
+    state = json.loads((tmp_path / "searcher-state.pkl").read_text())  # no pickle of Optuna objects
+    assert state["proposed"] == 2 and state["live"] == {"b": 1}
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "optuna_journal.log")))  # what optuna-dashboard opens
+    study = optuna.load_study(study_name=state["study_name"], storage=storage)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING]
+    assert study.trials[0].intermediate_values == {1: 199.0, 2: 198.0}
+    assert study.trials[0].params == s.study.trials[0].params
+
+
+def test_a_restored_trial_keeps_reporting_and_ends_in_the_journal(tmp_path):
+    s = _searcher(n=2)
+    s.suggest("a")
+    s.on_trial_result("a", {"val_nelbo": 180.0, "training_iteration": 1})
+    s.save(str(tmp_path / "s.pkl"))
+    t = _searcher(n=2)
+    t.restore(str(tmp_path / "s.pkl"))
+    t.on_trial_result("a", {"val_nelbo": 170.0, "training_iteration": 2})  # the resumed trial's next epoch
+    t.on_trial_complete("a", {"val_nelbo": 170.0, "training_iteration": 2})
+    assert t.study.trials[0].intermediate_values == {1: 180.0, 2: 170.0}
+    assert t.study.trials[0].state == optuna.trial.TrialState.PRUNED
+
+
+def test_tune_can_pickle_the_searcher_without_optuna_objects():
+    import pickle
+
+    s = _searcher(n=3)
+    s.suggest("a")
+    copy = pickle.loads(pickle.dumps(s))
+    assert copy.proposed == 1 and "a" in copy.live and len(copy.study.trials) == 1
+    copy.on_trial_complete("a", {"val_nelbo": 120.0, "training_iteration": 4})
+    assert copy.study.best_value == 120.0
+
+
+def test_resumed_random_search_does_not_propose_its_first_configurations_again(tmp_path):
+    s = make_searcher(resolve("vae_beta_sweep", "smoke", [], num_samples=6, searcher="random"))
+    first = []
+    for i in range(3):
+        first.append(s.suggest(f"t{i}"))
+        s.on_trial_complete(f"t{i}", {"val_nelbo": 150.0, "training_iteration": 4})
+    s.save(str(tmp_path / "s.pkl"))
+    t = make_searcher(resolve("vae_beta_sweep", "smoke", [], num_samples=6, searcher="random"))
+    t.restore(str(tmp_path / "s.pkl"))
+    later = [t.suggest("t3")]
+    assert later[0] is not None and all(later[0]["lr"] != c["lr"] for c in first)
+
+
+def test_tpe_models_parameters_jointly_with_conditional_groups(monkeypatch):
+    seen = {}
+
+    class Recording(optuna.samplers.TPESampler):
+        def __init__(self, **kwargs):
+            seen.update(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(optuna.samplers, "TPESampler", Recording)
+    s = _searcher()
+    assert isinstance(s.study.sampler, Recording)
+    assert seen["multivariate"] is True and seen["group"] is True and seen["constant_liar"] is True
+
+
+def test_searcher_uses_no_private_optuna_name():
+    import ast
+    import inspect
+
+    from study import searcher
+
+    tree = ast.parse(inspect.getsource(searcher))
+    private = [node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+               and not node.attr.endswith("__") and not (isinstance(node.value, ast.Name) and node.value.id == "self")]
+    assert private == []

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from analysis.checkpoints import load_model_dir
 from trainables import metric_names as M
 from trainables.data import load_dataset
+from trainables.families import restore_model
 from trainables.vae import Diverged, evaluate, fit
 from trainables.vae_config import VAEConfig
 
@@ -44,7 +44,7 @@ def test_reports_every_epoch_with_all_vae_metrics(shapes, tmp_path):
 def test_reloaded_checkpoint_reproduces_logged_nelbo(shapes, tmp_path):
     cfg = VAEConfig(dataset="synthetic", arch="mlp", depth=1, width=32, latent_dim=4, max_epochs=2)
     metrics, ckpt = _run(cfg, shapes, tmp_path)[-1]
-    model, loaded_cfg = load_model_dir(ckpt)
+    model, loaded_cfg = restore_model(ckpt)
     assert loaded_cfg == cfg
     again = evaluate(model, torch.from_numpy(shapes.x_test), loaded_cfg)
     assert again["nelbo"] == pytest.approx(metrics[M.TEST_NELBO], rel=1e-5)
@@ -55,6 +55,28 @@ def test_resume_continues_after_checkpoint(shapes, tmp_path):
     first = _run(VAEConfig(**{**cfg.to_dict(), "max_epochs": 2}), shapes, tmp_path / "a")
     resumed = _run(cfg, shapes, tmp_path / "b", resume_from=first[-1][1])
     assert [m[M.EPOCH] for m, _ in resumed] == [3, 4]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_resumed_run_reports_what_an_uninterrupted_run_reports(shapes, tmp_path, arch):
+    """A trial stopped after epoch 2 and resumed from that checkpoint matches one that never stopped,
+    epoch by epoch and number for number: the shuffle, the posterior noise and dropout continue."""
+    cfg = VAEConfig(dataset="synthetic", arch=arch, depth=1, width=16, latent_dim=4, max_epochs=4, batch_size=64,
+                    dropout=0.2, batchnorm=True, beta_schedule="linear", warmup_epochs=3)
+    whole = _run(cfg, shapes, tmp_path / "whole")
+    resumed = _run(cfg, shapes, tmp_path / "resumed", resume_from=whole[1][1])
+    timing = {M.SAMPLES_PER_S}
+    for (a, _), (b, _) in zip(whole[2:], resumed):
+        assert {k: v for k, v in a.items() if k not in timing} == {k: v for k, v in b.items() if k not in timing}
+
+
+def test_epochs_are_shuffled_differently(shapes, tmp_path):
+    """Each epoch draws its own order (a function of seed and epoch), not epoch 1's order again."""
+    from trainables.device import epoch_generator
+
+    orders = [torch.randperm(100, generator=epoch_generator(0, e, torch.device("cpu"))) for e in (1, 2)]
+    again = torch.randperm(100, generator=epoch_generator(0, 2, torch.device("cpu")))
+    assert not torch.equal(orders[0], orders[1]) and torch.equal(orders[1], again)
 
 
 def test_deterministic_autoencoder_reports_recon_only(shapes, tmp_path):
@@ -69,3 +91,25 @@ def test_non_finite_loss_raises_diverged(shapes, tmp_path):
     cfg = VAEConfig(dataset="synthetic", arch="mlp", depth=1, width=32, latent_dim=4, max_epochs=3, lr=1e6)
     with pytest.raises(Diverged, match="^diverged"):
         _run(cfg, shapes, tmp_path)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_rng_state_is_saved_and_restored():
+    from trainables.device import rng_state, set_rng_state
+
+    device = torch.device("cuda")
+    state = rng_state(device)
+    assert "cuda_rng" in state
+    first = torch.randn(8, device=device)
+    set_rng_state(state, device)
+    assert torch.equal(torch.randn(8, device=device), first)
+
+
+def test_cpu_rng_state_round_trips_without_cuda_entry():
+    from trainables.device import rng_state, set_rng_state
+
+    state = rng_state(torch.device("cpu"))
+    assert set(state) == {"torch_rng"}
+    first = torch.randn(8)
+    set_rng_state(state, torch.device("cpu"))
+    assert torch.equal(torch.randn(8), first)

@@ -42,7 +42,8 @@ def _raise_first(checks: list[tuple[bool, str]]) -> None:
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The config keys that choose the data (fixed for a whole study: data loads once per study)."""
+    """The config keys that choose the data (fixed for a whole study: data loads once per study). A missing
+    ``data_dir`` is the data loader's to report (a profile may leave it to ``--set``)."""
 
     dataset: str = "mnist"
     data_dir: str | None = None
@@ -52,9 +53,6 @@ class DataSpec:
     def __post_init__(self) -> None:
         _raise_first([
             (self.dataset in DATASETS, f"dataset must be one of {DATASETS}, got {self.dataset!r}"),
-            (self.dataset != "image_folder" or bool(self.data_dir),
-             "dataset=image_folder needs data_dir; fix: --set data_dir=/path/to/images (python -m "
-             "trainables.data.shapes_folder DIR writes a generated one)"),
             (self.image_size in IMAGE_SIZES, f"image_size {self.image_size} is not supported; fix: --set image_size="
                                              f"one of {', '.join(map(str, IMAGE_SIZES))}"),
             (self.dataset != "mnist" or self.image_size == 32,

@@ -21,7 +21,7 @@ from trainables.data.ddpm_data import DiffusionData
 from trainables.ddpm_config import DDPMConfig
 from trainables.device import pick_device
 from trainables.diffusion import ddim_sample, q_sample
-from trainables.fid import FeatureStats, inception_features, load_inception, sample_metrics, split_distances
+from trainables.fid import FeatureStats, inception_features, load_fid_inception, sample_metrics, split_distances
 from trainables.images import uint8_to_float
 from trainables.losses.ddpm import eps_mse
 
@@ -43,7 +43,7 @@ def prepare(data: DiffusionData, data_root) -> dict:
         return prepare_assets(data.classifier_data(), data_root)
     if data.fid_features == "inception":
         device = pick_device()
-        net = load_inception(device)
+        net = load_fid_inception(device)
         refs = {}
         for split in ("val", "test"):
             x = getattr(data.images, f"x_{split}")[:INCEPTION_REF_MAX]
@@ -114,7 +114,7 @@ class Evaluator:
             self.classifier = classifier_from_assets(assets, cfg.image_shape, device)
             self.refs = {k: FeatureStats(**v) for k, v in assets["refs"].items()}
         elif cfg.fid_features == "inception" and "inception_refs" in assets:
-            self.inception = load_inception(device)
+            self.inception = load_fid_inception(device)
             self.refs = {k: FeatureStats(**v) for k, v in assets["inception_refs"].items()}
         self.accuracy = assets.get("classifier_accuracy") if self.classifier is not None else None
 

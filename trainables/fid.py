@@ -1,13 +1,18 @@
 """Sample-quality metrics in a feature space: Fréchet distance, KID, class coverage; optional Inception FID.
 
 The feature space is the penultimate layer of genstudy's own classifier (``trainables/classifier.py``),
-trained on the same dataset; Heusel et al. (2017) define FID with Inception-v3 pool features, which
-:func:`inception_features` provides only when the weights are already on disk (never downloaded here).
+trained on the same dataset. Heusel et al. (2017) define FID with the pool features of a specific
+Inception-v3 (TensorFlow's 2015-12-05 graph); ``fid_inception`` uses that network through torchmetrics'
+FID (torch-fidelity's port, TF1-style resizing), and only when torchmetrics, torch-fidelity and the
+weights file are all present (never downloaded here): otherwise the metric is absent, never computed
+with another network. The Fréchet distance of its features is computed here, in float64, from
+reference statistics made once per study (:func:`frechet_distance`, the formula torchmetrics uses).
 All statistics are computed in float64 NumPy.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +23,8 @@ from trainables import metric_names as M
 
 KID_SUBSETS = 10  # as in Binkowski et al. (2018) and torch-fidelity
 KID_SUBSET_SIZE = 1000
-INCEPTION_WEIGHTS = "inception_v3_google-0cc3c7bd.pth"  # torchvision's Inception-v3 (IMAGENET1K_V1)
+FID_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's port of TF's FID Inception (2015-12-05)
+FID_WEIGHTS_ENV = "GENSTUDY_FID_WEIGHTS"  # or a path to that file
 INCEPTION_BATCH = 50
 
 
@@ -105,35 +111,40 @@ def sample_metrics(features: np.ndarray, probs: np.ndarray, refs: dict[str, Feat
             M.CLASSES_COVERED: n_classes}
 
 
-# --- optional Inception FID ------------------------------------------------------------------------
-def inception_weights_path() -> Path | None:
-    """torchvision's Inception-v3 weights when already in the torch hub cache, else None (no download)."""
-    path = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS
+# --- optional FID with the FID Inception network ---------------------------------------------------
+def fid_weights_path() -> Path | None:
+    """The FID Inception weights on disk: ``$GENSTUDY_FID_WEIGHTS``, else torch-fidelity's file in the
+    torch hub cache (where torchmetrics would download it); None when absent. Never downloaded here."""
+    named = os.environ.get(FID_WEIGHTS_ENV)
+    path = Path(named) if named else Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS
     return path if path.is_file() else None
 
 
-def load_inception(device: torch.device) -> torch.nn.Module | None:
-    """Inception-v3 with its classifier removed (2048-d pool features), or None without local weights."""
-    path = inception_weights_path()
+def load_fid_inception(device: torch.device) -> torch.nn.Module | None:
+    """torchmetrics' FID feature extractor (Inception-v3 with the TF FID weights, 2048-d pool features),
+    or None when torchmetrics / torch-fidelity are not installed or the weights are not on disk: then
+    ``fid_inception`` is not computed at all, rather than computed with another network."""
+    path = fid_weights_path()
     if path is None:
         return None
-    from torchvision.models import inception_v3
+    try:
+        from torchmetrics.image.fid import FrechetInceptionDistance
 
-    net = inception_v3(weights=None, aux_logits=True, init_weights=False)
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    net.fc = torch.nn.Identity()
-    return net.eval().to(device)
+        metric = FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=str(path),
+                                          antialias=False)  # TF1's bilinear resize, as the original FID code
+    except ImportError:  # torchmetrics, or the torch-fidelity it needs for this network, is missing
+        return None
+    return metric.inception.to(device)
 
 
 @torch.no_grad()
 def inception_features(net: torch.nn.Module, images: torch.Tensor) -> np.ndarray:
-    """Pool features ``(N, 2048)`` of images ``(N, C, H, W)`` in [0, 1] (grey repeated to RGB, 299 px)."""
-    mean = torch.tensor([0.485, 0.456, 0.406], device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225], device=images.device).view(1, 3, 1, 1)
+    """Pool features ``(N, 2048)`` of images ``(N, C, H, W)`` in [0, 1], prepared as torchmetrics' FID
+    prepares them (``normalize=True``): grey repeated to RGB, scaled to uint8; the network resizes to
+    299 px and normalises itself."""
     out = []
     for i in range(0, len(images), INCEPTION_BATCH):
         x = images[i:i + INCEPTION_BATCH].float()
         x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
-        x = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        out.append(net((x - mean) / std).double().cpu().numpy())
+        out.append(net((x * 255).byte()).double().cpu().numpy())
     return np.concatenate(out)

@@ -4,9 +4,10 @@ One epoch is one pass of D over the training images (one real batch per D step, 
 ``n_critic`` D steps), split into ``reports_per_epoch`` reports. With ``g_ema`` > 0 the generator that
 is scored, saved as ``generator.*`` and exported is the running average of the trained one's weights
 (the trained weights themselves are kept in ``trainer_state.pt`` for resuming). Each report's checkpoint directory
-holds ``model.safetensors`` (G and D), ``config.json``, ``trainer_state.pt``, ``generator.pt`` (the
-generator as TorchScript: z -> images in [0, 1]), ``fixed_noise.png`` (the same 64 latents every
-report: mode collapse shows there) and, every ``image_every`` reports, ``samples.png``.
+holds ``model.safetensors`` (G and D), ``config.json``, ``trainer_state.pt``, ``fixed_noise.png`` (the
+same 64 latents every report: mode collapse shows there) and, every ``image_every`` reports,
+``samples.png``. The generator as TorchScript (``generator.pt``: z -> images in [0, 1]) is written once
+per trial, from the checkpoint it keeps, by :func:`export` (the study's MLflow callback calls it).
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import torch
 from torch import nn
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.checkpoint import load_state, load_weights, read_config, save_model, save_state
 from trainables.classifier import classifier_from_assets, features_and_probs
 from trainables.data import ImageData
-from trainables.device import pick_device, seed_everything
+from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
 from trainables.errors import Diverged
-from trainables.fid import FeatureStats, frechet_distance, inception_features, load_inception, sample_metrics
+from trainables.fid import FeatureStats, frechet_distance, inception_features, load_fid_inception, sample_metrics
 from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig, n_reports
 from trainables.images import save_grid, uint8_to_float
 from trainables.losses.gan import D_LOSSES, D_WON, G_LOSSES, gradient_penalty, mean_score
@@ -81,7 +82,7 @@ def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None
             gan.generator.load_state_dict(saved["generator_trained"])
         opt_g.load_state_dict(saved["opt_g"])
         opt_d.load_state_dict(saved["opt_d"])
-        torch.set_rng_state(saved["torch_rng"].cpu())
+        set_rng_state(saved, device)
         state = {k: int(saved[k]) for k in state}
     fixed_z = torch.randn(N_GRID, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     base = {M.N_PARAMS: sum(p.numel() for p in gan.parameters())}
@@ -135,7 +136,7 @@ def _train_span(gan: GAN, ema: Generator | None, opt_g, opt_d, x_train: torch.Te
     for step in range(state["step"], end):
         epoch, b = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:  # an epoch's order depends on (seed, epoch) only, so a resume continues it
-            gen = torch.Generator(device=x_train.device).manual_seed(cfg.seed * 100_003 + epoch)
+            gen = epoch_generator(cfg.seed, epoch, x_train.device)
             perm, perm_epoch = torch.randperm(len(x_train), generator=gen, device=x_train.device), epoch
         real = uint8_to_float(x_train[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]]) * 2 - 1  # [-1, 1]
         sigma = cfg.instance_noise * max(0.0, 1.0 - step / total_steps)  # annealed linearly to 0
@@ -211,7 +212,7 @@ class SampleEvaluator:
         features, probs = features_and_probs(self.classifier, images)
         metrics = sample_metrics(features, probs, self.refs)
         if last and self.inception_ref is not None:
-            net = load_inception(self.device)
+            net = load_fid_inception(self.device)
             if net is not None:
                 s = FeatureStats.of(inception_features(net, images))
                 metrics[M.FID_INCEPTION] = frechet_distance(s.mu, s.sigma, self.inception_ref.mu, self.inception_ref.sigma)
@@ -225,8 +226,15 @@ def _write_checkpoint(ckpt: Path, gan: nn.Module, cfg: GANConfig, shape, metrics
                                           "metrics": metrics})
     extra = {} if trained is None else {"generator_trained": trained.state_dict()}
     save_state(ckpt, {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state, **extra,
-                      "torch_rng": torch.get_rng_state()})
-    export_generator(gan, ckpt / GENERATOR_FILE)
+                      **rng_state(next(gan.parameters()).device)})
+
+
+def export(directory: str | Path) -> None:
+    """Write ``generator.pt`` into a checkpoint folder, from its ``model.safetensors`` and ``config.json``."""
+    meta = read_config(directory)
+    gan = build_gan(GANConfig(**meta["config"]), tuple(meta["image_shape"]))
+    load_weights(directory, gan)
+    export_generator(gan, Path(directory) / GENERATOR_FILE)
 
 
 def export_generator(gan: nn.Module, path: Path) -> None:

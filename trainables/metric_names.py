@@ -36,7 +36,24 @@ CLASS_ENTROPY = "class_entropy"  # nats, of the classifier's predicted-class his
 SAMPLE_CONFIDENCE = "sample_confidence"  # the classifier's mean max-probability over samples
 CLASSES_COVERED = "classes_covered"  # classes predicted at least once among the samples
 CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier behind the fid metrics
-FID_INCEPTION = "fid_inception"  # Inception-v3 FID; only when its weights are on disk
+FID_INCEPTION = "fid_inception"  # FID with the FID Inception network (torchmetrics); absent without it
+
+# DANN families (Ganin et al. 2016). Accuracies are fractions in [0, 1]; the domain classifier predicts
+# P(target), and its accuracy is measured on equal numbers of held-out source and target examples
+# (0.5: the features hide the domain).
+SOURCE_ACC = "source_acc"  # label accuracy on the source test split
+TARGET_VAL_ACC = "target_val_acc"  # label accuracy on the labelled target validation split: the study metric
+TARGET_TEST_ACC = "target_test_acc"  # label accuracy on the target test split: reported, never selected on
+DOMAIN_ACC = "domain_acc"  # domain classifier accuracy, source held-out vs target validation, equal numbers
+LABEL_LOSS = "label_loss"  # mean source cross-entropy over the report's training steps
+DOMAIN_LOSS = "domain_loss"  # mean domain logistic loss over the report's training steps (both domains)
+LAMBDA_P = "lambda_p"  # the gradient reversal's strength at the end of the report
+LR_P = "lr_p"  # the learning rate at the end of the report
+TARGET_ONLY_VAL_ACC = "target_only_val_acc"  # the train-on-target upper bound (trained once per study)
+TARGET_ONLY_TEST_ACC = "target_only_test_acc"
+
+DANN_METRICS = (SOURCE_ACC, TARGET_VAL_ACC, TARGET_TEST_ACC, DOMAIN_ACC, LABEL_LOSS, DOMAIN_LOSS, LAMBDA_P, LR_P,
+                TARGET_ONLY_VAL_ACC, TARGET_ONLY_TEST_ACC)
 
 # DDPM family: train_loss, val_loss and test_loss are Ho et al.'s L_simple (the mean squared error of the
 # epsilon prediction per pixel, t uniform); val_/test_ use the same seeded (t, noise) pairs in every trial
@@ -66,6 +83,12 @@ def split_of(metric: str) -> str | None:
 def is_selection_metric(metric: str) -> bool:
     """A study may optimise only a metric computed on a validation split (``val_nelbo``, ``target_val_acc``)."""
     return split_of(metric) == "val"
+
+
+def best_of(metric: str) -> str:
+    """``best_val_nelbo``: a run's best value of ``metric`` (a trial's: its kept checkpoint's; a study's parent
+    run: its best trial's), logged once when the trial or the study ends."""
+    return f"best_{metric}"
 
 
 def test_counterpart(metric: str) -> str:

@@ -20,7 +20,7 @@ import torch
 from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights, save_model, save_state
 from trainables.data import ImageData
-from trainables.device import pick_device, seed_everything
+from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
 from trainables.errors import Diverged
 from trainables.images import save_grid, uint8_to_float
 from trainables.losses.vae import BETA_SCHEDULES, RECON_LOSSES, kl_normal
@@ -93,19 +93,18 @@ def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None
         load_weights(resume_from, model)
         state = load_state(resume_from, device)
         opt.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"].cpu())
+        set_rng_state(state, device)
         start_epoch = int(state["epoch"]) + 1
 
     fixed_x = uint8_to_float(x_test[:N_RECON])
     fixed_z = torch.randn(N_SAMPLES, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     recon_before = _reconstruct(model, fixed_x) if start_epoch == 1 else None
     schedule = BETA_SCHEDULES[cfg.beta_schedule]
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
 
     with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
         root = Path(workdir) if workdir else Path(tmp)
         for epoch in range(start_epoch, cfg.max_epochs + 1):
-            train, seconds, beta = _train_epoch(model, opt, x_train, cfg, schedule, epoch, gen)
+            train, seconds, beta = _train_epoch(model, opt, x_train, cfg, schedule, epoch)
             metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, M.SAMPLES_PER_S: len(x_train) / seconds,
                        M.TRAIN_RECON: train["recon"]}
             if not cfg.deterministic:
@@ -115,7 +114,7 @@ def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None
             ckpt = root / f"epoch_{epoch:04d}"
             save_model(ckpt, model, cfg.to_dict(), {"family": "vae", "image_shape": list(data.image_shape),
                                                      "epoch": epoch, "metrics": metrics})
-            save_state(ckpt, {"optimizer": opt.state_dict(), "epoch": epoch, "torch_rng": torch.get_rng_state()})
+            save_state(ckpt, {"optimizer": opt.state_dict(), "epoch": epoch, **rng_state(device)})
             if epoch % cfg.image_every == 0 or epoch == cfg.max_epochs or epoch == 1:
                 _write_grids(model, fixed_x, fixed_z, ckpt, recon_before if epoch == 1 else None)
             report(metrics, str(ckpt))
@@ -123,10 +122,10 @@ def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None
                 shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
 
 
-def _train_epoch(model, opt, x_train, cfg: VAEConfig, schedule, epoch: int, gen) -> tuple[dict, float, float]:
+def _train_epoch(model, opt, x_train, cfg: VAEConfig, schedule, epoch: int) -> tuple[dict, float, float]:
     model.train()
     n = len(x_train)
-    perm = torch.randperm(n, generator=gen, device=x_train.device)
+    perm = torch.randperm(n, generator=epoch_generator(cfg.seed, epoch, x_train.device), device=x_train.device)
     sums = torch.zeros(3, dtype=torch.float64, device=x_train.device)  # recon, kl, loss
     seen, beta = 0, 0.0
     start = time.perf_counter()

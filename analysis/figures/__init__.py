@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from typing import Callable
 
-from analysis.figures import ddpm, gan, study, vae
+from analysis.figures import confirm, dann, dann_moons, ddpm, gan, study, vae
 from analysis.figures.common import Context
 from analysis.items import Section
 
 FIGURES: dict[str, Callable[[Context], list[Section]]] = {
     "vae": vae.sections,
     "gan": gan.sections,
+    "dann_moons": dann_moons.sections,
+    "dann": dann.sections,
     "ddpm": ddpm.sections,
 }
 
 
 def all_sections(ctx: Context) -> list[Section]:
-    """The study sections, then the family's (a family without figures gets a note saying so)."""
-    out = study.sections(ctx)
+    """The study sections, the confirmation, then the family's (a family without figures gets a note saying so)."""
+    out = study.sections(ctx) + confirm.sections(ctx)
     family = FIGURES.get(ctx.record.family)
     if family is None:
         out.append(Section(f"{ctx.record.family} figures", f"No figures are registered for the "

@@ -102,6 +102,10 @@ class Context:
             self._cache[key] = sorted(a.path for a in arts if a.path.endswith(".png"))
         return self._cache[key]
 
+    def image_steps(self, run_id: str, key: str) -> dict[int, str]:
+        """step -> artifact path of the grids a run logged under ``key`` (see :func:`image_steps`)."""
+        return image_steps(self.image_artifacts(run_id), key)
+
     def model(self, run_id: str):
         """``(model, cfg)`` of a trial's best checkpoint, in eval mode on the CPU."""
         key = ("model", run_id)
@@ -131,6 +135,31 @@ class Context:
         return self._cache[key]
 
 
+# MlflowClient.log_image(key=..., step=...) writes images/<key>+step+<step>+timestamp+<ms>+<uuid>.png (MLflow
+# releases before the '+' separator used '%'); records made before genstudy used it hold images/<key>_eNNNN.png,
+# and images/recon_before.png for step 0
+LOGGED_IMAGE = re.compile(r"^images/(?P<key>[^+%/]+)[+%]step[+%](?P<step>\d+)[+%]timestamp[+%](?P<ms>\d+)[+%][^+%/]+\.png$")
+LEGACY_IMAGE = re.compile(r"^images/(?P<key>[^/]+)_e(?P<step>\d+)\.png$")
+LEGACY_STEP0 = {"recon": "images/recon_before.png"}
+
+
+def image_steps(paths: list[str], key: str) -> dict[int, str]:
+    """step -> path among a run's image artifacts for ``key``, in either layout (the newest of a
+    step logged twice, as a retried report may)."""
+    found: dict[int, tuple[int, str]] = {}
+    for path in paths:
+        m = LOGGED_IMAGE.match(path)
+        if m and m["key"] == key.replace("/", "~"):
+            step, ms = int(m["step"]), int(m["ms"])
+            if step not in found or ms > found[step][0]:
+                found[step] = (ms, path)
+        elif (m := LEGACY_IMAGE.match(path)) and m["key"] == key:
+            found.setdefault(int(m["step"]), (-1, path))
+    if key in LEGACY_STEP0 and LEGACY_STEP0[key] in paths:
+        found.setdefault(0, (-1, LEGACY_STEP0[key]))
+    return {step: path for step, (_, path) in sorted(found.items())}
+
+
 def read_png(path: Path) -> np.ndarray:
     return plt.imread(str(path))
 
@@ -144,10 +173,9 @@ def split_grid(image: np.ndarray, tile: int, pad: int = 2) -> list[np.ndarray]:
 
 
 def save_grids_over_training(ctx: Context, run_id: str, stem: str, tile: int, name: str, n: int = 8) -> str | None:
-    """The first ``n`` tiles of every ``images/<stem>_eNNNN.png`` of a run, one row per report, saved as
+    """The first ``n`` tiles of every grid a run logged under the image key ``stem``, one row per report, saved as
     ``figures/<name>.png`` (its relative path), or None when the run has no such artifacts."""
-    found = sorted((int(m.group(1)), p) for p in ctx.image_artifacts(run_id)
-                   if (m := re.search(rf"{stem}_e(\d+)\.png$", p)))
+    found = sorted(ctx.image_steps(run_id, stem).items())
     if not found:
         return None
     rows = [np.concatenate(split_grid(read_png(ctx.artifact(run_id, path)), tile)[:n], axis=1) for _, path in found]

@@ -88,7 +88,7 @@ def _samples_over_training(ctx: Context, t: Trial, label: str) -> Figure | Omitt
     path = save_grids_over_training(ctx, t.run_id, "samples", int(t.config.get("image_size", 32)),
                                     "ddpm_best_samples_over_training")
     if path is None:
-        return Omitted(title, "the run has no images/samples_eNNNN.png artifacts")
+        return Omitted(title, "the run logged no 'samples' images")
     caption = ("DDIM samples of the EMA network from the same 8 initial noises (seed = the trial's seed + 10,007) at "
-               "every report, one row per report, from the run's images/samples_eNNNN.png.")
+               "every report, one row per report, from the run's 'samples' images.")
     return Figure(path, title, caption)

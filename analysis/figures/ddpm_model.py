@@ -69,12 +69,12 @@ def _feature_space(ctx: Context, data, label: str) -> tuple[Features | None, Fea
             classifier = classifier.cpu().eval()
         return (lambda x: features_and_probs(classifier, x)[0], lambda x: features_and_probs(classifier, x)[1],
                 f"the 128-d feature space of genstudy's {data.name} classifier (test accuracy {accuracy:.4f})")
-    from trainables.fid import inception_features, load_inception
+    from trainables.fid import inception_features, load_fid_inception
 
-    net = load_inception(torch.device("cpu"))
+    net = load_fid_inception(torch.device("cpu"))
     if net is None:
         return None, None, ""
-    return lambda x: inception_features(net, x), None, "Inception-v3 pool features (2048-d)"
+    return lambda x: inception_features(net, x), None, "the FID Inception-v3's pool features (2048-d)"
 
 
 def _interpolations(ctx: Context, cfg, sample, label: str, how: str) -> Figure:

@@ -1,5 +1,6 @@
-"""The GAN family's figures: G and D losses with their equilibrium values, FID over training, the
-fixed-noise grid over training (from the run's artifacts), then the best generator's samples,
+"""The GAN family's figures: G and D losses with their equilibrium values beside D's outputs on real
+and generated images, FID over training, class coverage with a collapse verdict and all 64
+fixed-noise latents over training (:mod:`gan_health`), then the best generator's samples,
 interpolations, nearest training images and a labelled cherry-picked grid (:mod:`gan_model`)."""
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ import math
 
 import matplotlib.pyplot as plt
 
-from analysis.figures import gan_model
-from analysis.figures.common import Context, save_grids_over_training
+from analysis.figures import gan_health, gan_model
+from analysis.figures.common import Context
 from analysis.items import Figure, Omitted, Section
 from analysis.record import Trial
 from trainables import metric_names as M
-from trainables.data.registry import image_shape
+
+N_CLASSES = 10  # classes of the datasets the GAN studies use (MNIST, CIFAR-10): the coverage maximum
 
 
 def equilibrium(loss: str, label_smoothing: float = 0.0) -> tuple[float | None, float | None]:
@@ -46,18 +48,22 @@ def sections(ctx: Context) -> list[Section]:
     label = f"best trial {best.trial_id}"
     config = ", ".join(f"{k}={best.config.get(k)}" for k in ("loss", "depth", "width", "latent_dim", "norm_d", "n_critic",
                                                              "label_smoothing", "lr_g", "lr_d") if k in best.config)
-    items = [_losses(ctx, best, label), _fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
-    intro = f"Run <code>{best.run_id}</code>, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}."
+    verdict = gan_health.collapse_verdict(best, N_CLASSES)
+    items = [_losses(ctx, best, label), gan_health.coverage(ctx, best, label, N_CLASSES),
+             gan_health.fixed_noise(ctx, best, label)] + gan_model.items(ctx, best, label)
+    intro = (f"Run `{best.run_id}`, {best.status.replace('_', ' ')} after {best.epochs} reports; {config}. "
+             f"{verdict.text}")
     return [Section("GAN: training", "", study_items), Section(f"GAN: {label}", intro, items)]
 
 
 def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
-    title = f"{label}: discriminator and generator losses"
+    title = f"{label}: discriminator and generator losses, and D's outputs"
     if not t.series(M.LOSS_D):
         return Omitted(title, "the run logged no loss_d")
     loss = str(t.config.get("loss"))
-    eq_d, eq_g = equilibrium(loss, float(t.config.get("label_smoothing") or 0.0))
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    smoothing = float(t.config.get("label_smoothing") or 0.0)
+    eq_d, eq_g = equilibrium(loss, smoothing)
+    fig, (ax, scores) = plt.subplots(1, 2, figsize=(12, 4.2))
     for key, color, name, eq in ((M.LOSS_D, "tab:red", "D loss", eq_d), (M.LOSS_G, "tab:blue", "G loss", eq_g)):
         if t.series(key):
             steps, values = zip(*t.series(key))
@@ -67,48 +73,47 @@ def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
     ax.set_xlabel("report")
     ax.set_ylabel(f"{loss} loss (mean over the report's steps)")
     ax.legend(fontsize=8)
+    scores_text = gan_health.scores_panel(scores, t, loss, smoothing)
     none = [n for n, e in (("D", eq_d), ("G", eq_g)) if e is None]
-    caption = (f"Mean {loss} discriminator loss (with the gradient penalty for wgan_gp) over the D steps of each report "
-               "and mean generator loss over its G steps. Dashed: the equilibrium value, the one each loss takes when "
-               "the generator's distribution equals the data's and D is optimal (bce 2 log 2 and log 2; lsgan 1/4 and "
-               "1/8; hinge D 2; wgan_gp D 0; adjusted for label smoothing).")
+    caption = (f"Left: mean {loss} discriminator loss (with the gradient penalty for wgan_gp) over the D steps of each "
+               "report and mean generator loss over its G steps. Dashed: the equilibrium value, the one each loss takes "
+               "when the generator's distribution equals the data's and D is optimal (bce 2 log 2 and log 2; lsgan 1/4 "
+               "and 1/8; hinge D 2; wgan_gp D 0; adjusted for label smoothing).")
     if none:
         caption += (f" No equilibrium value exists for {' and '.join(none)} with {loss}: it depends on the critic's "
                     "arbitrary offset.")
-    return Figure(ctx.save(fig, "gan_best_losses"), title, caption)
+    return Figure(ctx.save(fig, "gan_best_losses"), title, f"{caption} {scores_text}")
 
 
 def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
     title = "FID over training"
-    trials = [t for t in ctx.record.trials if t.series(M.FID)]
+    r = ctx.record
+    trials = [t for t in r.trials if t.series(r.metric)]
     if not trials:
-        return Omitted(title, "no trial logged fid (no feature classifier was available to the study)")
+        return Omitted(title, f"no trial logged {r.metric} (no feature classifier was available to the study)")
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for t in trials:
-        steps, values = zip(*t.series(M.FID))
+    values = []
+    curves = [(r.metric, "-")] + ([] if r.selected_on_test else [(r.test_metric, "--")])
+    for i, t in enumerate(trials):
         is_best = best is not None and t.run_id == best.run_id
-        ax.plot(steps, values, marker="o", ms=3, lw=2.5 if is_best else 1, alpha=1 if is_best else 0.6,
-                label=f"{t.trial_id} ({t.config.get('loss')}){' best' if is_best else ''}")
-    values = [v for t in trials for _, v in t.series(M.FID)]
+        color = plt.get_cmap("tab10")(i % 10)
+        for key, style in curves:
+            if not t.series(key):
+                continue
+            steps, ys = zip(*t.series(key))
+            values += ys
+            ax.plot(steps, ys, style, marker="o", ms=3, color=color, lw=2.5 if is_best else 1, alpha=1 if is_best else 0.6,
+                    label=f"{t.trial_id} ({t.config.get('loss')}){' best' if is_best else ''}" if key == r.metric else None)
     if min(values) > 0 and max(values) / min(values) > 20:
         ax.set_yscale("log")
     ax.set_xlabel("report")
     ax.set_ylabel("FID (classifier features)")
     ax.legend(fontsize=7, ncol=2)
     n, dataset = trials[0].config.get("eval_samples"), trials[0].config.get("dataset", "")
-    caption = (f"Fréchet distance between the features of {n} generated images (seeded latents) and of the test set, in "
-               f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after each "
-               "report of every trial; the best trial is bold.")
+    against = ("the test images (this study was recorded before the validation split and selected on them)"
+               if r.selected_on_test else f"the validation images ({r.metric}, solid: what the study selects on) and "
+               f"the test images ({r.test_metric}, dashed: reported only)")
+    caption = (f"Fréchet distance between the features of {n} generated images (seeded latents) and of {against}, in "
+               f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after "
+               "each report of every trial; one colour per trial, the best trial bold.")
     return Figure(ctx.save(fig, "gan_fid"), title, caption)
-
-
-def _fixed_noise(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
-    title = f"{label}: fixed-noise samples over training"
-    path = save_grids_over_training(ctx, t.run_id, "fixed_noise", image_shape(t.config["dataset"])[1],
-                                    "gan_best_fixed_noise")
-    if path is None:
-        return Omitted(title, "the run has no images/fixed_noise_eNNNN.png artifacts")
-    caption = ("The generator's images for the same 8 latent vectors (the first 8 of the 64 fixed ones, seed = the "
-               "trial's seed) at every report, one row per report, from the run's images/fixed_noise_eNNNN.png: "
-               "how the same latents evolve, and whether rows collapse to one mode.")
-    return Figure(path, title, caption)

@@ -20,9 +20,9 @@ def sections(ctx: Context) -> list[Section]:
     r = ctx.record
     rungs = asha_rungs(r.grace_period, r.reduction_factor, r.max_reports)
     items = [_importance(ctx, rungs), _metric_vs_params(ctx), _parallel(ctx), _asha_curves(ctx, rungs),
-             _epochs(ctx, rungs)]
-    intro = (f"{len([t for t in r.trials if t.run_id])} trials of <code>{r.study}</code> (parent run "
-             f"<code>{r.parent_run_id}</code>), metric <code>{r.metric}</code> ({r.mode}imised). Searched parameters: "
+             _epochs(ctx, rungs), _pareto(ctx)]
+    intro = (f"{len([t for t in r.trials if t.run_id])} trials of `{r.study}` (parent run "
+             f"`{r.parent_run_id}`), metric `{r.metric}` ({r.mode}imised). Searched parameters: "
              f"{', '.join(r.searched) or 'none'}.")
     return [Section("Study", intro, items)]
 
@@ -184,3 +184,44 @@ def _epochs(ctx: Context, rungs: list[int]) -> Figure | Omitted:
     caption = ("Reports (epochs for VAEs) each trial ran before it finished, was stopped by ASHA at a rung (dashed), or "
                "failed; the count comes from the trial's epochs_run tag.")
     return Figure(ctx.save(fig, "study_epochs_per_trial"), title, caption)
+
+
+def pareto_front(points: list[tuple[float, float]], mode: str) -> list[int]:
+    """Indices of the points (size, value) no other point beats: at most as large and at least as good,
+    one of them strictly. ``mode`` says whether a lower (min) or higher (max) value is better."""
+    sign = 1 if mode == "min" else -1
+    front = []
+    for i, (n_i, v_i) in enumerate(points):
+        dominated = any(n_j <= n_i and sign * v_j <= sign * v_i and (n_j < n_i or sign * v_j < sign * v_i)
+                        for j, (n_j, v_j) in enumerate(points) if j != i)
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def _pareto(ctx: Context) -> Figure | Omitted:
+    title = f"Quality against size: best {ctx.record.metric} against parameters"
+    r = ctx.record
+    trials = [t for t in r.scored() if t.n_params]
+    if len(trials) < 2:
+        return Omitted(title, "fewer than two trials trained with a parameter count and a finite metric")
+    points = [(float(t.n_params), t.best(r.metric, r.mode)[1]) for t in trials]
+    front = pareto_front(points, r.mode)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for status in STATUS_COLORS:
+        idx = [i for i, t in enumerate(trials) if t.status == status]
+        if idx:
+            ax.scatter([points[i][0] for i in idx], [points[i][1] for i in idx], c=STATUS_COLORS[status], s=30,
+                       label=status.replace("_", " "), zorder=2)
+    ax.plot([points[i][0] for i in front], [points[i][1] for i in front], "k-", lw=1.2, zorder=1,
+            drawstyle="steps-post", label="Pareto front")
+    for i in front:
+        ax.annotate(trials[i].trial_id, points[i], textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (n_params, log scale)")
+    ax.set_ylabel(f"best {r.metric}")
+    ax.legend(fontsize=8)
+    caption = (f"Each trial that trained: its best {r.metric} against its parameter count. The "
+               f"line joins the Pareto front ({len(front)} trials): no other trial is both at most as large and at "
+               "least as good. A trial stopped early by ASHA sits at an earlier, worse point of its training.")
+    return Figure(ctx.save(fig, "study_pareto"), title, caption)

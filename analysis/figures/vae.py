@@ -1,11 +1,11 @@
 """The VAE family's figures: the rate-distortion picture of the study, then for the best trial and
-the beta extremes their curves, reconstruction progress, samples, reconstructions, interpolations,
-traversals, t-SNE and the SVM on latent means. ``svm_report.json`` is written here."""
+the beta extremes (among trials that trained to the end) their curves, reconstruction progress,
+samples, reconstructions, interpolations, traversals, t-SNE and the SVM on latent means.
+``svm_report.json`` is written here."""
 
 from __future__ import annotations
 
 import json
-import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,18 +19,21 @@ from trainables import metric_names as M
 from trainables.data.registry import image_shape
 
 SVM_REPORT = "svm_report.json"
-CURVES = ((M.TRAIN_LOSS, M.TEST_LOSS, "total (recon + β·KL)"), (M.TRAIN_RECON, M.TEST_RECON, "recon"),
-          (M.TRAIN_KL, M.TEST_KL, "KL"))
+CURVES = (((M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS), "total (recon + β·KL)"),
+          ((M.TRAIN_RECON, M.VAL_RECON, M.TEST_RECON), "recon"), ((M.TRAIN_KL, M.VAL_KL, M.TEST_KL), "KL"))
+SPLIT_STYLES = (("train", "-"), ("val", ":"), ("test", "--"))  # solid, dotted, dashed
 
 
 def pick_models(ctx: Context) -> list[tuple[str, str, Trial]]:
-    """(role, label, trial): the best trial, and the lowest- and highest-beta trials with a checkpoint."""
+    """(role, label, trial): the best trial, and the lowest- and highest-beta trials among those that
+    trained to the end (a trial ASHA stopped after a few epochs says little about its beta)."""
     r = ctx.record
     chosen = []
     best = r.best_trial
     if best is not None:
         chosen.append(("best", f"best trial {best.trial_id}", best))
-    usable = [t for t in r.scored() if isinstance(t.config.get("beta"), float)]
+    usable = [t for t in r.scored() if t.status == "finished" and t.epochs >= r.max_reports
+              and isinstance(t.config.get("beta"), float)]
     if "beta" in r.searched and usable:
         for role, pick in (("beta_min", min), ("beta_max", max)):
             t = pick(usable, key=lambda t: t.config["beta"])
@@ -58,7 +61,7 @@ def _describe(t: Trial) -> str:
     keys = ("arch", "depth", "width", "latent_dim", "beta", "beta_schedule", "lr", "batch_size")
     config = ", ".join(f"{k}={t.config[k]:.4g}" if isinstance(t.config.get(k), float) else f"{k}={t.config.get(k)}"
                        for k in keys if k in t.config)
-    return f"Run <code>{t.run_id}</code>, {t.status.replace('_', ' ')} after {t.epochs} epochs; {config}."
+    return f"Run `{t.run_id}`, {t.status.replace('_', ' ')} after {t.epochs} epochs; {config}."
 
 
 def _rate_distortion(ctx: Context) -> Figure | Omitted:
@@ -120,14 +123,14 @@ def _model_items(ctx: Context, role: str, label: str, trial: Trial) -> tuple[lis
 
 def _curves(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitted:
     title = f"{label}: training curves"
-    pairs = [(tr, te, what) for tr, te, what in CURVES if trial.series(tr) or trial.series(te)]
-    if not pairs:
+    curves = [(keys, what) for keys, what in CURVES if any(trial.series(k) for k in keys)]
+    if not curves:
         return Omitted(title, "the run logged no loss curves")
-    fig, axes = plt.subplots(1, 2 if any(w == "KL" for *_, w in pairs) else 1, figsize=(11, 4), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if any(w == "KL" for _, w in curves) else 1, figsize=(11, 4), squeeze=False)
     colors = {"total (recon + β·KL)": "tab:blue", "recon": "tab:green", "KL": "tab:red"}
-    for tr, te, what in pairs:
+    for keys, what in curves:
         ax = axes[0, 1] if what == "KL" else axes[0, 0]
-        for key, style, split in ((tr, "-", "train"), (te, "--", "test")):
+        for key, (split, style) in zip(keys, SPLIT_STYLES):
             if trial.series(key):
                 steps, values = zip(*trial.series(key))
                 ax.plot(steps, values, style, marker="o", ms=3, color=colors[what], label=f"{split} {what}")
@@ -135,22 +138,23 @@ def _curves(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitt
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
-    caption = ("Per-epoch means over the training set (solid; averaged over the epoch's batches while training) and "
-               "the test set (dashed; after the epoch, with a seeded posterior sample): the objective recon + β·KL with "
-               "the β in force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
+    caption = ("Per-epoch means over the training split (solid; averaged over the epoch's batches while training), the "
+               "validation split (dotted; what the study selects on) and the test split (dashed; reported only), the "
+               "last two after the epoch with a seeded posterior sample: the objective recon + β·KL with the β in "
+               "force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
     return Figure(ctx.save(fig, name), title, caption)
 
 
 def _progress(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitted:
     """Test images, their reconstructions before training, after epoch 1 and at the last image epoch."""
     title = f"{label}: reconstruction progress"
-    images = ctx.image_artifacts(trial.run_id)
-    epochs = sorted(int(m.group(1)) for p in images if (m := re.search(r"recon_e(\d+)\.png$", p)))
-    if "images/recon_before.png" not in images or not epochs:
-        return Omitted(title, "the run has no images/recon_before.png or images/recon_eNNNN.png artifacts")
+    steps = ctx.image_steps(trial.run_id, "recon")  # step 0: before training
+    epochs = [e for e in steps if e > 0]
+    if 0 not in steps or not epochs:
+        return Omitted(title, "the run logged no 'recon' image before training and after an epoch")
     shown = sorted({epochs[0], epochs[-1]})
-    before = read_png(ctx.artifact(trial.run_id, "images/recon_before.png"))
-    grids = {e: read_png(ctx.artifact(trial.run_id, f"images/recon_e{e:04d}.png")) for e in shown}
+    before = read_png(ctx.artifact(trial.run_id, steps[0]))
+    grids = {e: read_png(ctx.artifact(trial.run_id, steps[e])) for e in shown}
     tile = image_shape(trial.config["dataset"])[1]
     tiles = {e: split_grid(g, tile) for e, g in grids.items()}  # rows alternate test images and reconstructions
     cols = 8
@@ -167,6 +171,6 @@ def _progress(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omi
     for ax, (t, img) in zip(axes, panels):
         image_panel(ax, img, t)
     caption = ("The first 32 test images and the decoder's mean image at the posterior mean, from the grids the trial "
-               f"logged (images/recon_before.png, images/recon_e{shown[0]:04d}.png, images/recon_e{shown[-1]:04d}.png): "
+               f"logged under the image key 'recon' (steps 0, {shown[0]} and {shown[-1]}): "
                "before the first update, after epoch 1 and after the last epoch with images.")
     return Figure(ctx.save(fig, name), title, caption)

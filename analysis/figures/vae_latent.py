@@ -50,7 +50,8 @@ def svm_items(ctx: Context, result: latents.SvmResult, name: str, label: str) ->
     fig.colorbar(im, ax=ax, label="share of the true class")
     path = ctx.save(fig, name)
     how = (f"an RBF-kernel SVM (C = {result.c:g}, gamma = 'scale', standardised features) fitted on the posterior means "
-           f"of {result.n_train:,} training images (class-stratified) and evaluated on all {result.n_test:,} test images "
+           f"of {result.n_train:,} images of the training split (class-stratified; the validation split is not used) and "
+           f"evaluated on all {result.n_test:,} images of the test split "
            f"in {result.seconds:.1f} s")
     rows = [{"class": c, "precision": v["precision"], "recall": v["recall"], "f1": v["f1-score"],
              "support": int(v["support"])} for c, v in result.report.items() if isinstance(v, dict) and c.isdigit()]
@@ -69,6 +70,7 @@ def svm_json(result: latents.SvmResult) -> dict:
     per_class = {c: {"precision": v["precision"], "recall": v["recall"], "f1": v["f1-score"], "support": int(v["support"])}
                  for c, v in result.report.items() if isinstance(v, dict) and c.isdigit()}
     return {"accuracy": result.accuracy, "n_train": result.n_train, "n_test": result.n_test,
+            "fitted_on": "train split", "accuracy_on": "test split",
             "classifier": {"kind": "SVC", "kernel": result.kernel, "C": result.c, "gamma": "scale", "standardised": True},
             "features": "posterior means (encoder mu) of the images", "per_class": per_class,
             "macro_avg": {k.replace("-score", ""): v for k, v in result.report["macro avg"].items()},

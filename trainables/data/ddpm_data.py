@@ -30,7 +30,7 @@ from trainables.data.registry import load_dataset
 from trainables.data.splits import split_off_tail, validation_size
 from trainables.data.stl10 import SIDE as STL10_SIDE, load_stl10_arrays, stl10_folder
 from trainables.ddpm_config import DataSpec
-from trainables.fid import INCEPTION_WEIGHTS, inception_weights_path
+from trainables.fid import FID_WEIGHTS, FID_WEIGHTS_ENV, fid_weights_path
 
 MNIST_PAD = 2  # 28 px + 2 on each side = 32 px, the smallest size the U-Net takes
 
@@ -67,9 +67,13 @@ class DiffusionData:
 def data_spec(fixed: Mapping[str, Any]) -> DataSpec:
     """The fixed data keys (defaults for the rest), checked as a trial's config checks them."""
     try:
-        return DataSpec(**{f.name: fixed[f.name] for f in fields(DataSpec) if f.name in fixed})
+        spec = DataSpec(**{f.name: fixed[f.name] for f in fields(DataSpec) if f.name in fixed})
     except ValueError as e:
         raise DataUnavailable(str(e)) from None
+    if spec.dataset == "image_folder" and not spec.data_dir:
+        raise DataUnavailable("dataset=image_folder needs data_dir; fix: --set data_dir=/path/to/images (python -m "
+                              "trainables.data.shapes_folder DIR writes a generated one)")
+    return spec
 
 
 def load_ddpm_data(fixed: Mapping[str, Any], root: Path) -> DiffusionData:
@@ -90,12 +94,12 @@ def _check_features(spec: DataSpec, images: ImageData) -> None:
     if spec.fid_features == "classifier" and images.num_classes < 2:
         raise DataUnavailable(
             f"{images.name} has no class labels (no class subfolders), so genstudy's classifier cannot be trained "
-            f"for val_fid; fix: --set fid_features=inception (needs {INCEPTION_WEIGHTS} in torch's hub checkpoints "
-            "folder), or run the study ddpm_loss_sweep, which ranks by the validation denoising loss")
-    if spec.fid_features == "inception" and inception_weights_path() is None:
+            f"for val_fid; fix: --set fid_features=inception (needs the FID Inception weights {FID_WEIGHTS} "
+            f"on disk: ${FID_WEIGHTS_ENV} or torch's hub checkpoints folder), or run the study ddpm_loss_sweep, which ranks by the validation denoising loss")
+    if spec.fid_features == "inception" and fid_weights_path() is None:
         raise DataUnavailable(
-            f"fid_features=inception needs torchvision's Inception-v3 weights on disk ({INCEPTION_WEIGHTS} in torch's "
-            "hub checkpoints folder, never downloaded here); fix: copy them there, use a labelled folder with "
+            f"fid_features=inception needs the FID Inception-v3 weights on disk ({FID_WEIGHTS}: ${FID_WEIGHTS_ENV} or "
+            "torch's hub checkpoints folder, never downloaded here; torchmetrics installed); fix: copy them there, use a labelled folder with "
             "fid_features=classifier, or run ddpm_loss_sweep")
 
 

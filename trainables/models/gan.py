@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from trainables.export import Exportable, Exports
 from trainables.gan_config import GANConfig
 from trainables.models.vae import conv_sizes
 
@@ -125,3 +126,11 @@ class ImageSampler(nn.Module):
 
 def build_gan(cfg: GANConfig, shape: Shape) -> GAN:
     return GAN(cfg, shape)
+
+
+def gan_exports(gan: GAN, n_example: int = 4) -> Exports:
+    """The generator as the MLflow model and as ``generator.pt2``: z (B, latent) -> images in [0, 1]."""
+    sampler = ImageSampler(gan.generator.cpu().eval())
+    z = torch.randn(n_example, sampler.latent_dim, generator=torch.Generator().manual_seed(0))
+    generator = Exportable(sampler, (z,), ("z",), ("images",), "z (B, latent) ~ N(0, I) -> images (B, C, H, W) in [0, 1]")
+    return Exports(generator, {"generator": generator})

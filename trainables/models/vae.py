@@ -125,7 +125,8 @@ class VAE(nn.Module):
         if logvar is None:
             z = mu
         else:
-            eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+            eps = (torch.randn_like(mu) if generator is None  # randn_like: torch.export keeps the batch dynamic
+                   else torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype))
             z = mu + eps * torch.exp(0.5 * logvar)
         return self.decode(z), mu, logvar, z
 
@@ -139,3 +140,4 @@ class VAE(nn.Module):
 
 def build_vae(cfg: VAEConfig, shape: Shape) -> VAE:
     return VAE(cfg, shape)
+

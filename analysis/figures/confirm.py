@@ -1,0 +1,28 @@
+"""The confirmation section of the report, for every family (:mod:`analysis.confirmation` builds the table)."""
+
+from __future__ import annotations
+
+from analysis.confirmation import order_changed, spread_sentence, table
+from analysis.figures.common import Context
+from analysis.items import Section, Table
+
+CONFIRM_CSV = "confirmation.csv"
+
+
+def sections(ctx: Context) -> list[Section]:
+    r = ctx.record
+    if not r.confirmations:
+        return []
+    df = table(r)
+    df.to_csv(ctx.out / CONFIRM_CSV, index=False)
+    n_seeds = max((int(n) for n in df["n_finished"]), default=0)
+    verdict = ("The order changed: by the mean over fresh seeds the search's best configuration is not the best."
+               if order_changed(df) else
+               "The order held: the mean over fresh seeds ranks the configurations as the search did.")
+    html = df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
+    caption = (f"The search's top {len(df)} configurations trained again to the end with {n_seeds} fresh seeds each "
+               f"(child runs tagged phase=confirm). {r.metric}_mean ± {r.metric}_sd: the best {r.metric} of each "
+               f"seed's run, averaged; {r.test_metric} is the test value at that report, reported beside and never "
+               f"used to rank. Ranked by the mean. {verdict}")
+    return [Section("Confirmation", f"{verdict} {spread_sentence(r, df)}".strip(),
+                    [Table("Confirmation of the top configurations", caption, html, CONFIRM_CSV)])]

@@ -1,0 +1,192 @@
+"""Confirmation of the winners: the top K configurations of a search trained again with fresh seeds.
+
+Differences between the best trials of a search are often smaller than the spread between seeds of
+one configuration. After the search, the K configurations with the best validation metric are
+trained again, each with ``n_seeds`` seeds the search never used, as child runs tagged
+``phase=confirm`` (Ray runs them in parallel like any trials, to the end: no early stopping). The
+parent run then records, per configuration, the mean ± standard deviation over those seeds of the
+validation metric (and, reported beside it, of its test counterpart), ranks the configurations by
+the mean, and says whether that order differs from the search's.
+
+The confirmation runs in its own Tune experiment (``<study run>-confirm``) beside the search's, so
+a study killed during it resumes it without running the search again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+PHASE_TAG = "phase"
+CONFIRM = "confirm"
+SEED_STRIDE = 1_000_003  # fresh seeds: far from the search's seed, the same on every resume
+CONFIRM_FILE = "confirmation.json"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration to confirm: its rank and value in the search, and its full config."""
+
+    rank: int
+    trial_id: str
+    run_id: str
+    search_value: float
+    config: dict[str, Any]
+
+
+def fresh_seeds(seed: int, n_seeds: int) -> list[int]:
+    """``n_seeds`` seeds the search (which trains every trial with ``seed``) never used."""
+    return [seed + SEED_STRIDE * (i + 1) for i in range(n_seeds)]
+
+
+def candidates(outcomes: dict[str, dict], configs: dict[str, dict], k: int, mode: str) -> list[Candidate]:
+    """The ``k`` best distinct configurations among the search trials that trained (finished or stopped early).
+
+    ``outcomes``: trial id -> ``study.invocation.outcomes`` row; ``configs``: trial id -> full config.
+    A configuration proposed twice (the same values) counts once, at its better value.
+    """
+    scored = [(t, o) for t, o in outcomes.items() if o["status"] in ("finished", "stopped_early") and o["best"] is not None]
+    scored.sort(key=lambda item: item[1]["best"], reverse=mode == "max")
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for trial_id, o in scored:
+        key = config_key(configs[trial_id])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Candidate(len(out) + 1, trial_id, o["run_id"], o["best"], dict(configs[trial_id])))
+        if len(out) == k:
+            break
+    return out
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """A configuration's identity without its seed: the seeds of one configuration share it."""
+    return json.dumps({k: v for k, v in sorted(config.items()) if k != "seed"}, default=str)
+
+
+def points(cands: list[Candidate], seeds: list[int]) -> list[dict[str, Any]]:
+    """Every candidate's config with each fresh seed, candidate-major (rank 1's seeds first)."""
+    return [{**c.config, "seed": s} for c in cands for s in seeds]
+
+
+def point_key(config: dict[str, Any]) -> str:
+    """A full configuration's identity, seed included: one confirmation trial."""
+    return json.dumps(dict(sorted(config.items())), default=str)
+
+
+def point_tags(cands: list[Candidate], seeds: list[int]) -> dict[str, dict[str, str]]:
+    """``point_key(config) -> tags`` of every confirmation trial's MLflow run: the phase, and which search
+    trial (by id and rank) and which seed it is."""
+    return {point_key({**c.config, "seed": s}): {PHASE_TAG: CONFIRM, "confirm_rank": str(c.rank),
+                                                 "confirm_of": c.trial_id, "confirm_seed": str(s)}
+            for c in cands for s in seeds}
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A candidate's confirmation: the best validation value of each seed's run, and its test counterpart."""
+
+    rank: int  # in the search
+    trial_id: str
+    search_value: float
+    values: list[float]
+    tests: list[float]
+    config: dict[str, Any]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values) if self.values else math.nan
+
+    @property
+    def sd(self) -> float:
+        return statistics.stdev(self.values) if len(self.values) > 1 else math.nan
+
+    @property
+    def test_mean(self) -> float:
+        return statistics.fmean(self.tests) if self.tests else math.nan
+
+    @property
+    def test_sd(self) -> float:
+        return statistics.stdev(self.tests) if len(self.tests) > 1 else math.nan
+
+
+def summarise(cands: list[Candidate], runs: dict[str, dict], mode: str) -> list[Confirmed]:
+    """Candidates with their seeds' results, best mean first (``runs``: trial id -> outcome row with tags)."""
+    rows = []
+    for c in cands:
+        mine = [o for o in runs.values() if o.get("confirm_of") == c.trial_id and o["best"] is not None
+                and o["status"] == "finished"]
+        rows.append(Confirmed(c.rank, c.trial_id, c.search_value, [o["best"] for o in mine],
+                              [o["test"] for o in mine if o["test"] is not None], c.config))
+    finite = [r for r in rows if r.values]
+    rest = [r for r in rows if not r.values]
+    return sorted(finite, key=lambda r: r.mean, reverse=mode == "max") + rest
+
+
+def order_changed(rows: list[Confirmed]) -> bool:
+    """The confirmation ranks the configurations in another order than the search did."""
+    ranked = [r.rank for r in rows if r.values]
+    return ranked != sorted(ranked)
+
+
+def record(client, parent_id: str, rows: list[Confirmed], metric: str, test_metric: str, n_seeds: int) -> None:
+    """The confirmation on the parent run: per configuration (by its search rank) the mean and sd of the
+    metric and its test counterpart, the best by the mean, whether the order changed, and ``confirmation.json``."""
+    import time
+
+    from mlflow.entities import Metric
+
+    from study import mlflow_store
+
+    now = int(time.time() * 1000)
+    metrics = []
+    for r in rows:
+        for name, value in ((f"confirm_{r.rank}_{metric}_mean", r.mean), (f"confirm_{r.rank}_{metric}_sd", r.sd),
+                            (f"confirm_{r.rank}_{test_metric}_mean", r.test_mean),
+                            (f"confirm_{r.rank}_{test_metric}_sd", r.test_sd)):
+            if math.isfinite(value):
+                metrics.append(Metric(name, value, now, 0))
+    mlflow_store.retry(client.log_batch, parent_id, metrics=metrics)
+    best = next((r for r in rows if r.values), None)
+    tags = {"confirm_order_changed": str(order_changed(rows)).lower(), "confirm_seeds": str(n_seeds)}
+    if best is not None:
+        tags["confirm_best_trial_id"] = best.trial_id
+    for k, v in tags.items():
+        mlflow_store.retry(client.set_tag, parent_id, k, v)
+    doc = {"metric": metric, "test_metric": test_metric, "seeds_per_config": n_seeds,
+           "order_changed": order_changed(rows),
+           "rows": [{**asdict(r), "mean": r.mean, "sd": r.sd, "test_mean": r.test_mean, "test_sd": r.test_sd}
+                    for r in rows]}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / CONFIRM_FILE
+        path.write_text(json.dumps(doc, indent=2, default=str))
+        mlflow_store.retry(client.log_artifact, parent_id, str(path))
+
+
+def summary_lines(rows: list[Confirmed], metric: str, test_metric: str, n_seeds: int) -> list[str]:
+    """The confirmation as the end-of-run summary prints it."""
+    lines = [f"confirmation: the top {len(rows)} configurations, {n_seeds} fresh seeds each (mean ± sd of the best "
+             f"{metric} per seed; {test_metric} reported beside):"]
+    for i, r in enumerate(rows, start=1):
+        if not r.values:
+            lines.append(f"  {i}. trial {r.trial_id} (search rank {r.rank}): no seed finished")
+            continue
+        test = f"   {test_metric} {_pm(r.test_mean, r.test_sd)}" if r.tests else ""
+        lines.append(f"  {i}. trial {r.trial_id} (search rank {r.rank}, search {metric} {r.search_value:.3f}): "
+                     f"{metric} {_pm(r.mean, r.sd)} over {len(r.values)} seeds{test}")
+    if order_changed(rows):
+        lines.append("  the order changed between the search and the confirmation: the search's best is not the "
+                     "best by the mean over seeds")
+    else:
+        lines.append("  the order held: the search's ranking agrees with the mean over seeds")
+    return lines
+
+
+def _pm(mean: float, sd: float) -> str:
+    return f"{mean:.3f} ± {sd:.3f}" if math.isfinite(sd) else f"{mean:.3f}"

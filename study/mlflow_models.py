@@ -1,0 +1,91 @@
+"""The study's best model in MLflow: an MLflow PyTorch model, ``.pt2`` programs, and optionally a registry version.
+
+Done once by the driver when a study ends, from the best trial's checkpoint (``model.safetensors`` +
+``config.json`` in its run). The family's :class:`trainables.export.Exports` say what is published:
+``mlflow.pytorch.log_model`` saves the model as a ``torch.export`` program (MLflow 3's ``pt2`` format:
+no pickle, and ``mlflow.pytorch.load_model`` refuses pickled models unless told otherwise) with a
+signature and an input example; it is a logged model of the best run (the runs table's Models column),
+linked to the run's metrics at the kept checkpoint's step. Every other export is logged to the run as
+``NAME.pt2``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from study import mlflow_store
+from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
+from trainables.data import SplitData
+from trainables.export import Exportable, save_program
+from trainables.families import Family, restore_model
+
+MODEL_NAME = "model"  # the logged model's name within its run
+
+
+@dataclass(frozen=True)
+class Published:
+    model_uri: str  # models:/<model id>
+    programs: tuple[str, ...]  # artifact paths of the .pt2 files on the best run
+    registered: str | None = None  # "NAME version N"
+
+
+def signature(ex: Exportable):
+    """Tensor specs of ``ex``'s inputs and outputs, batch dimension -1, from one run of its example."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    with torch.no_grad():
+        out = ex.module(*ex.example)
+    out = out if isinstance(out, tuple) else (out,)
+
+    def specs(tensors, names):
+        names = names if len(names) > 1 else (None,)  # one unnamed tensor: served as a plain array, not a dict
+        return Schema([TensorSpec(np.dtype(str(t.dtype).removeprefix("torch.")), (-1, *t.shape[1:]), n)
+                       for t, n in zip(tensors, names)])
+
+    return ModelSignature(inputs=specs(ex.example, ex.inputs), outputs=specs(out, ex.outputs))
+
+
+def publish(uri: str, experiment_id: str, run_id: str, step: int, family: Family, data: SplitData,
+            register: str | None = None, tags: dict[str, str] | None = None) -> Published | None:
+    """Log the best run's model (and ``.pt2`` programs) and register it as ``register`` if given.
+
+    Args:
+        step: the report of the kept checkpoint; the logged model carries the run's metrics at it.
+    Returns:
+        What was published, or None when the family exports nothing.
+    """
+    import mlflow
+
+    if family.publish is None:
+        return None
+    client = mlflow_store.client(uri)
+    with tempfile.TemporaryDirectory(prefix="genstudy-publish-") as tmp:
+        for name in (MODEL_FILE, CONFIG_FILE):
+            mlflow_store.retry(client.download_artifacts, run_id, name, tmp)
+        model, cfg = restore_model(tmp)
+        exports = family.publish(model, cfg, data)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_experiment(experiment_id=experiment_id)  # the logged model belongs to the study's experiment
+        ex = exports.model
+        example = tuple(t.numpy() for t in ex.example)
+        info = mlflow_store.retry(
+            mlflow.pytorch.log_model, ex.module, name=MODEL_NAME, run_id=run_id, step=step,
+            signature=signature(ex), input_example=example[0] if len(example) == 1 else example,
+            serialization_format="pt2", pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+            tags={"summary": ex.summary, **(tags or {})})
+        programs = []
+        for name, program in exports.programs.items():
+            path = save_program(program, Path(tmp) / f"{name}.pt2")
+            mlflow_store.retry(client.log_artifact, run_id, str(path))
+            programs.append(path.name)
+    registered = None
+    if register:
+        version = mlflow_store.retry(mlflow.register_model, info.model_uri, register, tags=tags)
+        registered = f"{register} version {version.version}"
+    return Published(info.model_uri, tuple(programs), registered)

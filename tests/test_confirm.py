@@ -1,0 +1,68 @@
+"""The confirmation's pure parts: which configurations, which seeds, the summary, the searcher that hands them out."""
+
+import json
+import math
+
+import pytest
+
+from study import confirm
+from study.tuner import FixedPointsSearch
+
+
+def _outcome(best, status="finished", run="r"):
+    return {"status": status, "best": best, "run_id": run, "test": None if best is None else best + 1}
+
+
+def test_candidates_are_the_best_distinct_configurations_that_trained():
+    outcomes = {"a": _outcome(10.0), "b": _outcome(8.0), "c": _outcome(9.0, "stopped_early"),
+                "d": _outcome(1.0, "failed"), "e": _outcome(None), "f": _outcome(8.5)}
+    configs = {t: {"width": w, "seed": 0} for t, w in zip("abcdef", (1, 2, 3, 4, 5, 2))}  # f repeats b's config
+    picked = confirm.candidates(outcomes, configs, 3, "min")
+    assert [c.trial_id for c in picked] == ["b", "c", "a"] and [c.rank for c in picked] == [1, 2, 3]
+    assert [c.trial_id for c in confirm.candidates(outcomes, configs, 2, "max")] == ["a", "c"]
+
+
+def test_fresh_seeds_differ_from_the_search_seed_and_are_stable():
+    seeds = confirm.fresh_seeds(0, 3)
+    assert len(set(seeds)) == 3 and 0 not in seeds and seeds == confirm.fresh_seeds(0, 3)
+    assert not set(seeds) & set(confirm.fresh_seeds(1, 3))
+
+
+def test_points_and_tags_name_every_trial_by_config_and_seed():
+    cands = [confirm.Candidate(1, "t1", "r1", 5.0, {"width": 8, "seed": 0}),
+             confirm.Candidate(2, "t2", "r2", 6.0, {"width": 16, "seed": 0})]
+    points = confirm.points(cands, [11, 12])
+    assert points == [{"width": 8, "seed": 11}, {"width": 8, "seed": 12}, {"width": 16, "seed": 11},
+                      {"width": 16, "seed": 12}]
+    tags = confirm.point_tags(cands, [11, 12])
+    assert tags[confirm.point_key(points[3])] == {"phase": "confirm", "confirm_rank": "2", "confirm_of": "t2",
+                                                  "confirm_seed": "12"}
+
+
+def test_summary_ranks_by_the_mean_and_says_when_the_order_changed():
+    cands = [confirm.Candidate(1, "t1", "r1", 5.0, {}), confirm.Candidate(2, "t2", "r2", 6.0, {})]
+    runs = {"x1": {"confirm_of": "t1", "best": 7.0, "test": 7.5, "status": "finished"},
+            "x2": {"confirm_of": "t1", "best": 9.0, "test": 9.5, "status": "finished"},
+            "y1": {"confirm_of": "t2", "best": 6.0, "test": 6.1, "status": "finished"},
+            "y2": {"confirm_of": "t2", "best": 6.5, "test": None, "status": "finished"},
+            "y3": {"confirm_of": "t2", "best": 1.0, "test": 1.0, "status": "failed"}}  # failed seeds do not count
+    rows = confirm.summarise(cands, runs, "min")
+    assert [r.trial_id for r in rows] == ["t2", "t1"] and confirm.order_changed(rows)
+    assert rows[1].mean == pytest.approx(8.0) and rows[1].sd == pytest.approx(math.sqrt(2))
+    assert rows[0].tests == [6.1] and math.isnan(rows[0].test_sd)
+    text = "\n".join(confirm.summary_lines(rows, "val_nelbo", "test_nelbo", 2))
+    assert "8.000 ± 1.414" in text and "the order changed" in text
+    assert not confirm.order_changed(confirm.summarise(cands, runs, "max"))
+
+
+def test_fixed_points_search_hands_out_each_point_once_and_resumes(tmp_path):
+    s = FixedPointsSearch([{"a": 1}, {"a": 2}, {"a": 3}], "m", "min", max_concurrent=2)
+    assert s.suggest("t1") == {"a": 1} and s.suggest("t2") == {"a": 2}
+    assert s.suggest("t3") is None  # two running: wait
+    s.on_trial_complete("t1")
+    path = tmp_path / "state.pkl"
+    s.save(str(path))
+    assert json.loads(path.read_text())["next"] == 2
+    t = FixedPointsSearch([], "m", "min", max_concurrent=2)
+    t.restore(str(path))
+    assert t.suggest("t3") == {"a": 3} and t.suggest("t4") == FixedPointsSearch.FINISHED

@@ -1,0 +1,163 @@
+"""``--storage-path`` as a folder or a URI: kept as a URI, reached through pyarrow, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from study import invocation, storage
+from tests.conftest import REPO, run_cli
+
+
+def test_a_uri_stays_a_uri_and_a_path_becomes_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert storage.resolve("s3://bucket/ray/") == "s3://bucket/ray"
+    assert storage.resolve("file:///srv/ray") == "file:///srv/ray"
+    assert storage.resolve("ray") == str(tmp_path / "ray")
+    assert storage.resolve(None) == str(Path.home() / "ray_results")
+    assert storage.join("s3://b/ray?endpoint_override=h:9000&scheme=http", "exp", "genstudy.json") == \
+        "s3://b/ray/exp/genstudy.json?endpoint_override=h:9000&scheme=http"
+    assert storage.name("s3://b/ray/vae-1?region=x") == "vae-1"
+    assert not list(tmp_path.iterdir())  # resolving made no folder
+
+
+def test_staging_is_local_for_remote_storage_and_in_the_experiment_for_local(tmp_path):
+    assert storage.staging_dir(str(tmp_path / "exp")) == str(tmp_path / "exp" / "genstudy_best")
+    assert storage.staging_dir(f"file://{tmp_path}/exp") == str(tmp_path / "exp" / "genstudy_best")
+    remote = Path(storage.staging_dir("s3://bucket/ray/vae_beta_sweep-1?endpoint_override=h"))
+    assert remote == storage.STAGING_ROOT.expanduser() / "vae_beta_sweep-1"
+
+
+def test_record_round_trips_through_a_file_uri(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exp = storage.join(f"file://{tmp_path}/ray", "vae_beta_sweep-20250101-000000")
+    args = type("Args", (), {k: None for k in invocation.STUDY_ARGS} | {"study": "vae_beta_sweep"})()
+    invocation.save(exp, args, "parent", "1", "sqlite:///m.db", Path("/data"), "val_nelbo")
+    record = json.loads((tmp_path / "ray" / "vae_beta_sweep-20250101-000000" / "genstudy.json").read_text())
+    assert record["parent_run_id"] == "parent" and record["metric"] == "val_nelbo"
+    assert storage.folders(f"file://{tmp_path}/ray", "vae_") == ["vae_beta_sweep-20250101-000000"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ray"]  # no ./file:/... folder
+
+
+def test_nothing_to_resume_under_a_missing_uri(tmp_path):
+    from study.errors import UsageError
+
+    with pytest.raises(UsageError, match="nothing to resume"):
+        invocation.find_resumable(f"file://{tmp_path}/missing", "vae_beta_sweep")
+
+
+# --- end to end: a study on a URI, killed, resumed ------------------------------------------------------
+def _children(uri: str) -> list:
+    client = MlflowClient(uri)
+    try:
+        exp = client.get_experiment_by_name("vae_beta_sweep")
+        return [] if exp is None else [r for r in client.search_runs([exp.experiment_id])
+                                       if "mlflow.parentRunId" in r.data.tags]
+    except Exception:  # noqa: BLE001 - the database may be half-created while polling
+        return []
+
+
+def _run_killed_then_resumed(tmp_path: Path, storage_uri: str, mnist_root: Path, env: dict) -> None:
+    """Start a study on ``storage_uri`` from an empty working folder, SIGKILL it once a trial has
+    finished and another has reported, resume it, and check the outcome and the working folder."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    uri = f"sqlite:///{tmp_path}/m.db"
+    full_env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")}
+    full_env.update(env, PYTHONPATH=str(REPO))
+    log = tmp_path / "first.log"
+    proc = subprocess.Popen([sys.executable, "-m", "study.run", "vae_beta_sweep", "--profile", "smoke",
+                             "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", storage_uri,
+                             "--max-epochs", "4", "--num-samples", "4"],
+                            cwd=cwd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=full_env,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        runs = _children(uri)
+        if (any(r.info.status == "FINISHED" for r in runs)
+                and any(r.info.status == "RUNNING" and int(r.data.tags.get("epochs_run", 0)) >= 1 for r in runs)):
+            break
+        assert proc.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.3)
+    else:
+        raise AssertionError("fault point not reached:\n" + log.read_text()[-3000:])
+    time.sleep(12)  # past Tune's next experiment snapshot, so the resume has a running trial to continue
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    p = run_cli("study.run", "vae_beta_sweep", "--resume", "--storage-path", storage_uri, cwd=cwd, timeout=600,
+                env={**env, "PYTHONPATH": str(REPO)})
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "resuming" in p.stdout
+    after = _children(uri)
+    assert len(after) == 4 and all(r.info.status != "RUNNING" for r in after)
+    client = MlflowClient(uri)
+    for r in after:
+        steps = [m.step for m in client.get_metric_history(r.info.run_id, "val_nelbo")]
+        assert len(steps) == len(set(steps)), steps  # resumed trials continued, no epoch twice
+    assert list(cwd.iterdir()) == [], "something was created under the working folder"
+
+
+@pytest.mark.e2e
+def test_a_file_uri_study_runs_and_resumes(tmp_path, mnist_root):
+    _run_killed_then_resumed(tmp_path, f"file://{tmp_path}/ray", mnist_root, {})
+    (exp,) = (tmp_path / "ray").iterdir()
+    assert {"genstudy.json", "optuna_journal.log", "tuner.pkl"} <= {p.name for p in exp.iterdir()}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """A local S3 server (moto's ``moto_server``: on PATH, or named by $GENSTUDY_MOTO_SERVER) with one bucket."""
+    exe = os.environ.get("GENSTUDY_MOTO_SERVER") or shutil.which("moto_server")
+    if not exe:
+        pytest.skip("moto_server is not installed (pip install 'moto[server]'; the dev extra has it)")
+    port = _free_port()
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        import pyarrow.fs as pafs
+
+        os.environ.update(env)
+        fs = pafs.S3FileSystem(endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1",
+                               allow_bucket_creation=True)
+        fs.create_dir("genstudy")
+        yield f"s3://genstudy/ray?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1", env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.e2e
+def test_an_s3_study_runs_and_resumes(tmp_path, mnist_root, s3_server):
+    uri, env = s3_server
+    _run_killed_then_resumed(tmp_path, uri, mnist_root, env)
+    names = storage.folders(uri, "vae_beta_sweep-")
+    assert len(names) == 1
+    exp = storage.join(uri, names[0])
+    assert json.loads(storage.read_text(storage.join(exp, "genstudy.json")))["metric"] == "val_nelbo"
+    assert storage.read_text(storage.join(exp, "optuna_journal.log"))
+    assert not Path(storage.staging_dir(exp)).exists()  # the local staging of best checkpoints is cleared
