@@ -7,13 +7,16 @@ import json
 import pytest
 from mlflow.tracking import MlflowClient
 
+from analysis.figures.common import image_steps
 from tests.conftest import run_cli
 from tests.test_analysis_export import assert_png
+from trainables.data.image_folder import held_out_sizes
 from trainables.data.shapes_folder import write_shapes_folder
 
 pytestmark = pytest.mark.e2e
 STUDY = "ddpm_image_sweep"
-N_POOL = 300  # samples for the cherry-picked grid and the memorisation check (the CLI's default is 1,000)
+N_IMAGES = 120  # few images: genstudy's classifier trains 400 steps of min(128, N) images, the test's main cost
+N_POOL = 128  # samples for the cherry-picked grid and the memorisation check (the CLI's default is 1,000)
 FIGURES = ["ddpm_metric"] + [f"ddpm_best_{k}" for k in (
     "losses", "samples_over_training", "samples", "interpolations", "cherry_picked", "nearest_pixels",
     "nearest_features", "memorisation")]
@@ -22,7 +25,7 @@ FIGURES = ["ddpm_metric"] + [f"ddpm_best_{k}" for k in (
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ddpm_smoke")
-    folder = write_shapes_folder(tmp / "shapes")  # 400 coloured shapes, 40-100 px, half JPEG, in 4 class folders
+    folder = write_shapes_folder(tmp / "shapes", n=N_IMAGES)  # coloured shapes, 40-100 px, half JPEG, 4 class folders
     (tmp / "root").mkdir()
     uri = f"sqlite:///{tmp}/m.db"
     common = ("--tracking-uri", uri, "--data-root", str(tmp / "root"))
@@ -53,8 +56,8 @@ def test_every_trial_logs_its_metrics_each_report_and_its_samples(smoke):
                     "samples_per_s", "ddim_samples_per_s", "sample_confidence", "classifier_accuracy", "n_params"):
             assert sorted(m.step for m in client.get_metric_history(c.info.run_id, key)) == [1, 2], key
         assert "fid_inception" not in c.data.metrics  # no Inception weights offline: absent, not faked
-        images = {a.path for a in client.list_artifacts(c.info.run_id, "images")}
-        assert {"images/samples_e0001.png", "images/samples_e0002.png"} <= images
+        images = [a.path for a in client.list_artifacts(c.info.run_id, "images")]
+        assert set(image_steps(images, "samples")) == {1, 2}
     best = smoke[3].data.tags["best_run_id"]
     assert {"model.safetensors", "config.json"} <= {a.path for a in client.list_artifacts(best)}
 
@@ -71,7 +74,7 @@ def test_export_has_samples_interpolations_cherry_picked_and_neighbours(smoke):
     assert numbers["feature_space"].startswith("the 128-d feature space of genstudy's folder-shapes classifier")
     for space in ("pixels", "features"):
         r = numbers[space]
-        assert r["n_samples"] == N_POOL and r["n_test"] == 67 and 0 <= r["fraction_closer_than_any_test"] <= 1
+        assert r["n_samples"] == N_POOL and r["n_test"] == held_out_sizes(N_IMAGES)[1] and 0 <= r["fraction_closer_than_any_test"] <= 1
     assert "samples closer than any test image" in page
 
 

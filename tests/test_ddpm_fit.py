@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.checkpoints import load_model_dir
+from trainables.families import restore_model
 from trainables import ddpm_eval
 from trainables import metric_names as M
 from trainables.classifier import Classifier, features_and_probs
@@ -79,7 +79,7 @@ def test_a_reloaded_checkpoint_reproduces_its_logged_numbers(folder, data, asset
     cfg = _cfg(folder, max_epochs=1)
     seen = []
     fit(cfg, lambda m, d: seen.append(m), data, workdir=str(tmp_path), assets=assets)
-    unet, loaded = load_model_dir(tmp_path / "report_0001")
+    unet, loaded = restore_model(tmp_path / "report_0001")
     assert loaded == cfg
     again = ddpm_eval.Evaluator(cfg, data, assets, alphas_cumprod(cfg.schedule, cfg.timesteps), torch.device("cpu"))
     _, metrics = again(unet)
@@ -98,8 +98,8 @@ def test_same_seed_same_run_and_exact_resume(folder, data, tmp_path):
     a = torch.load(tmp_path / "a" / "report_0002" / "trainer_state.pt", weights_only=True)["unet_trained"]
     c = torch.load(tmp_path / "c" / "report_0002" / "trainer_state.pt", weights_only=True)["unet_trained"]
     assert all(torch.equal(a[k], c[k]) for k in a)
-    ema_a, _ = load_model_dir(tmp_path / "a" / "report_0002")
-    ema_c, _ = load_model_dir(tmp_path / "c" / "report_0002")
+    ema_a, _ = restore_model(tmp_path / "a" / "report_0002")
+    ema_c, _ = restore_model(tmp_path / "c" / "report_0002")
     assert all(torch.equal(x, y) for x, y in zip(ema_a.state_dict().values(), ema_c.state_dict().values()))
 
 

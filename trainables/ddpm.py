@@ -12,6 +12,24 @@ with (seed, n), and the order of an epoch from (seed, epoch), so a resumed trial
 
 Each report's checkpoint directory holds ``model.safetensors``, ``config.json``, ``trainer_state.pt``
 and ``samples.png``: the first 64 scored DDIM samples, from the same initial noises at every report.
+
+diffusers is not used at runtime: the schedules, forward noising and DDIM are ~60 lines of pure functions
+(:mod:`trainables.diffusion`) that the tests check against diffusers' ``DDPMScheduler`` and
+``DDIMScheduler`` (a dev dependency only). Written out, the sampler takes batched initial noises (which
+the interpolations slerp) and clips x_0 as improved-diffusion does, with no stateful scheduler object,
+and genstudy needs no diffusers / huggingface_hub at run time.
+
+Departures from Ho et al. (2020) and their released code (hojonathanho/diffusion), all config keys
+unless stated: the studies' U-Nets are far smaller (quick: 32 base channels, one residual block per
+level, multipliers 1,2,2 with attention at 16 px as theirs: 1.1M parameters, against 35.7M); group norm keeps at
+least 4 channels per group (fixed; Ho et al. always use 32 groups, the same from 128 channels on);
+short runs use Adam at 1e-3 to 2e-3 (Ho: 2e-4), a 100-step warm-up (5,000), batch 32 (128), EMA decay
+0.995 to 0.998 (0.9999) warmed up as min(decay, (1 + n) / (10 + n)), no dropout (0.1 on CIFAR-10) and a
+few thousand steps (800k); the cosine schedule (Nichol & Dhariwal 2021) and the Min-SNR-5 weighting
+(Hang et al. 2023) are options beside Ho et al.'s linear schedule and L_simple; samples come from DDIM
+(Song et al. 2021) in 10 to 50 steps with x_0 clipped to [-1, 1] at each step (the ermongroup/ddim
+release does not clip), not from the 1,000-step ancestral sampler; FID is computed in genstudy's
+classifier's features where the images have labels, in the FID Inception network's otherwise.
 """
 
 from __future__ import annotations
