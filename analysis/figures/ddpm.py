@@ -7,6 +7,7 @@ from __future__ import annotations
 
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from analysis.figures import ddpm_model
 from analysis.figures.common import Context, save_grids_over_training
@@ -49,13 +50,16 @@ def _metric_curves(ctx: Context, best: Trial | None) -> Figure | Omitted:
     values = [v for t in trials for _, v in t.series(metric)]
     if min(values) > 0 and max(values) / min(values) > 20:
         ax.set_yscale("log")
+    else:
+        ax.ticklabel_format(axis="y", useOffset=False)  # FIDs in classifier features can be large and close together
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("report")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.legend(fontsize=7, ncol=2)
     cfg = trials[0].config
     if metric == M.VAL_FID:
         space = {"classifier": f"the penultimate layer of genstudy's {cfg.get('dataset')} classifier (not Inception)",
-                 "inception": "Inception-v3 pool features"}.get(str(cfg.get("fid_features")), "")
+                 "inception": "the FID Inception-v3 network's pool features"}.get(str(cfg.get("fid_features")), "")
         how = (f"Fréchet distance between {cfg.get('eval_samples')} DDIM samples ({cfg.get('ddim_steps')} steps, the same "
                f"initial noises at every report) and the validation images, in {space}")
     else:
