@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "overhead":
             results[name] = overhead.run(args.data_root, args.quick, args.threads)
         elif name == "search":
-            results[name] = search.run(args.data_root, args.quick, args.seeds)
+            keep = Path(args.out).parent / "build" / ("search-quick" if args.quick else "search")
+            results[name] = search.run(args.data_root, args.quick, args.seeds, keep=keep)
             figure = Path(args.out).parent / "docs" / "benchmark_search.png"
             figure.parent.mkdir(parents=True, exist_ok=True)
             search.figure(results[name], figure)

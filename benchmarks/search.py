@@ -19,6 +19,7 @@ proposals for the same compute) and are compared on their curves cut at ``B``:
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -98,8 +99,30 @@ def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int,
     return curve(_reports(uri), train_size), time.perf_counter() - start
 
 
-def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str, ...] = ()) -> dict:
-    """Every method over ``seeds`` search seeds; returns the curves and the comparisons at equal compute."""
+def _kept(keep: Path | None, key: str) -> tuple[Curve, float] | None:
+    """A study run measured before (its curve and wall seconds in ``keep``), else None."""
+    path = keep / f"{key}.json" if keep else None
+    if path is None or not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    return Curve(doc["images"], doc["seconds"], doc["best"]), doc["wall"]
+
+
+def _keep(keep: Path | None, key: str, c: Curve, seconds: float) -> None:
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        doc = {"images": c.images, "seconds": c.seconds, "best": c.best, "wall": seconds}
+        (keep / f"{key}.json").write_text(json.dumps(doc))
+
+
+def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str, ...] = (),
+        keep: Path | None = None) -> dict:
+    """Every method over ``seeds`` search seeds; returns the curves and the comparisons at equal compute.
+
+    ``keep``: a folder where each study run's curve is written as it ends; a run already there (same
+    settings, as the file name says) is read instead of measured again, so an interrupted benchmark
+    goes on where it stopped.
+    """
     n, epochs, train_size, n_seeds = (3, 2, 1000, 1) if quick else (16, 8, 8000, 5)
     n_seeds = seeds or n_seeds
     runs: dict[tuple[str, str], list[Curve]] = {m: [] for m in METHODS}
@@ -108,9 +131,12 @@ def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str,
         with tempfile.TemporaryDirectory() as tmp:
             for method in METHODS:
                 proposals = n if method[1] == "fifo" else ASHA_PROPOSALS * n
-                print(f"[benchmarks] search: seed {seed}, {'+'.join(method)}, {proposals} proposals", file=sys.stderr,
-                      flush=True)
-                c, seconds = _study(tmp, data_root, seed, method, proposals, epochs, train_size, extra)
+                key = f"{'-'.join(method)}-seed{seed}-n{proposals}-e{epochs}-t{train_size}" + "".join(extra)
+                kept = _kept(keep, key)
+                print(f"[benchmarks] search: seed {seed}, {'+'.join(method)}, {proposals} proposals"
+                      + (" (kept from an earlier run)" if kept else ""), file=sys.stderr, flush=True)
+                c, seconds = kept or _study(tmp, data_root, seed, method, proposals, epochs, train_size, extra)
+                _keep(keep, key, c, seconds)
                 runs[method].append(c)
                 wall[method].append(seconds)
     budgets = [c.images[-1] for c in runs[BASELINE]]

@@ -61,10 +61,10 @@ def test_reports_every_metric_and_checkpoint(folder, data, assets, tmp_path):
     for m in seen:
         for key in (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS, M.VAL_FID, M.VAL_KID, M.TEST_FID, M.TEST_KID,
                     M.SAMPLE_CONFIDENCE, M.CLASSES_COVERED, M.CLASS_ENTROPY, M.CLASSIFIER_ACCURACY, M.SAMPLES_PER_S,
-                    M.DDIM_SAMPLES_PER_S, M.N_PARAMS, M.LEARNING_RATE):
+                    M.DDIM_SAMPLES_PER_S, M.N_PARAMS, M.LR):
             assert np.isfinite(m[key]), key
     # 33 training images, batch 8: 4 steps an epoch, 2 a report; the learning rate warms up over 5 steps
-    assert seen[0][M.LEARNING_RATE] == pytest.approx(2 / 5 * 1e-3) and seen[-1][M.LEARNING_RATE] == pytest.approx(1e-3)
+    assert seen[0][M.LR] == pytest.approx(2 / 5 * 1e-3) and seen[-1][M.LR] == pytest.approx(1e-3)
     ckpt = tmp_path / "report_0004"
     assert sorted(p.name for p in ckpt.iterdir()) == ["config.json", "model.safetensors", "samples.png",
                                                       "trainer_state.pt"]

@@ -107,7 +107,7 @@ def fit(cfg: DDPMConfig, report: Report, data: DiffusionData, resume_from: str |
             loss = _train_span(unet, ema, opt, scaler, x_train, abar, cfg, state, ends[k - 1], batch)
             images_trained = (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * batch
             metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, M.TRAIN_LOSS: loss,
-                       M.LEARNING_RATE: opt.param_groups[0]["lr"],
+                       M.LR: opt.param_groups[0]["lr"],
                        M.SAMPLES_PER_S: images_trained / (time.perf_counter() - start)}
             samples, scores = evaluate(ema)
             metrics.update(scores)

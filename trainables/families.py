@@ -16,6 +16,8 @@ from torch import nn
 
 from trainables.checkpoint import load_weights, read_config
 from trainables.classifier import prepare_assets
+from trainables.cyclevae import fit as fit_cyclevae, load_cyclevae_data
+from trainables.cyclevae_config import CycleVAEConfig
 from trainables.dann import fit as fit_dann
 from trainables.dann_config import DANNConfig, MoonsConfig, dann_reports, moons_reports
 from trainables.dann_moons import fit as fit_moons
@@ -33,6 +35,7 @@ from trainables.gan import export as export_gan
 from trainables.gan import fit as fit_gan
 from trainables.gan_config import GANConfig, n_reports as gan_reports
 from trainables.images import uint8_to_float
+from trainables.models.cyclevae import build_cyclevae
 from trainables.models.dann import build_dann, build_moons_model
 from trainables.models.gan import GAN, build_gan, gan_exports
 from trainables.models.params import count_params
@@ -117,6 +120,7 @@ FAMILIES: dict[str, Family] = {
                          n_reports=moons_reports),
     "dann": Family("dann", DANNConfig, fit_dann, build_dann, load_data=load_mnist_m_domains, n_reports=dann_reports,
                    prepare=prepare_reference),
+    "cyclevae": Family("cyclevae", CycleVAEConfig, fit_cyclevae, build_cyclevae, load_data=load_cyclevae_data),
     "ddpm": Family("ddpm", DDPMConfig, fit_ddpm, build_unet, load_data=load_ddpm_data, n_reports=ddpm_reports,
                    prepare=prepare_ddpm),
 }

@@ -55,10 +55,33 @@ TARGET_ONLY_TEST_ACC = "target_only_test_acc"
 DANN_METRICS = (SOURCE_ACC, TARGET_VAL_ACC, TARGET_TEST_ACC, DOMAIN_ACC, LABEL_LOSS, DOMAIN_LOSS, LAMBDA_P, LR_P,
                 TARGET_ONLY_VAL_ACC, TARGET_ONLY_TEST_ACC)
 
+# Cycle-consistent VAE family: probe accuracies in [0, 1] of the label from z (one sample of q(z|x)) and from s
+# (trainables.probes), per split; reconstruction errors are mean squared errors per pixel (pixels in [0, 1])
+TRAIN_Z_ACC = "train_z_acc"
+TRAIN_S_ACC = "train_s_acc"
+VAL_Z_ACC = "val_z_acc"
+VAL_S_ACC = "val_s_acc"
+TEST_Z_ACC = "test_z_acc"
+TEST_S_ACC = "test_s_acc"
+VAL_ACC_GAP = "val_acc_gap"  # val_s_acc - val_z_acc: the study metric (max)
+TEST_ACC_GAP = "test_acc_gap"  # its test counterpart, reported, never selected on
+PROBE_ACCURACIES = {"train": (TRAIN_Z_ACC, TRAIN_S_ACC), "val": (VAL_Z_ACC, VAL_S_ACC),
+                    "test": (TEST_Z_ACC, TEST_S_ACC)}
+TRAIN_ZMEAN_ACC = "train_zmean_acc"  # a probe on z's posterior mean instead of a sample: reported, never selected on
+VAL_ZMEAN_ACC = "val_zmean_acc"
+TEST_ZMEAN_ACC = "test_zmean_acc"
+ZMEAN_ACCURACIES = {"train": TRAIN_ZMEAN_ACC, "val": VAL_ZMEAN_ACC, "test": TEST_ZMEAN_ACC}
+TRAIN_SWAP_MSE = "train_swap_mse"  # forward cycle: x1 from (z1, s2) and x2 from (z2, s1), epoch mean
+TRAIN_REVERSE_L1 = "train_reverse_l1"  # reverse cycle: mean |z''1 - z''2|, epoch mean, unweighted
+VAL_RECON_MSE = "val_recon_mse"  # x from its own (z mean, s)
+VAL_SWAP_MSE = "val_swap_mse"  # x from its z mean and the s of a same-label image
+TEST_RECON_MSE = "test_recon_mse"
+TEST_SWAP_MSE = "test_swap_mse"
+LR = "lr"  # the learning rate in force during the epoch (DDPM: at the end of the report, after warm-up)
+
 # DDPM family: train_loss, val_loss and test_loss are Ho et al.'s L_simple (the mean squared error of the
 # epsilon prediction per pixel, t uniform); val_/test_ use the same seeded (t, noise) pairs in every trial
 DDIM_SAMPLES_PER_S = "ddim_samples_per_s"  # images per second of DDIM sampling (ddim_steps network calls each)
-LEARNING_RATE = "learning_rate"  # the learning rate in force at the end of the report (after warm-up)
 
 # Records made before the validation split: their study metric was one of these test metrics
 LEGACY_FID = "fid"  # then: Fréchet distance to the test images

@@ -1,0 +1,92 @@
+"""What a cycle-consistent VAE is scored on at each report: probe accuracies on z and on s (Table 1 of
+Jha et al. 2018), their gap (the study metric), and reconstruction errors, without gradients.
+
+z is represented by one seeded sample of q(z|x), as the release feeds its classifier (``networks.py``
+passes ``reparameterize(training=True, ...)``: the z the decoder sees), s by the encoder's deterministic
+output; reconstructions use the posterior mean. A third probe on z's posterior mean is logged beside
+(``*_zmean_acc``), never in the study metric: a mean can carry the label in variations far below the
+posterior's noise, which the decoder never receives (on the quick study's best MNIST model, 15 unused
+dimensions whose means vary by about 0.01 around a posterior standard deviation of 1 gave a probe 88%
+test accuracy, the one used dimension 13%; measured). The probes and the
+images they are fitted and scored on are described in :mod:`trainables.probes` and
+:meth:`trainables.data.paired.PairedData.probe_tasks`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from trainables import metric_names as M
+from trainables.cyclevae_config import CycleVAEConfig
+from trainables.data.paired import SPLITS, PairedData, PairSampler
+from trainables.images import uint8_to_float
+from trainables.losses.cyclevae import pixel_mse
+from trainables.models.cyclevae import CycleVAE, reparameterize
+from trainables.probes import accuracy, fit_probe
+
+EVAL_BATCH = 1000
+EVAL_SEED_OFFSET = 10_007  # probes and partners are seeded apart from training
+
+
+@torch.no_grad()
+def encode(model: CycleVAE, images_u8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(z means, z log-variances, s)`` of uint8 images, in batches."""
+    model.eval()
+    parts = [model.encode(uint8_to_float(images_u8[i:i + EVAL_BATCH])) for i in range(0, len(images_u8), EVAL_BATCH)]
+    return tuple(torch.cat(p) for p in zip(*parts))  # type: ignore[return-value]
+
+
+@torch.no_grad()
+def reconstruction_errors(model: CycleVAE, x_u8: torch.Tensor, y: torch.Tensor, seed: int) -> tuple[float, float]:
+    """Mean per-pixel squared error of x decoded from its own (z mean, s), and from its z mean with the s of
+    a same-label image of the same set (a fixed seeded partner; itself when it is its label's only image)."""
+    model.eval()
+    z, _, s = encode(model, x_u8)
+    partner = PairSampler(y).same(torch.arange(len(y), device=y.device),
+                                  torch.Generator(device=y.device).manual_seed(seed))
+    sums = torch.zeros(2, dtype=torch.float64, device=x_u8.device)
+    for i in range(0, len(x_u8), EVAL_BATCH):
+        sl = slice(i, i + EVAL_BATCH)
+        x = uint8_to_float(x_u8[sl])
+        sums[0] += pixel_mse(model.decode(z[sl], s[sl]), x).sum()
+        sums[1] += pixel_mse(model.decode(z[sl], s[partner[sl]]), x).sum()
+    recon, swap = (sums / len(x_u8)).tolist()
+    return recon, swap
+
+
+def evaluate(model: CycleVAE, data: PairedData, tensors: dict[str, tuple[torch.Tensor, torch.Tensor]],
+             cfg: CycleVAEConfig) -> dict[str, float]:
+    """Probe accuracies on z and s for every split, the val/test accuracy gaps, and val/test reconstruction
+    errors. ``tensors`` maps each split to its (uint8 images, labels) on the model's device."""
+    seed = cfg.seed + EVAL_SEED_OFFSET
+    tasks = data.probe_tasks(cfg.probe_train_size, cfg.eval_size, seed)
+    device = next(model.parameters()).device
+
+    def codes(split: str, idx: np.ndarray):
+        """(z sample, z mean, s, label) of ``idx`` in ``split``; the same call draws the same z."""
+        x, y = tensors[split]
+        i = torch.from_numpy(idx).to(device)
+        mu, logvar, s = encode(model, x[i])
+        return reparameterize(mu, logvar, torch.Generator(device=device).manual_seed(seed)), mu, s, y[i]
+
+    out: dict[str, float] = {}
+    probes: dict[tuple, tuple] = {}
+    for split in SPLITS:
+        task = tasks[split]
+        key = (task.fit[0], task.fit[1].tobytes())
+        if key not in probes:  # shared labels: one set of probes serves all three splits
+            *features, y = codes(*task.fit)
+            probes[key] = [fit_probe(f, y, cfg.probe_epochs, seed) for f in features]
+        *features, y = codes(*task.score)
+        z_key, s_key = M.PROBE_ACCURACIES[split]
+        for name, probe, f in zip((z_key, M.ZMEAN_ACCURACIES[split], s_key), probes[key], features):  # codes' order
+            out[name] = accuracy(probe, f, y)
+    for split, gap, recon_key, swap_key in (("val", M.VAL_ACC_GAP, M.VAL_RECON_MSE, M.VAL_SWAP_MSE),
+                                            ("test", M.TEST_ACC_GAP, M.TEST_RECON_MSE, M.TEST_SWAP_MSE)):
+        z_key, s_key = M.PROBE_ACCURACIES[split]
+        out[gap] = out[s_key] - out[z_key]
+        x, y = tensors[split]
+        n = len(y) if cfg.eval_size is None else min(cfg.eval_size, len(y))
+        out[recon_key], out[swap_key] = reconstruction_errors(model, x[:n], y[:n], seed)
+    return out
