@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from trainables.data.arrays import DataUnavailable, ImageData
+from trainables.data.arrays import DataUnavailable, ImageData, WrapsImages
 from trainables.data.image_cache import cache_path, cached, resize_array
 from trainables.data.image_folder import folder_name, held_out_sizes, load_folder_arrays
 from trainables.data.registry import load_dataset
@@ -36,25 +36,11 @@ MNIST_PAD = 2  # 28 px + 2 on each side = 32 px, the smallest size the U-Net tak
 
 
 @dataclass(frozen=True)
-class DiffusionData:
+class DiffusionData(WrapsImages):
     """Images in three splits and the feature space (``fid_features``) their FID is computed in."""
 
     images: ImageData
     fid_features: str
-
-    @property
-    def name(self) -> str:
-        return self.images.name
-
-    def split_sizes(self) -> dict[str, int]:
-        return self.images.split_sizes()
-
-    def digest(self) -> str:
-        return self.images.digest()
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return self.images.image_shape
 
     def classifier_data(self) -> ImageData:
         """The labelled training rows with the validation and test splits: what the FID classifier
