@@ -43,6 +43,8 @@ def build_parser(prog: str = "python -m analysis.export") -> Parser:
                    "last epoch every compared trial reached)")
     p.add_argument("--models", metavar="DIR", help="also write the best trial's model as TorchScript files that load "
                    "without genstudy (VAE: vae.pt; GAN: generator.pt, discriminator.pt), transforms.py and README.md")
+    p.add_argument("--diffusion-samples", type=int, default=1000,
+                   help="DDIM samples for a diffusion model's cherry-picked grid and memorisation check (default 1000)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
 
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m analysis.export")
 
     from study.mlflow_store import tracking_uri
 
-    for flag, value in (("--top-k", args.top_k), ("--tsne-points", args.tsne_points)):
+    for flag, value in (("--top-k", args.top_k), ("--tsne-points", args.tsne_points),
+                        ("--diffusion-samples", args.diffusion_samples)):
         if value < 1:
             print(f"analysis.export: error: {flag} must be >= 1, got {value}", file=sys.stderr)
             return 2
@@ -98,7 +101,8 @@ def export(record, out: Path, args) -> None:
     except ValueError as e:
         best = None
         progress.line(f"best_config.yaml not written: {e}")
-    options = Options(top_k=args.top_k, tsne_points=args.tsne_points, svm_train_size=args.svm_train_size or None)
+    options = Options(top_k=args.top_k, tsne_points=args.tsne_points, svm_train_size=args.svm_train_size or None,
+                      diffusion_samples=args.diffusion_samples)
     data_root = Path(args.data_root).expanduser() if args.data_root else default_data_root()
     ctx = Context(record, out, data_root, options, progress)
     try:

@@ -63,7 +63,7 @@ def test_environment_variable_names_files(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"metric": "test_nelbo"}, "failed to import: ValueError: .*validation metric"),
-    ({"family": "flow"}, "unknown family 'flow'; fix: use one of cyclevae, dann, dann_moons, gan, vae"),
+    ({"family": "flow"}, "unknown family 'flow'; fix: use one of cyclevae, dann, dann_moons, ddpm, gan, vae"),
     ({"profiles": "{'smoke': VAE_PROFILES['smoke']}"}, "no quick, full profile"),
     ({"name": "vae_beta_sweep"}, "the name is taken by a built-in study"),
     ({"name": "tiny"}, "named <model>_<question>"),

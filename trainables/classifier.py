@@ -105,17 +105,17 @@ def fingerprint(data: ImageData) -> str:
     return f"{ARCH_VERSION}-{data.digest()}"
 
 
-def cache_dir(data_root: str | Path | None) -> Path:
-    """``DATA_ROOT/classifiers`` when the data root is writable, else ``~/.cache/genstudy/classifiers``."""
+def cache_dir(data_root: str | Path | None, folder: str = "classifiers") -> Path:
+    """``DATA_ROOT/<folder>`` when the data root is writable, else ``~/.cache/genstudy/<folder>``."""
     if data_root is not None and _writable(Path(data_root).expanduser()):
-        d = Path(data_root).expanduser() / "classifiers"
+        d = Path(data_root).expanduser() / folder
         try:
             d.mkdir(exist_ok=True)
             return d
         except OSError:
             pass
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    d = Path(cache) / "genstudy" / "classifiers"
+    d = Path(cache) / "genstudy" / folder
     d.mkdir(parents=True, exist_ok=True)
     return d
 

@@ -23,9 +23,13 @@ from trainables.dann_config import DANNConfig, MoonsConfig, dann_reports, moons_
 from trainables.dann_moons import fit as fit_moons
 from trainables.dann_reference import prepare_reference
 from trainables.data import ImageData, SplitData, load_dataset
+from trainables.data.ddpm_data import load_ddpm_data
 from trainables.data.mnist_m_domains import load_mnist_m_domains
 from trainables.data.moons import load_moons
 from trainables.data.registry import image_shape
+from trainables.ddpm import fit as fit_ddpm
+from trainables.ddpm_config import DDPMConfig, n_reports as ddpm_reports
+from trainables.ddpm_eval import prepare as prepare_ddpm
 from trainables.export import Exports
 from trainables.gan import export as export_gan
 from trainables.gan import fit as fit_gan
@@ -35,6 +39,7 @@ from trainables.models.cyclevae import build_cyclevae
 from trainables.models.dann import build_dann, build_moons_model
 from trainables.models.gan import GAN, build_gan, gan_exports
 from trainables.models.params import count_params
+from trainables.models.unet import build_unet
 from trainables.models.vae import VAE, build_vae
 from trainables.vae import fit as fit_vae
 from trainables.vae_config import VAEConfig
@@ -116,6 +121,8 @@ FAMILIES: dict[str, Family] = {
     "dann": Family("dann", DANNConfig, fit_dann, build_dann, load_data=load_mnist_m_domains, n_reports=dann_reports,
                    prepare=prepare_reference),
     "cyclevae": Family("cyclevae", CycleVAEConfig, fit_cyclevae, build_cyclevae, load_data=load_cyclevae_data),
+    "ddpm": Family("ddpm", DDPMConfig, fit_ddpm, build_unet, load_data=load_ddpm_data, n_reports=ddpm_reports,
+                   prepare=prepare_ddpm),
 }
 
 

@@ -92,17 +92,23 @@ def class_coverage(probs: np.ndarray) -> tuple[float, float, int]:
     return float(-(freq * np.log(freq)).sum()), float(p.max(axis=1).mean()), int((counts > 0).sum())
 
 
-def sample_metrics(features: np.ndarray, probs: np.ndarray, refs: dict[str, FeatureStats]) -> dict[str, float]:
+def split_distances(features: np.ndarray, refs: dict[str, FeatureStats]) -> dict[str, float]:
     """``{split}_fid`` and ``{split}_kid`` of generated images' features against each split's reference
-    statistics (``refs = {"val": ..., "test": ...}``), and class coverage of the samples."""
+    statistics (``refs = {"val": ..., "test": ...}``)."""
     gen = FeatureStats.of(features)
-    entropy, confidence, n_classes = class_coverage(probs)
     out: dict[str, float] = {}
     for split, ref in refs.items():
         fid, kid = M.FID_SPLIT_METRICS[split]
         out[fid] = frechet_distance(gen.mu, gen.sigma, ref.mu, ref.sigma)
         out[kid] = kernel_inception_distance(features, ref.sample)
-    return {**out, M.CLASS_ENTROPY: entropy, M.SAMPLE_CONFIDENCE: confidence, M.CLASSES_COVERED: n_classes}
+    return out
+
+
+def sample_metrics(features: np.ndarray, probs: np.ndarray, refs: dict[str, FeatureStats]) -> dict[str, float]:
+    """:func:`split_distances` and the class coverage of the samples."""
+    entropy, confidence, n_classes = class_coverage(probs)
+    return {**split_distances(features, refs), M.CLASS_ENTROPY: entropy, M.SAMPLE_CONFIDENCE: confidence,
+            M.CLASSES_COVERED: n_classes}
 
 
 # --- optional FID with the FID Inception network ---------------------------------------------------

@@ -77,7 +77,11 @@ VAL_RECON_MSE = "val_recon_mse"  # x from its own (z mean, s)
 VAL_SWAP_MSE = "val_swap_mse"  # x from its z mean and the s of a same-label image
 TEST_RECON_MSE = "test_recon_mse"
 TEST_SWAP_MSE = "test_swap_mse"
-LR = "lr"  # the learning rate in force during the epoch
+LR = "lr"  # the learning rate in force during the epoch (DDPM: at the end of the report, after warm-up)
+
+# DDPM family: train_loss, val_loss and test_loss are Ho et al.'s L_simple (the mean squared error of the
+# epsilon prediction per pixel, t uniform); val_/test_ use the same seeded (t, noise) pairs in every trial
+DDIM_SAMPLES_PER_S = "ddim_samples_per_s"  # images per second of DDIM sampling (ddim_steps network calls each)
 
 # Records made before the validation split: their study metric was one of these test metrics
 LEGACY_FID = "fid"  # then: Fréchet distance to the test images

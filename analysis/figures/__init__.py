@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from analysis.figures import confirm, cyclevae, dann, dann_moons, gan, study, vae
+from analysis.figures import confirm, cyclevae, dann, dann_moons, ddpm, gan, study, vae
 from analysis.figures.common import Context
 from analysis.items import Section
 
@@ -18,6 +18,7 @@ FIGURES: dict[str, Callable[[Context], list[Section]]] = {
     "dann_moons": dann_moons.sections,
     "dann": dann.sections,
     "cyclevae": cyclevae.sections,
+    "ddpm": ddpm.sections,
 }
 
 

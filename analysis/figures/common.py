@@ -32,6 +32,7 @@ class Options:
     tsne_perplexities: tuple[float, float] = (10.0, 40.0)
     svm_train_size: int | None = 10_000  # training latent means the SVM fits on (None: all)
     gan_samples: int = 2000  # generated images for nearest neighbours and the cherry-picked grid
+    diffusion_samples: int = 1000  # DDIM samples for the cherry-picked grid and the memorisation check
     seed: int = 0
 
 
@@ -114,6 +115,16 @@ class Context:
             self._cache[key] = load_model(run_id, self.record.tracking_uri)
         return self._cache[key]
 
+    def family_data(self, family: str, fixed: dict[str, Any]):
+        """A family's own data for the data-choosing config values ``fixed`` (``Family.load_data``), loaded once."""
+        key = ("family_data", family, tuple(sorted(fixed.items())))
+        if key not in self._cache:
+            from trainables.data import default_data_root
+            from trainables.families import FAMILIES
+
+            self._cache[key] = FAMILIES[family].load_data(fixed, self.data_root or default_data_root())
+        return self._cache[key]
+
     def dataset(self, name: str):
         """The dataset ``name`` in memory (raises ``DataUnavailable`` with the remedy)."""
         key = ("data", name)
@@ -159,6 +170,20 @@ def split_grid(image: np.ndarray, tile: int, pad: int = 2) -> list[np.ndarray]:
     step = tile + pad
     return [image[pad + i * step: pad + i * step + tile, pad + j * step: pad + j * step + tile]
             for i in range(rows) for j in range(cols)]
+
+
+def save_grids_over_training(ctx: Context, run_id: str, stem: str, tile: int, name: str, n: int = 8) -> str | None:
+    """The first ``n`` tiles of every grid a run logged under the image key ``stem``, one row per report, saved as
+    ``figures/<name>.png`` (its relative path), or None when the run has no such artifacts."""
+    found = sorted(ctx.image_steps(run_id, stem).items())
+    if not found:
+        return None
+    rows = [np.concatenate(split_grid(read_png(ctx.artifact(run_id, path)), tile)[:n], axis=1) for _, path in found]
+    fig, ax = plt.subplots(figsize=(6, 0.75 * len(rows) + 0.6))
+    ax.imshow(np.concatenate(rows, axis=0), interpolation="nearest")
+    ax.set_yticks([tile * (i + 0.5) for i in range(len(rows))], [f"report {k}" for k, _ in found], fontsize=8)
+    ax.set_xticks([])
+    return ctx.save(fig, name)
 
 
 def image_panel(ax: plt.Axes, image: np.ndarray, title: str) -> None:

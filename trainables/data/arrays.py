@@ -72,3 +72,23 @@ class ImageData:
             return self
         return ImageData(self.name, self.x_train[:train_size], self.y_train[:train_size], self.x_val, self.y_val,
                          self.x_test, self.y_test, self.num_classes)
+
+
+class WrapsImages:
+    """``SplitData``'s name, sizes, digest and image shape for a family's data that holds an ``images: ImageData``."""
+
+    images: ImageData
+
+    @property
+    def name(self) -> str:
+        return self.images.name
+
+    def split_sizes(self) -> dict[str, int]:
+        return self.images.split_sizes()
+
+    def digest(self) -> str:
+        return self.images.digest()
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.images.image_shape

@@ -13,36 +13,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainables.data.arrays import ImageData
+from trainables.data.arrays import ImageData, WrapsImages
 
 SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
-class PairedData:
+class PairedData(WrapsImages):
     """Labelled images in three splits (uint8 ``(N, C, H, W)``, integer labels) and how their labels relate
     across splits; satisfies ``SplitData``."""
 
     images: ImageData
     labels_shared: bool = True  # False: each split has its own labels (Sprites' characters)
 
-    @property
-    def name(self) -> str:
-        return self.images.name
-
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(images, labels)`` of split ``name`` (train, val or test)."""
         return getattr(self.images, f"x_{name}"), getattr(self.images, f"y_{name}")
-
-    def split_sizes(self) -> dict[str, int]:
-        return self.images.split_sizes()
-
-    def digest(self) -> str:
-        return self.images.digest()
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return self.images.image_shape
 
     def subset(self, train_size: int | None) -> "PairedData":
         """The first ``train_size`` training images (all for ``None``); validation and test are kept whole."""
