@@ -41,8 +41,18 @@ def join(base: str, *names: str) -> str:
 def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
     """The pyarrow filesystem of ``location`` and the path on it."""
     if is_uri(location):
-        return pafs.FileSystem.from_uri(location)
+        return pafs.FileSystem.from_uri(pyarrow_uri(location))
     return pafs.LocalFileSystem(), str(Path(location).expanduser().resolve())
+
+
+def pyarrow_uri(location: str) -> str:
+    """``location`` as pyarrow (ours and Ray's) should open it: an ``s3://`` URI gets
+    ``allow_delayed_open=true`` unless it says otherwise, so a small file (a record, Tune's state, a
+    journal) is written with one PutObject instead of a three-request multipart upload, whose
+    CompleteMultipartUpload some S3-compatible servers (moto under load) answer with an error."""
+    if not location.lower().startswith("s3://") or "allow_delayed_open=" in location:
+        return location
+    return location + ("&" if "?" in location else "?") + "allow_delayed_open=true"
 
 
 def local_path(location: str) -> Path | None:

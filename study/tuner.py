@@ -12,6 +12,7 @@ from ray.tune.logger import JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import Searcher
 
+from study import storage
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
 from study.trainable import run_trial
@@ -59,7 +60,7 @@ def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: Searcher, 
             metric=r.study.metric, mode=r.study.mode, search_alg=searcher,
             scheduler=scheduler, num_samples=num_samples or r.num_samples, reuse_actors=True),
         run_config=tune.RunConfig(
-            name=name, storage_path=storage_path, callbacks=[JsonLoggerCallback(), *callbacks],
+            name=name, storage_path=storage.pyarrow_uri(storage_path), callbacks=[JsonLoggerCallback(), *callbacks],
             verbose=1,  # the status table; per-trial results are in MLflow
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=2, checkpoint_score_attribute=r.study.metric, checkpoint_score_order=r.study.mode),
@@ -108,5 +109,6 @@ def restore_tuner(path: str, r: Resolved, data: SplitData, assets: dict, resourc
     """Tune's restore: finished trials stay finished, unfinished ones continue from their last
     checkpoint, and the searcher and callbacks get back their saved state. ``ended``: trials that
     MLflow records as ended after Tune's last snapshot; they report their result, not train again."""
-    return tune.Tuner.restore(path, trainable=make_trainable(r, data, assets, resources, ended),
+    return tune.Tuner.restore(storage.pyarrow_uri(path),
+                              trainable=make_trainable(r, data, assets, resources, ended),
                               resume_unfinished=True, resume_errored=False)

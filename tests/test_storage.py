@@ -161,3 +161,11 @@ def test_an_s3_study_runs_and_resumes(tmp_path, mnist_root, s3_server):
     assert json.loads(storage.read_text(storage.join(exp, "genstudy.json")))["metric"] == "val_nelbo"
     assert storage.read_text(storage.join(exp, "optuna_journal.log"))
     assert not Path(storage.staging_dir(exp)).exists()  # the local staging of best checkpoints is cleared
+
+
+def test_s3_writes_small_files_in_one_request():
+    assert storage.pyarrow_uri("s3://b/ray/x.json?endpoint_override=h:9000&scheme=http") == \
+        "s3://b/ray/x.json?endpoint_override=h:9000&scheme=http&allow_delayed_open=true"
+    assert storage.pyarrow_uri("s3://b/ray/x.json") == "s3://b/ray/x.json?allow_delayed_open=true"
+    assert storage.pyarrow_uri("s3://b/x?allow_delayed_open=false").endswith("=false")
+    assert storage.pyarrow_uri("file:///tmp/x") == "file:///tmp/x"
