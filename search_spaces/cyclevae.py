@@ -83,7 +83,7 @@ SPRITES_REFERENCES = (
 def _gap_study(name: str, description: str, dataset: str, space, profiles, baseline: dict, references) -> Study:
     """A study of the family on ``dataset``, ranked by the validation accuracy gap (s-probe minus z-probe)."""
     return Study(name=name, description=description, family="cyclevae", metric=M.VAL_ACC_GAP, mode="max", space=space,
-                 profiles=profiles, fixed={"dataset": dataset}, baseline=baseline, test_metric=M.TEST_ACC_GAP,
+                 profiles=profiles, fixed={"dataset": dataset}, baseline=baseline,
                  references=references)
 
 

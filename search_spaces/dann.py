@@ -81,7 +81,6 @@ STUDIES = [
         profiles=MOONS_PROFILES,
         fixed={"dataset": "moons"},
         baseline=MOONS_BASELINES,
-        test_metric=M.TARGET_TEST_ACC,
     ),
     Study(
         name="dann_mnist_m",
@@ -94,6 +93,5 @@ STUDIES = [
         profiles=MNIST_M_PROFILES,
         fixed={"dataset": "mnist_m"},
         baseline=MNIST_M_BASELINES,
-        test_metric=M.TARGET_TEST_ACC,
     ),
 ]
