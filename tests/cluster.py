@@ -3,6 +3,10 @@
 Ray turns 127.0.0.1 into the machine's network address; other loopback addresses (127.0.0.2,
 127.0.0.3) are kept, so both nodes and all their traffic stay on loopback. Token authentication
 is off for this local test cluster only (RAY_AUTH_MODE=disabled).
+
+Both nodes keep their files in a temporary directory of their own (``--temp-dir``), and stopping the
+cluster stops only the processes under it: ``ray stop`` would stop every Ray process on the machine,
+including a developer's own studies running beside the tests.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -35,10 +40,12 @@ class RayCluster:
         self.port = free_port(HEAD_IP)
         self.address = f"{HEAD_IP}:{self.port}"
         self.tmp = tmp
+        # short: Ray's socket paths under it must stay within the 107-character limit of a Unix socket
+        self.temp_dir = tempfile.mkdtemp(prefix="gs-ray-", dir="/tmp")
 
     def __enter__(self) -> "RayCluster":
         ray = str(BIN / "ray")
-        common = ["--num-cpus=1", "--disable-usage-stats"]
+        common = ["--num-cpus=1", "--disable-usage-stats", f"--temp-dir={self.temp_dir}"]
         subprocess.run([ray, "start", "--head", f"--port={self.port}", f"--node-ip-address={HEAD_IP}",
                         "--include-dashboard=false", *common], env=RAY_ENV, check=True, capture_output=True,
                        timeout=120)
@@ -47,7 +54,43 @@ class RayCluster:
         return self
 
     def __exit__(self, *exc) -> None:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], env=RAY_ENV, capture_output=True, timeout=120)
+        stop_processes_under(self.temp_dir)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process this user can read (Linux /proc)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # exited meanwhile
+            table[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+    return table
+
+
+def stop_processes_under(temp_dir: str, grace_s: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace_s``, every process whose command line names ``temp_dir`` (Ray's
+    GCS, raylets and agents) and all their descendants (workers retitle themselves ``ray::…``)."""
+    table = _processes()
+    doomed = {pid for pid, (_, cmd) in table.items() if temp_dir in cmd and pid != os.getpid()}
+    grew = True
+    while grew:
+        children = {pid for pid, (ppid, _) in table.items() if ppid in doomed} - doomed - {os.getpid()}
+        grew = bool(children)
+        doomed |= children
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in doomed:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + grace_s
+        while sig == signal.SIGTERM and time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in doomed):
+            time.sleep(0.2)
 
 
 class MlflowServer:
