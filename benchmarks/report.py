@@ -28,6 +28,7 @@ def _throughput(r: dict) -> list[str]:
         f"| test NELBO after {r['epochs']} epoch(s), nats | {r['ref_nelbo'].cell()} | {r['gen_nelbo'].cell()} | |",
         f"| conv VAE (3 blocks, 32 ch, latent 32), samples/s | | {r['conv_rate'].cell('{:.0f}')} | |",
         f"| DCGAN (default config, batch 64), real images/s | | {r['gan_rate'].cell('{:.0f}')} | |",
+        *(f"| {label} | | {rate.cell('{:.0f}')} | |" for label, rate in r.get("families", ())),
         "", f"Target ≥ 4× with equal or better NELBO: **{'met' if met else 'not met'}**.",
         "Where the reference's time goes: a PIL image and a `ToTensor` call per sample and collation per "
         "batch; genstudy indexes one uint8 tensor, converts each batch once and steps Adam as one fused "

@@ -4,15 +4,23 @@ The reference is pytorch/examples' VAE recipe: torchvision's MNIST with a per-im
 transform through a ``DataLoader``, the 784-400-20 MLP, Adam 1e-3, batch 128, loss = BCE (sum) +
 KL. Both train the same module (``build_vae``) with the same threads and seed; both are scored
 with the same seeded test-set evaluation.
+
+Beside it, each model family's training rate in the model its study's quick profile trains (the
+study's first baseline configuration, shortened with ``--set``-style overrides): rates only, as a
+trial reports them (``samples_per_s``: training images over the seconds of the training spans).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import optuna
 import torch
 
 from benchmarks.stats import Measure
+from study.resolve import resolve
+from trainables import metric_names as M
 from trainables.data import load_dataset
 from trainables.losses.vae import bernoulli_nll, kl_normal
 from trainables.models.vae import build_vae
@@ -72,6 +80,32 @@ def dcgan_rate(data_root: str, train_size: int) -> float:
     return len(reports) / sum(1 / r["samples_per_s"] for r in reports)  # equal-size spans: samples / seconds
 
 
+# (label, study, its quick profile's first baseline shortened by these overrides: quick mode, full mode)
+FAMILY_ROWS = (
+    ("DANN, MNIST → MNIST-M (`dann_mnist_m` quick), source + target images/s", "dann_mnist_m",
+     ["max_epochs=1", "reports_per_epoch=1", "source_train_size=2000"], ["max_epochs=1", "reports_per_epoch=2"]),
+    ("cycle-consistent VAE, MNIST 16/16 (`cyclevae_sweep` quick), images/s", "cyclevae_sweep",
+     ["max_epochs=1", "train_size=2000"], ["max_epochs=1"]),
+    ("DDPM U-Net, MNIST 32 px (`ddpm_image_sweep` quick), images/s", "ddpm_image_sweep",
+     ["max_epochs=1", "reports_per_epoch=1", "train_size=320", "eval_samples=16", "ddim_steps=2",
+      "loss_eval_images=16"], ["max_epochs=1", "reports_per_epoch=2", "train_size=6400", "eval_samples=64",
+                               "ddim_steps=5"]),
+)
+
+
+def study_rate(data_root: str, study: str, sets: list[str]) -> float:
+    """Training samples per second of ``study``'s quick-profile baseline with ``sets`` applied, through
+    the family's own ``load_data`` / ``prepare`` / ``fit`` (no Ray)."""
+    r = resolve(study, "quick", sets)
+    config = r.complete(r.sample(optuna.trial.FixedTrial(dict(r.study.baselines[0]))))
+    root = Path(data_root)
+    data = r.family.load_data(r.fixed, root)
+    assets = r.family.prepare(data, root) if r.family.prepare else None
+    reports: list[dict] = []
+    r.family.fit(r.family.make_config(config), lambda m, d: reports.append(m), data, assets=assets)
+    return len(reports) / sum(1 / m[M.SAMPLES_PER_S] for m in reports)  # equal-size spans: samples / seconds
+
+
 def run(data_root: str, quick: bool, threads: int) -> dict:
     torch.set_num_threads(threads)
     epochs, repeats, size = (1, 1, 5_000) if quick else (2, 3, None)
@@ -88,6 +122,9 @@ def run(data_root: str, quick: bool, threads: int) -> dict:
     conv = VAEConfig(arch="conv", depth=3, width=32, latent_dim=32, max_epochs=1, train_size=2_000 if quick else None)
     conv_rate = Measure("conv VAE", "samples/s", [genstudy_epochs(data_root, conv)[0]])
     gan_rate = Measure("DCGAN", "images/s", [dcgan_rate(data_root, 2_000 if quick else 20_000)])
+    families = [(label, Measure(study, "images/s", [study_rate(data_root, study, short if quick else full)]))
+                for label, study, short, full in FAMILY_ROWS]
     return {"epochs": epochs, "threads": threads, "ref_rate": ref_rate, "gen_rate": gen_rate,
             "ref_nelbo": ref_nelbo, "gen_nelbo": gen_nelbo, "conv_rate": conv_rate, "gan_rate": gan_rate,
+            "families": families,
             "speedup": Measure("speed-up", "x", [g / r for g, r in zip(gen_rate.values, ref_rate.values)])}
