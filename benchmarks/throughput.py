@@ -86,7 +86,8 @@ FAMILY_ROWS = (
      ["max_epochs=1", "reports_per_epoch=1", "source_train_size=2000"], ["max_epochs=1", "reports_per_epoch=2"]),
     ("cycle-consistent VAE, MNIST 16/16 (`cyclevae_sweep` quick), images/s", "cyclevae_sweep",
      ["max_epochs=1", "train_size=2000"], ["max_epochs=1"]),
-    ("DDPM U-Net, MNIST 32 px (`ddpm_image_sweep` quick), images/s", "ddpm_image_sweep",
+    # the DDPM studies' quick U-Net; ddpm_loss_sweep trains it without FID (no classifier to train first)
+    ("DDPM U-Net, MNIST 32 px (`ddpm_loss_sweep` quick: the DDPM studies' quick U-Net), images/s", "ddpm_loss_sweep",
      ["max_epochs=1", "reports_per_epoch=1", "train_size=320", "eval_samples=16", "ddim_steps=2",
       "loss_eval_images=16"], ["max_epochs=1", "reports_per_epoch=2", "train_size=6400", "eval_samples=64",
                                "ddim_steps=5"]),
