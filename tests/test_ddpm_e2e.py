@@ -76,6 +76,15 @@ def test_export_has_samples_interpolations_cherry_picked_and_neighbours(smoke):
         r = numbers[space]
         assert r["n_samples"] == N_POOL and r["n_test"] == held_out_sizes(N_IMAGES)[1] and 0 <= r["fraction_closer_than_any_test"] <= 1
     assert "samples closer than any test image" in page
+    recognition = json.loads((out / "recognition.json").read_text())
+    n_test = min(N_POOL, held_out_sizes(N_IMAGES)[1])
+    for key, n in (("samples", N_POOL), ("test_images", n_test)):
+        r = recognition[key]
+        assert r["n"] == n and sum(r["predicted_counts"]) == n, r
+        assert r["classes_predicted"] == sum(c > 0 for c in r["predicted_counts"]) >= 1
+        assert 1 / len(r["predicted_counts"]) <= r["mean_max_probability"] <= 1  # a max of a softmax
+    assert recognition["test_images"]["mean_max_probability"] > 0.5  # held-out shapes: the classifier knows them
+    assert "does the classifier recognise the samples?" in page
 
 
 def test_bad_folder_exits_2_with_one_line(smoke, tmp_path):

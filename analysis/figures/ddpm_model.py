@@ -1,10 +1,14 @@
 """DDPM figures drawn with the best trial's EMA U-Net: 64 samples from a fixed seed (not cherry-picked),
 slerp interpolations between the DDIM initial noises of 8 pairs, a cherry-picked grid labelled as
 such and picked by a stated rule, and the nearest training images of 8 samples in pixel space and in
-the FID feature space. The memorisation check (:mod:`ddpm_memorisation`) uses the same samples."""
+the FID feature space. The memorisation check (:mod:`ddpm_memorisation`) uses the same samples, and so
+does the recognition table: the classifier's mean maximum class probability and the classes it predicts
+on those samples, beside the same numbers on as many test images."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Callable
 
 import matplotlib.pyplot as plt
@@ -12,15 +16,17 @@ import numpy as np
 import torch
 
 from analysis.figures import ddpm_memorisation
-from analysis.figures.common import Context
-from analysis.items import Figure, Omitted
+from analysis.figures.common import Context, html_table
+from analysis.items import Figure, Omitted, Table
 from analysis.record import Trial
 from trainables.ddpm_eval import generate, initial_noise
 from trainables.diffusion import alphas_cumprod, slerp
+from trainables.fid import class_coverage
 from trainables.images import uint8_to_float
 
 N_SAMPLES, N_PAIRS, N_STEPS, N_QUERIES, N_NEIGHBOURS, N_CHERRY = 64, 8, 10, 8, 5, 64
 DATA_KEYS = ("dataset", "data_dir", "image_size", "fid_features")
+RECOGNITION_FILE = "recognition.json"
 Features = Callable[[torch.Tensor], np.ndarray]
 
 
@@ -38,7 +44,7 @@ def items(ctx: Context, trial: Trial, label: str) -> list:
         out = [Figure(ctx.save_grid(images, "ddpm_best_samples"), f"{label}: 64 samples",
                       f"The EMA network's samples ({how}) from the first 64 initial noises x_T ~ N(0, I) of seed {seed}; "
                       "not cherry-picked."),
-               _interpolations(ctx, cfg, sample, label, how)]
+               _interpolations(ctx, cfg, unet, abar, label)]
     try:
         data = ctx.family_data("ddpm", {k: getattr(cfg, k) for k in DATA_KEYS})
     except Exception as e:  # noqa: BLE001 - DataUnavailable names the remedy
@@ -48,7 +54,11 @@ def items(ctx: Context, trial: Trial, label: str) -> list:
         pool = sample(initial_noise(cfg, n, seed + 2))
     features, probs, space = _feature_space(ctx, data, label)
     x_train = data.images.subset(cfg.train_size).x_train
-    out.append(_cherry(ctx, pool, probs(pool) if probs else None, data.images.x_val, label, space))
+    pool_probs = probs(pool) if probs else None
+    out.append(_cherry(ctx, pool, pool_probs, data.images.x_val, label, space))
+    if pool_probs is not None:
+        x_test = uint8_to_float(torch.from_numpy(np.asarray(data.images.x_test[:len(pool)])))
+        out.append(_recognition(ctx, pool_probs, probs(x_test), label, space, how))
     out.append(_neighbours(ctx, x_train, images[:N_QUERIES], None, label, "pixel space (Euclidean, pixels in [0, 1])"))
     if features is None:
         out.append(Omitted(f"{label}: nearest training images in feature space", "the data has no feature space (no "
@@ -77,15 +87,38 @@ def _feature_space(ctx: Context, data, label: str) -> tuple[Features | None, Fea
     return lambda x: inception_features(net, x), None, "the FID Inception-v3's pool features (2048-d)"
 
 
-def _interpolations(ctx: Context, cfg, sample, label: str, how: str) -> Figure:
+def _interpolations(ctx: Context, cfg, unet, abar: torch.Tensor, label: str) -> Figure:
+    """Deterministic DDIM (η = 0) whatever the trial samples with: only then is an image a function of its
+    initial noise, so that interpolating the noises interpolates the images (Song et al. 2021, section 5.3)."""
     pairs = initial_noise(cfg, 2 * N_PAIRS, ctx.options.seed + 1)
     alpha = torch.linspace(0, 1, N_STEPS)
     x_T = torch.cat([slerp(pairs[2 * i], pairs[2 * i + 1], alpha) for i in range(N_PAIRS)])  # (pairs * steps, C, S, S)
-    path = ctx.save_grid(sample(x_T), "ddpm_best_interpolations", nrow=N_STEPS)
+    ddim = dataclasses.replace(cfg, ddim_eta=0.0)
+    path = ctx.save_grid(generate(unet, ddim, abar, x_T, torch.device("cpu")), "ddpm_best_interpolations", nrow=N_STEPS)
     return Figure(path, f"{label}: interpolations between 8 pairs of samples",
-                  f"Each row decodes ({how}) the spherical interpolation (slerp, as in Song et al.'s DDIM release) between "
-                  f"two initial noises (seed {ctx.options.seed + 1}) at {N_STEPS} evenly spaced weights from 0 (left) to "
-                  "1 (right); with η = 0 the sampler is deterministic, so each column is a function of its noise.")
+                  f"Each row decodes (DDIM, {cfg.ddim_steps} steps, η = 0) the spherical interpolation (slerp, as in Song "
+                  f"et al.'s DDIM release) between two initial noises (seed {ctx.options.seed + 1}) at {N_STEPS} evenly "
+                  "spaced weights from 0 (left) to 1 (right). η = 0 makes the sampler deterministic, so each column is a "
+                  "function of its noise (the trial's own samples may use another η).")
+
+
+def _recognition(ctx: Context, pool_probs: np.ndarray, test_probs: np.ndarray, label: str, space: str,
+                 how: str) -> Table:
+    """How confidently the classifier recognises the (not cherry-picked) samples, against test images."""
+    rows, record = [], {}
+    for name, p in (("samples", pool_probs), ("test images", test_probs)):
+        _, confidence, classes = class_coverage(p)
+        counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
+        record[name.replace(" ", "_")] = {"n": int(len(p)), "mean_max_probability": confidence,
+                                          "classes_predicted": classes, "predicted_counts": counts.tolist()}
+        rows.append({"images": name, "n": len(p), "mean max-probability": confidence, "classes predicted": classes,
+                     "predicted per class": " ".join(map(str, counts))})
+    (ctx.out / RECOGNITION_FILE).write_text(json.dumps({"classifier": space, "sampler": how, **record}, indent=2))
+    return Table(f"{label}: does the classifier recognise the samples?",
+                 f"The classifier behind {space} on the same {len(pool_probs):,} samples ({how}; not cherry-picked) and on "
+                 f"the first {len(test_probs):,} test images: its mean maximum class probability, the classes it predicts "
+                 "and how often it predicts each one (classes 0, 1, 2, ... in order).",
+                 html_table(rows, "{:.4f}"), RECOGNITION_FILE)
 
 
 def _cherry(ctx: Context, pool: torch.Tensor, probs: np.ndarray | None, x_val: np.ndarray, label: str,
