@@ -20,15 +20,16 @@ the interpolations slerp) and clips x_0 as improved-diffusion does, with no stat
 and genstudy needs no diffusers / huggingface_hub at run time.
 
 Departures from Ho et al. (2020) and their released code (hojonathanho/diffusion), all config keys
-unless stated: the studies' U-Nets are far smaller (quick: 32 base channels, one residual block per
-level, multipliers 1,2,2 with attention at 16 px as theirs: 1.1M parameters, against 35.7M); group norm keeps at
+unless stated: the studies' U-Nets are far smaller (quick: 16 base channels, one residual block per
+level, multipliers 1,2,4 with attention at 8 px, where theirs is at 16 px: 0.69M parameters, against 35.7M); group norm keeps at
 least 4 channels per group (fixed; Ho et al. always use 32 groups, the same from 128 channels on);
 short runs use Adam at 1e-3 to 2e-3 (Ho: 2e-4), a 100-step warm-up (5,000), batch 32 (128), EMA decay
-0.995 to 0.998 (0.9999) warmed up as min(decay, (1 + n) / (10 + n)), no dropout (0.1 on CIFAR-10) and a
-few thousand steps (800k); the cosine schedule (Nichol & Dhariwal 2021) and the Min-SNR-5 weighting
+0.995 to 0.999 (0.9999) warmed up as min(decay, (1 + n) / (10 + n)), dropout 0 to 0.1 (0.1 on CIFAR-10) and
+about 8,000 steps (800k); the cosine schedule (Nichol & Dhariwal 2021) and the Min-SNR-5 weighting
 (Hang et al. 2023) are options beside Ho et al.'s linear schedule and L_simple; samples come from DDIM
 (Song et al. 2021) in 10 to 50 steps with x_0 clipped to [-1, 1] at each step (the ermongroup/ddim
-release does not clip), not from the 1,000-step ancestral sampler; FID is computed in genstudy's
+release does not clip), not from the 1,000-step ancestral sampler (the quick profile takes DDIM's
+η = 1, ancestral, in 50 steps: η = 0 left speckled backgrounds on its short-trained U-Nets); FID is computed in genstudy's
 classifier's features where the images have labels, in the FID Inception network's otherwise.
 """
 
