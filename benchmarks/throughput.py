@@ -37,8 +37,10 @@ def reference_epochs(data_root: str, cfg: VAEConfig, epochs: int) -> tuple[float
 
     torch.manual_seed(cfg.seed)
     train = datasets.MNIST(data_root, train=True, download=False, transform=transforms.ToTensor())
-    if cfg.train_size is not None:
-        train = Subset(train, range(cfg.train_size))  # the same first images genstudy's subset takes
+    # the images genstudy trains on: the first 50,000 (the last 10,000 are its validation split), or the
+    # first train_size of them
+    n_train = len(load_dataset("mnist", data_root).x_train)
+    train = Subset(train, range(min(cfg.train_size or n_train, n_train)))
     loader = DataLoader(train, batch_size=cfg.batch_size, shuffle=True)
     model = build_vae(cfg, (1, 28, 28))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -97,6 +99,7 @@ FAMILY_ROWS = (
 def study_rate(data_root: str, study: str, sets: list[str]) -> float:
     """Training samples per second of ``study``'s quick-profile baseline with ``sets`` applied, through
     the family's own ``load_data`` / ``prepare`` / ``fit`` (no Ray)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # resolve's dry run creates throwaway studies
     r = resolve(study, "quick", sets)
     config = r.complete(r.sample(optuna.trial.FixedTrial(dict(r.study.baselines[0]))))
     root = Path(data_root)
