@@ -60,7 +60,7 @@ class SearchSettings:
     ranges: Mapping[str, Any] = field(default_factory=dict)
     baselines: Sequence[Mapping[str, Any]] = ()
     seed: int = 0
-    n_startup_trials: int = 5  # random proposals before TPE models the results
+    n_startup_trials: int = 5  # random proposals before TPE models the results (study.run: a third of them)
     max_concurrent: int = 2
     sampler: str = "tpe"  # "tpe"; "random": the baseline TPE is measured against; "grid": every point of grid once
     grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)  # config key -> values (sampler "grid")
