@@ -1,7 +1,7 @@
 """``best_config.yaml``: the best trial's full config (and the top k) from a study's record.
 
 The file is what ``python -m study.run STUDY --from-config best_config.yaml`` trains again; its format,
-and reading it back, live in :mod:`study.config_file`.
+and reading it back, live in :mod:`record.config_file`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.record import StudyRecord, Trial
-from study import config_file
+from record import config_file
 
 
 def _entry(record: StudyRecord, trial: Trial, rank: int) -> dict[str, Any]:
@@ -19,8 +19,8 @@ def _entry(record: StudyRecord, trial: Trial, rank: int) -> dict[str, Any]:
               "selected_on": "test" if record.selected_on_test else "val"}
     if not record.selected_on_test:  # the kept checkpoint's test number: reported beside, never ranked on
         metric.update(test_name=record.test_metric, test=record.test_at_best(trial))
-    return {"rank": rank, "trial_id": trial.trial_id, "run_id": trial.run_id, "status": trial.status,
-            "epochs_run": trial.epochs, "n_params": trial.n_params, "metric": metric, "config": dict(trial.config)}
+    return config_file.entry(rank, trial.trial_id, trial.run_id, trial.status, trial.epochs, trial.n_params, metric,
+                             trial.config)
 
 
 def document(record: StudyRecord, top_k: int = 5) -> dict[str, Any]:
@@ -32,14 +32,10 @@ def document(record: StudyRecord, top_k: int = 5) -> dict[str, Any]:
     scored = record.scored()
     if not scored:
         raise ValueError(f"no trial of {record.study!r} logged a finite {record.metric}")
-    return {
-        "format_version": config_file.FORMAT_VERSION, "study": record.study, "family": record.family,
-        "source": {"tracking_uri": record.tracking_uri, "experiment_id": record.experiment_id,
-                   "parent_run_id": record.parent_run_id, "parent_run_name": record.parent_name},
-        "rerun": f"python -m study.run {record.study} --from-config best_config.yaml",
-        "best": _entry(record, scored[0], 1),
-        "top_k": [_entry(record, t, i + 1) for i, t in enumerate(scored[:top_k])],
-    }
+    source = {"tracking_uri": record.tracking_uri, "experiment_id": record.experiment_id,
+              "parent_run_id": record.parent_run_id, "parent_run_name": record.parent_name}
+    return config_file.document(record.study, record.family, source,
+                                [_entry(record, t, i + 1) for i, t in enumerate(scored[:top_k])])
 
 
 def write(record: StudyRecord, path: str | Path, top_k: int = 5) -> dict[str, Any]:
@@ -47,4 +43,3 @@ def write(record: StudyRecord, path: str | Path, top_k: int = 5) -> dict[str, An
     doc = document(record, top_k)
     config_file.write(doc, path)
     return doc
-

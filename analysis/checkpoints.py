@@ -27,7 +27,7 @@ def load_model(run_id: str, tracking_uri: str | None = None, device: str | torch
     """
     from mlflow.artifacts import download_artifacts
 
-    from study.mlflow_store import tracking_uri as default_uri
+    from record.store import tracking_uri as default_uri
 
     uri = default_uri(tracking_uri)
     with tempfile.TemporaryDirectory() as tmp:

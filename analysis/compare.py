@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.record import StudyRecord, Trial
+from record import schema as S
 
-TRAINED = ("finished", "stopped_early")
+TRAINED = S.TRAINED
 MAX_LABEL_KEYS = 2  # other varying keys named in a label; beyond that a trial id tells trials apart
 METRIC_ORDER = ("recon", "kl", "nelbo", "loss", "fid", "kid")  # grouped first, train / val / test within each
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
@@ -98,7 +99,7 @@ def table_rows(record: StudyRecord, trials: list[Compared], epoch: int, referenc
     rows = []
     for c in trials:
         t = c.trial
-        row: dict[str, Any] = {"setting": c.label, "trial_id": t.trial_id, "status": t.status, "epochs_run": t.epochs,
+        row: dict[str, Any] = {"setting": c.label, S.TRIAL_ID: t.trial_id, S.STATUS: t.status, S.REPORTS_RUN: t.epochs,
                                "at_epoch": epoch if last_report(t, record.metric) >= epoch else None}
         row.update({m: t.at(m, epoch) for m in columns})
         matching = [r for r in references if r.matches(t.config)]

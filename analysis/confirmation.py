@@ -9,6 +9,7 @@ import statistics
 import pandas as pd
 
 from analysis.record import StudyRecord, Trial
+from record import schema as S
 
 
 def table(record: StudyRecord) -> pd.DataFrame:
@@ -16,19 +17,19 @@ def table(record: StudyRecord) -> pd.DataFrame:
     value per seed (and of the test value at that report), ranked by the mean."""
     by_trial: dict[str, list[Trial]] = {}
     for t in record.confirmations:
-        by_trial.setdefault(t.tags.get("confirm_of", "?"), []).append(t)
+        by_trial.setdefault(t.tags.get(S.CONFIRM_OF, "?"), []).append(t)
     search = {t.trial_id: t for t in record.trials}
     rows = []
     for trial_id, runs in by_trial.items():
-        done = [t for t in runs if t.status == "finished" and t.best(record.metric, record.mode) is not None]
+        done = [t for t in runs if t.status == S.FINISHED and t.best(record.metric, record.mode) is not None]
         values = [t.best(record.metric, record.mode)[1] for t in done]
         tests = [v for v in (record.test_at_best(t) for t in done) if v is not None]
         origin = search.get(trial_id)
         best = origin.best(record.metric, record.mode) if origin else None
         rows.append({
-            "search_rank": int(runs[0].tags.get("confirm_rank", 0)), "trial_id": trial_id,
+            "search_rank": int(runs[0].tags.get(S.CONFIRM_RANK, 0)), S.TRIAL_ID: trial_id,
             f"search_{record.metric}": None if best is None else best[1],
-            "seeds": ", ".join(t.tags.get("confirm_seed", "?") for t in done), "n_finished": len(done),
+            "seeds": ", ".join(t.tags.get(S.CONFIRM_SEED, "?") for t in done), "n_finished": len(done),
             f"{record.metric}_mean": statistics.fmean(values) if values else None,
             f"{record.metric}_sd": statistics.stdev(values) if len(values) > 1 else None,
             f"{record.test_metric}_mean": statistics.fmean(tests) if tests else None,

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from study.cli import Parser
+from record.errors import Parser
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per tiny file is noise
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m analysis.export")
     from analysis.compare import CompareError, compared, equal_epoch
     from analysis.record import RecordError, load
 
-    from study.mlflow_store import tracking_uri
+    from record.store import tracking_uri
 
     for flag, value in (("--top-k", args.top_k), ("--tsne-points", args.tsne_points),
                         ("--diffusion-samples", args.diffusion_samples)):

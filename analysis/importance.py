@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import optuna
 
 from analysis.record import StudyRecord
+from record import schema as S
 
 MIN_TRIALS = 5  # fewer points than this and the forest explains noise
 LOG_RATIO = 100.0  # a positive numeric parameter spanning two decades is treated as log-scaled
@@ -29,7 +30,7 @@ class Importance:
 def trial_values(record: StudyRecord, first_rung: int | None) -> tuple[list[tuple[dict, float]], str]:
     """(config, value) pairs fANOVA should explain, and a description of the value."""
     finished = [(t.config, t.series(record.metric)[-1][1]) for t in record.trials
-                if t.status == "finished" and t.series(record.metric)]
+                if t.status == S.FINISHED and t.series(record.metric)]
     if len(finished) >= MIN_TRIALS or first_rung is None:
         return finished, f"final {record.metric} of the {len(finished)} finished trials"
     at_rung = [(t.config, t.at(record.metric, first_rung)) for t in record.trials]

@@ -12,6 +12,7 @@ import math
 import pandas as pd
 
 from analysis.record import StudyRecord, Trial
+from record import schema as S
 
 
 def asha_rungs(grace_period: int | None, reduction_factor: int | None, max_reports: int) -> list[int]:
@@ -35,13 +36,13 @@ def rung_reached(trial: Trial, rungs: list[int]) -> int | None:
 
 def status_text(trial: Trial, rungs: list[int]) -> str:
     """``finished``, ``stopped early by ASHA at rung 2 of 3 (report 2)``, ``failed (diverged)`` ..."""
-    if trial.status == "stopped_early":
+    if trial.status == S.STOPPED_EARLY:
         i = rung_reached(trial, rungs)
         where = f"at rung {i + 1} of {len(rungs)} " if i is not None and rungs[i] == trial.epochs else ""
         return f"stopped early by ASHA {where}(report {trial.epochs})"
-    if trial.status == "failed":
+    if trial.status == S.FAILED:
         return f"failed ({trial.failure_reason or 'error'})"
-    if trial.status == "rejected_cap":
+    if trial.status == S.REJECTED_CAP:
         return "rejected by the parameter cap"
     return trial.status
 
@@ -59,9 +60,9 @@ def build(record: StudyRecord) -> pd.DataFrame:
         best = t.best(metric, mode)
         series = t.series(metric)
         row = {
-            "trial_id": t.trial_id, "run_id": t.run_id, "status": t.status, "status_detail": status_text(t, rungs),
+            S.TRIAL_ID: t.trial_id, "run_id": t.run_id, S.STATUS: t.status, "status_detail": status_text(t, rungs),
             "asha_rung": None if rung_reached(t, rungs) is None else rung_reached(t, rungs) + 1,
-            "epochs_run": t.epochs, "n_params": t.n_params,
+            S.REPORTS_RUN: t.epochs, "n_params": t.n_params,
             f"{metric}_final": series[-1][1] if series else None,
             f"{metric}_best": None if best is None else best[1],
             f"{metric}_best_report": None if best is None else best[0],
@@ -73,7 +74,7 @@ def build(record: StudyRecord) -> pd.DataFrame:
         row["selected_on"] = "test (recorded before the validation split)" if record.selected_on_test else "val"
         for r in rungs:
             row[f"{metric}@{r}"] = t.at(metric, r)
-        row.update({"error": t.error, **{k: t.config.get(k) for k in _param_order(record)}})
+        row.update({S.ERROR: t.error, **{k: t.config.get(k) for k in _param_order(record)}})
         rows.append(row)
     df = pd.DataFrame(rows)
     _add_confirmation(df, record)
@@ -82,7 +83,7 @@ def build(record: StudyRecord) -> pd.DataFrame:
     for r in rungs:
         col = f"{metric}@{r}"
         df.insert(df.columns.get_loc(col) + 1, f"rank@{r}", df[col].rank(ascending=ascending, method="min").astype("Int64"))
-    return df.sort_values(["rank", "trial_id"], na_position="last", kind="stable").reset_index(drop=True)
+    return df.sort_values(["rank", S.TRIAL_ID], na_position="last", kind="stable").reset_index(drop=True)
 
 
 def _add_confirmation(df: pd.DataFrame, record: StudyRecord) -> None:
@@ -91,10 +92,10 @@ def _add_confirmation(df: pd.DataFrame, record: StudyRecord) -> None:
         return
     from analysis.confirmation import table
 
-    confirmed = table(record).set_index("trial_id")
+    confirmed = table(record).set_index(S.TRIAL_ID)
     for column in ("confirmed_rank", f"{record.metric}_mean", f"{record.metric}_sd"):
         name = column if column == "confirmed_rank" else column.replace(record.metric, f"{record.metric}_confirm")
-        df[name] = df["trial_id"].map(confirmed[column])
+        df[name] = df[S.TRIAL_ID].map(confirmed[column])
 
 
 def _param_order(record: StudyRecord) -> list[str]:

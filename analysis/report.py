@@ -15,6 +15,8 @@ import pandas as pd
 
 from analysis.items import Figure, Omitted, Section, Table
 from analysis.record import StudyRecord
+from record import config_file
+from record import schema as S
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -50,7 +52,7 @@ def _item_html(item) -> str:
 
 def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
     """The leaderboard for the page: ids, status, budget, metric columns and the searched parameters."""
-    keep = [c for c in df.columns if c in ("rank", "trial_id", "status_detail", "epochs_run", "n_params", "error")
+    keep = [c for c in df.columns if c in ("rank", S.TRIAL_ID, "status_detail", S.REPORTS_RUN, "n_params", S.ERROR)
             or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@", "confirmed_rank"))]
     keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
     shown = df[keep].copy()
@@ -77,13 +79,14 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
     if r.selected_on_test:
         head += f'<p class="omitted"><b>Selected on the test set.</b> {html.escape(r.selection_note)}.</p>'
     if best is not None:
-        b = best["best"]
-        config = " ".join(f"{k}={v}" for k, v in b["config"].items())
-        test = b["metric"].get("test")
+        b = best[config_file.BEST]
+        config = " ".join(f"{k}={v}" for k, v in b[config_file.CONFIG].items())
+        metric = b[S.METRIC]
+        test = metric.get("test")
         beside = "" if test is None else f", {html.escape(r.test_metric)} (test split, reported) = {test:.4f}"
-        head += (f"<p><b>Best trial</b> {b['trial_id']} (run <code>{b['run_id']}</code>), chosen on {r.metric}: "
-                 f"{r.metric} = {b['metric']['best']:.4f}{beside} at report {b['metric']['best_report']}. Config "
-                 f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with the top {len(best['top_k'])}): "
+        head += (f"<p><b>Best trial</b> {b[S.TRIAL_ID]} (run <code>{b['run_id']}</code>), chosen on {r.metric}: "
+                 f"{r.metric} = {metric['best']:.4f}{beside} at report {metric['best_report']}. Config "
+                 f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with the top {len(best[config_file.TOP_K])}): "
                  f"<code>{html.escape(config)}</code></p>")
     body = [head, "<h2>Leaderboard</h2>", _item_html(leaderboard)]
     for s in sections:

@@ -20,13 +20,13 @@ FIXED = {"arch": "mlp", "depth": 1, "width": 400, "latent_dim": 20, "beta": 1.0,
 PLAIN = """
 import sys, time, torch
 from trainables.data import load_dataset
-from trainables.vae import fit
+from trainables.families import FAMILIES
 from trainables.vae_config import VAEConfig
 n, threads, root, cfg = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], eval(sys.argv[4])
 torch.set_num_threads(threads)
 data = load_dataset("mnist", root)
 for _ in range(n):
-    fit(VAEConfig(**cfg), lambda m, d: None, data)
+    FAMILIES["vae"].fit(VAEConfig(**cfg), lambda m, d: None, data)
 """
 
 

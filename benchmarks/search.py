@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.stats import Measure
+from record import schema as S
 from trainables.metric_names import VAL_NELBO
 
 METHODS = (("random", "fifo"), ("random", "asha"), ("tpe", "fifo"), ("tpe", "asha"))
@@ -81,7 +82,7 @@ def _reports(uri: str) -> list[tuple[int, float]]:
 
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name(STUDY)
-    runs = [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
+    runs = [r for r in client.search_runs([exp.experiment_id]) if S.PARENT_RUN_ID in r.data.tags]
     return [(m.timestamp, m.value) for r in runs for m in client.get_metric_history(r.info.run_id, VAL_NELBO)]
 
 

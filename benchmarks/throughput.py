@@ -22,9 +22,10 @@ from benchmarks.stats import Measure
 from study.resolve import resolve
 from trainables import metric_names as M
 from trainables.data import load_dataset
+from trainables.families import FAMILIES
 from trainables.losses.vae import bernoulli_nll, kl_normal
 from trainables.models.vae import build_vae
-from trainables.vae import evaluate, fit
+from trainables.vae import evaluate
 from trainables.vae_config import VAEConfig
 
 EXAMPLES_VAE = dict(arch="mlp", depth=1, width=400, latent_dim=20, lr=1e-3, batch_size=128)
@@ -63,7 +64,7 @@ def genstudy_epochs(data_root: str, cfg: VAEConfig) -> tuple[float, float]:
     """genstudy's ``fit``; returns (mean training samples per second, test nelbo at the end)."""
     data = load_dataset(cfg.dataset, data_root)
     reports: list[dict] = []
-    fit(cfg, lambda m, d: reports.append(m), data)
+    FAMILIES["vae"].fit(cfg, lambda m, d: reports.append(m), data)
     rate = len(reports) / sum(1 / r["samples_per_s"] for r in reports)  # equal-size spans: samples / seconds
     return rate, reports[-1]["test_nelbo"]
 
@@ -71,13 +72,12 @@ def genstudy_epochs(data_root: str, cfg: VAEConfig) -> tuple[float, float]:
 def dcgan_rate(data_root: str, train_size: int) -> float:
     """Real images per second through one D step (and G every n_critic) of the default DCGAN."""
     from trainables.classifier import prepare_assets
-    from trainables.gan import fit as fit_gan
     from trainables.gan_config import GANConfig
 
     data = load_dataset("mnist", data_root)
     assets = prepare_assets(data, data_root)  # the cached FID classifier (trained once if missing)
     reports: list[dict] = []
-    fit_gan(GANConfig(max_epochs=1, train_size=train_size, eval_samples=500), lambda m, d: reports.append(m),
+    FAMILIES["gan"].fit(GANConfig(max_epochs=1, train_size=train_size, eval_samples=500), lambda m, d: reports.append(m),
             data, assets=assets)
     return len(reports) / sum(1 / r["samples_per_s"] for r in reports)  # equal-size spans: samples / seconds
 

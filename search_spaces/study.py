@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
+from record.references import Reference
 from trainables.metric_names import is_selection_metric, test_counterpart
 
 DEFAULT_PARAM_CAP = 25_000_000
@@ -26,37 +27,6 @@ class Profile:
     use_baseline: bool = True  # evaluate the study's baseline point first
     confirm: int = 0  # after the search, train its top N configurations again (0: no confirmation)
     confirm_seeds: int = 3  # fresh seeds per confirmed configuration
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A number a course or paper reports for one setting, shown beside ours (never used to select).
-
-    ``where`` names the setting (config key -> value); the reference holds for a trial whose config
-    matches it. ``bound`` is an upper bound (``metric < bound``) when ``upper`` is true, else a lower one.
-    """
-
-    where: Mapping[str, Any]
-    metric: str
-    bound: float
-    source: str  # who reports it, on which split
-    upper: bool = True
-
-    def matches(self, config: Mapping[str, Any]) -> bool:
-        return all(_same(config.get(k), v) for k, v in self.where.items())
-
-    def met(self, value: float) -> bool:
-        return value < self.bound if self.upper else value > self.bound
-
-    def text(self) -> str:
-        setting = ", ".join(f"{k}={v}" for k, v in self.where.items())
-        return f"{self.metric} {'<' if self.upper else '>'} {self.bound:g} at {setting} ({self.source})"
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
-    return a == b
 
 
 @dataclass(frozen=True)

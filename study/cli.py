@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from typing import NoReturn
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, exit 2, as every genstudy input error
-        module = self.prog.removeprefix("python -m ")
-        sys.stderr.write(f"{module}: error: {message}; see {self.prog} --help\n")
-        raise SystemExit(2)
+from record.errors import Parser
 
 
 def build_parser(prog: str = "python -m study.run") -> Parser:

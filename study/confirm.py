@@ -17,15 +17,13 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-PHASE_TAG = "phase"
-CONFIRM = "confirm"
+from record import schema as S
+from record.reader import Outcome
+
 SEED_STRIDE = 1_000_003  # fresh seeds: far from the search's seed, the same on every resume
-CONFIRM_FILE = "confirmation.json"
 
 
 @dataclass(frozen=True)
@@ -44,14 +42,14 @@ def fresh_seeds(seed: int, n_seeds: int) -> list[int]:
     return [seed + SEED_STRIDE * (i + 1) for i in range(n_seeds)]
 
 
-def candidates(outcomes: dict[str, dict], configs: dict[str, dict], k: int, mode: str) -> list[Candidate]:
+def candidates(outcomes: dict[str, Outcome], configs: dict[str, dict], k: int, mode: str) -> list[Candidate]:
     """The ``k`` best distinct configurations among the search trials that trained (finished or stopped early).
 
-    ``outcomes``: trial id -> ``study.invocation.outcomes`` row; ``configs``: trial id -> full config.
+    ``outcomes``: trial id -> how it ended (``record.reader.outcomes``); ``configs``: trial id -> full config.
     A configuration proposed twice (the same values) counts once, at its better value.
     """
-    scored = [(t, o) for t, o in outcomes.items() if o["status"] in ("finished", "stopped_early") and o["best"] is not None]
-    scored.sort(key=lambda item: item[1]["best"], reverse=mode == "max")
+    scored = [(t, o) for t, o in outcomes.items() if o.scored]
+    scored.sort(key=lambda item: item[1].best, reverse=mode == "max")
     out: list[Candidate] = []
     seen: set[str] = set()
     for trial_id, o in scored:
@@ -59,7 +57,7 @@ def candidates(outcomes: dict[str, dict], configs: dict[str, dict], k: int, mode
         if key in seen:
             continue
         seen.add(key)
-        out.append(Candidate(len(out) + 1, trial_id, o["run_id"], o["best"], dict(configs[trial_id])))
+        out.append(Candidate(len(out) + 1, trial_id, o.run_id, o.best, dict(configs[trial_id])))
         if len(out) == k:
             break
     return out
@@ -83,8 +81,8 @@ def point_key(config: dict[str, Any]) -> str:
 def point_tags(cands: list[Candidate], seeds: list[int]) -> dict[str, dict[str, str]]:
     """``point_key(config) -> tags`` of every confirmation trial's MLflow run: the phase, and which search
     trial (by id and rank) and which seed it is."""
-    return {point_key({**c.config, "seed": s}): {PHASE_TAG: CONFIRM, "confirm_rank": str(c.rank),
-                                                 "confirm_of": c.trial_id, "confirm_seed": str(s)}
+    return {point_key({**c.config, "seed": s}): {S.PHASE: S.CONFIRM, S.CONFIRM_RANK: str(c.rank),
+                                                 S.CONFIRM_OF: c.trial_id, S.CONFIRM_SEED: str(s)}
             for c in cands for s in seeds}
 
 
@@ -116,14 +114,13 @@ class Confirmed:
         return statistics.stdev(self.tests) if len(self.tests) > 1 else math.nan
 
 
-def summarise(cands: list[Candidate], runs: dict[str, dict], mode: str) -> list[Confirmed]:
-    """Candidates with their seeds' results, best mean first (``runs``: trial id -> outcome row with tags)."""
+def summarise(cands: list[Candidate], runs: dict[str, Outcome], mode: str) -> list[Confirmed]:
+    """Candidates with their seeds' results, best mean first (``runs``: the confirmation's outcomes)."""
     rows = []
     for c in cands:
-        mine = [o for o in runs.values() if o.get("confirm_of") == c.trial_id and o["best"] is not None
-                and o["status"] == "finished"]
-        rows.append(Confirmed(c.rank, c.trial_id, c.search_value, [o["best"] for o in mine],
-                              [o["test"] for o in mine if o["test"] is not None], c.config))
+        mine = [o for o in runs.values() if o.confirm_of == c.trial_id and o.best is not None and o.status == S.FINISHED]
+        rows.append(Confirmed(c.rank, c.trial_id, c.search_value, [o.best for o in mine],
+                              [o.test for o in mine if o.test is not None], c.config))
     finite = [r for r in rows if r.values]
     rest = [r for r in rows if not r.values]
     return sorted(finite, key=lambda r: r.mean, reverse=mode == "max") + rest
@@ -135,38 +132,21 @@ def order_changed(rows: list[Confirmed]) -> bool:
     return ranked != sorted(ranked)
 
 
-def record(client, parent_id: str, rows: list[Confirmed], metric: str, test_metric: str, n_seeds: int) -> None:
+def record(writer, parent_id: str, rows: list[Confirmed], metric: str, test_metric: str, n_seeds: int) -> None:
     """The confirmation on the parent run: per configuration (by its search rank) the mean and sd of the
     metric and its test counterpart, the best by the mean, whether the order changed, and ``confirmation.json``."""
-    import time
-
-    from mlflow.entities import Metric
-
-    from study import mlflow_store
-
-    now = int(time.time() * 1000)
-    metrics = []
+    values = {}
     for r in rows:
-        for name, value in ((f"confirm_{r.rank}_{metric}_mean", r.mean), (f"confirm_{r.rank}_{metric}_sd", r.sd),
-                            (f"confirm_{r.rank}_{test_metric}_mean", r.test_mean),
-                            (f"confirm_{r.rank}_{test_metric}_sd", r.test_sd)):
+        for name, stat, value in ((metric, "mean", r.mean), (metric, "sd", r.sd), (test_metric, "mean", r.test_mean),
+                                  (test_metric, "sd", r.test_sd)):
             if math.isfinite(value):
-                metrics.append(Metric(name, value, now, 0))
-    mlflow_store.retry(client.log_batch, parent_id, metrics=metrics)
+                values[S.confirm_metric(r.rank, name, stat)] = value
     best = next((r for r in rows if r.values), None)
-    tags = {"confirm_order_changed": str(order_changed(rows)).lower(), "confirm_seeds": str(n_seeds)}
-    if best is not None:
-        tags["confirm_best_trial_id"] = best.trial_id
-    for k, v in tags.items():
-        mlflow_store.retry(client.set_tag, parent_id, k, v)
     doc = {"metric": metric, "test_metric": test_metric, "seeds_per_config": n_seeds,
            "order_changed": order_changed(rows),
            "rows": [{**asdict(r), "mean": r.mean, "sd": r.sd, "test_mean": r.test_mean, "test_sd": r.test_sd}
                     for r in rows]}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / CONFIRM_FILE
-        path.write_text(json.dumps(doc, indent=2, default=str))
-        mlflow_store.retry(client.log_artifact, parent_id, str(path))
+    writer.confirmation(parent_id, values, order_changed(rows), n_seeds, None if best is None else best.trial_id, doc)
 
 
 def summary_lines(rows: list[Confirmed], metric: str, test_metric: str, n_seeds: int) -> list[str]:

@@ -8,7 +8,10 @@ from MLflow on every run, so a resume confirms the same configurations with the 
 
 from __future__ import annotations
 
-from study import confirm, invocation, mlflow_store, storage
+from record import reader
+from record import schema as S
+from record.store import retry
+from study import confirm, invocation, storage
 from study.mlflow_inputs import dataset_input
 from study.resolve import Resolved, parse_sets, run_name_keys
 
@@ -17,11 +20,11 @@ SUFFIX = "-confirm"
 
 def config_of(client, run_id: str, r: Resolved) -> dict:
     """A search trial's full config, typed, from its MLflow params (exactly the config it trained)."""
-    params = mlflow_store.retry(client.get_run, run_id).data.params
+    params = retry(client.get_run, run_id).data.params
     return parse_sets([f"{k}={v}" for k, v in params.items()], r.family)
 
 
-def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str, storage_path: str, data,
+def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_path: str, data,
         assets: dict, resources, run_tags: dict[str, str], data_root) -> bool:
     """Train the top ``r.confirm`` configurations with ``r.confirm_seeds`` fresh seeds each, record mean ±
     sd on the parent run and print it. Returns True when the phase was interrupted (resume continues it)."""
@@ -30,8 +33,9 @@ def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str
     from study.mlflow_callback import MLflowTrialLogger
     from study.tuner import FixedPointsSearch, build_tuner, restore_tuner
 
-    outcomes = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
-    configs = {t: config_of(client, o["run_id"], r) for t, o in outcomes.items() if o["best"] is not None}
+    client = writer.client
+    outcomes = reader.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
+    configs = {t: config_of(client, o.run_id, r) for t, o in outcomes.items() if o.best is not None}
     cands = confirm.candidates({t: outcomes[t] for t in configs}, configs, r.confirm, r.study.mode)
     if not cands:
         return False
@@ -44,7 +48,7 @@ def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str
         ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
         tuner = restore_tuner(confirm_dir, r, data, assets, resources, ended)
     else:
-        logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
+        logger = MLflowTrialLogger(writer.uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
                                    storage.staging_dir(confirm_dir), run_tags=run_tags,
                                    config_tags=confirm.point_tags(cands, seeds), name_keys=run_name_keys(r),
                                    dataset=dataset_input(data, data_root), name_prefix="confirm")
@@ -52,11 +56,10 @@ def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str
         tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir), [logger],
                             num_samples=len(points), fifo=True)
     tuner.fit()
-    runs = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric,
-                               phase=confirm.CONFIRM)
-    done = sum(o["status"] == "finished" for o in runs.values())
+    runs = reader.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric,
+                           phase=S.CONFIRM)
     rows = confirm.summarise(cands, runs, r.study.mode)
-    confirm.record(client, parent_id, rows, r.study.metric, r.study.test_metric, len(seeds))
+    confirm.record(writer, parent_id, rows, r.study.metric, r.study.test_metric, len(seeds))
     for line in confirm.summary_lines(rows, r.study.metric, r.study.test_metric, len(seeds)):
         print(line)
-    return done + sum(o["status"] == "failed" for o in runs.values()) < len(points)
+    return sum(o.status in (S.FINISHED, S.FAILED) for o in runs.values()) < len(points)

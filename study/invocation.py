@@ -1,5 +1,5 @@
-"""What a run leaves beside Tune's experiment state so ``--resume`` can continue it, and the
-MLflow bookkeeping around an interrupted study (stale runs, outcomes read back from the record)."""
+"""What a run leaves beside Tune's experiment state so ``--resume`` can continue it, and what a
+resumed study reads back from its MLflow record (the trials that ended after Tune's last snapshot)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from study import mlflow_store, storage
+from record import reader
+from record import schema as S
+from record.errors import UsageError
 from study import result_keys as keys
-from study.errors import UsageError
+from study import storage
 
 RECORD_FILE = "genstudy.json"
 # the arguments that define a study run; --resume takes them from the record, not the command line
@@ -74,35 +76,6 @@ def apply(args, record: dict[str, Any]) -> None:
         setattr(args, key, record.get(key, getattr(args, key)))
 
 
-SEARCH = "search"  # the phase of a search trial's run (runs recorded before phases existed have no tag)
-
-
-def children(client, experiment_id: str, parent_run_id: str, phase: str | None = None) -> list:
-    """The child runs of a study run; with ``phase``, only the search's (``"search"``) or the confirmation's."""
-    from study.confirm import PHASE_TAG
-
-    runs = mlflow_store.retry(client.search_runs, [experiment_id],
-                              filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=10_000)
-    return runs if phase is None else [r for r in runs if r.data.tags.get(PHASE_TAG, SEARCH) == phase]
-
-
-def close_stale_runs(client, experiment_id: str, parent_run_id: str) -> int:
-    """Mark KILLED the child runs still RUNNING (their driver is gone); returns how many."""
-    stale = [r for r in children(client, experiment_id, parent_run_id) if r.info.status == "RUNNING"]
-    for run in stale:
-        mlflow_store.retry(client.set_tag, run.info.run_id, "status", "killed")
-        mlflow_store.retry(client.set_terminated, run.info.run_id, "KILLED")
-    return len(stale)
-
-
-FINAL_STATUSES = ("finished", "stopped_early", "failed")  # the callback's tag on a run it ended
-
-
-def has_ended(run) -> bool:
-    """The callback ended this MLflow run (KILLED runs, left by a dead driver, continue)."""
-    return run.info.status in ("FINISHED", "FAILED") and run.data.tags.get("status") in FINAL_STATUSES
-
-
 def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) -> dict[str, dict]:
     """trial id -> the last result of every trial MLflow records as ended.
 
@@ -112,41 +85,13 @@ def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) ->
     of training again, so the searcher and scheduler learn how it ended and nothing runs twice.
     """
     ended = {}
-    for run in children(client, experiment_id, parent_run_id):
-        if not has_ended(run):
+    for run in reader.children(client, experiment_id, parent_run_id):
+        if not reader.has_ended(run):
             continue
         tags = run.data.tags
-        history = [m for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
-                   if math.isfinite(m.value)]
-        last = max(history, key=lambda m: m.step).value if history else math.nan
-        result = {metric: last, "training_iteration": int(tags.get("epochs_run", 0))}
-        if tags["status"] == "failed":
-            result.update({metric: math.nan, keys.FAILURE: tags.get("error", "failed")})
-        ended[tags["trial_id"]] = result
+        history = reader.history(client, run.info.run_id, metric)
+        result = {metric: history[-1][1] if history else math.nan, keys.ITERATION: reader.reports_of(run)}
+        if tags[S.STATUS] == S.FAILED:
+            result.update({metric: math.nan, keys.FAILURE: tags.get(S.ERROR, S.FAILED)})
+        ended[tags[S.TRIAL_ID]] = result
     return ended
-
-
-def outcomes(client, experiment_id: str, parent_run_id: str, metric: str, mode: str,
-             test_metric: str | None = None, phase: str = SEARCH) -> dict[str, dict]:
-    """trial id -> status, reports, best ``metric`` (validation), run id and error, read back from MLflow.
-
-    ``test`` is ``test_metric`` at the report where ``metric`` was best (the checkpoint the trial
-    keeps): reported beside it, never used to choose.
-    """
-    out = {}
-    for run in children(client, experiment_id, parent_run_id, phase):
-        history = [(m.step, m.value) for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)
-                   if math.isfinite(m.value)]
-        best = (min if mode == "min" else max)(history, key=lambda p: p[1]) if history else None
-        test = None
-        if best is not None and test_metric:
-            at = [m.value for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, test_metric)
-                  if m.step == best[0]]
-            test = at[0] if at else None
-        tags = run.data.tags
-        out[tags["trial_id"]] = {
-            "status": tags.get("status", "killed"), "run_id": run.info.run_id, "error": tags.get("error"),
-            "epochs": int(tags.get("epochs_run", 0)), "best": None if best is None else best[1],
-            "best_report": None if best is None else best[0], "test": test, "confirm_of": tags.get("confirm_of"),
-        }
-    return out

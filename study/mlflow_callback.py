@@ -12,20 +12,19 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
 from ray.tune import Callback
 
+from record import reader
+from record import schema as S
+from record.store import retry
+from record.writer import Writer
 from study import result_keys as keys
 from study.confirm import point_key
-from study.invocation import has_ended
 from study.mlflow_ui import trial_run_name
-from study.mlflow_writer import MlflowWriter
 from trainables import metric_names as M
-from trainables.checkpoint import CONFIG_FILE, MODEL_FILE, STATE_FILE
+from trainables.checkpoint import CONFIG_FILE, METRICS_KEY, MODEL_FILE, STATE_FILE, report_of
 
 BEFORE_TRAINING = {"recon_before": "recon"}  # grids of the untrained model: logged under this key at step 0
 KNOWN_METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, str)}
@@ -46,79 +45,67 @@ class MLflowTrialLogger(Callback):
         self.name_prefix = name_prefix  # "trial" for the search's runs, "confirm" for the confirmation's
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
-        self.outcomes: dict[str, dict[str, Any]] = {}  # trial id -> status, epochs, best, error
+        self.ended: set[str] = set()  # trials whose run this callback ended (or found ended)
         self.replayed: set[str] = set()  # trials MLflow records as ended, which a resume reports back (not saved:
         # on_trial_start derives it from MLflow again after every restore)
         self.logged: dict[str, int] = {}  # trial id -> last report MLflow holds for a continued run (derived likewise)
-        self._writer: MlflowWriter | None = None
+        self._writer: Writer | None = None
 
     # --- state: pickled with the Tuner, snapshotted with the experiment -------------------------
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_writer"} | {"_writer": None}
 
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("ended", set(state.get("outcomes", ())))  # pickled before "ended" existed
+
     def get_state(self) -> dict:
-        return {"runs": dict(self.runs), "best": dict(self.best), "outcomes": dict(self.outcomes)}
+        return {"runs": dict(self.runs), "best": dict(self.best), "ended": sorted(self.ended)}
 
     def set_state(self, state: dict) -> None:
-        self.runs, self.best, self.outcomes = state["runs"], state["best"], state["outcomes"]
+        self.runs, self.best = state["runs"], state["best"]
+        self.ended = set(state.get("ended", state.get("outcomes", ())))  # "outcomes": states saved before 0.2
 
     @property
-    def writer(self) -> MlflowWriter:
+    def writer(self) -> Writer:
         if self._writer is None:
-            self._writer = MlflowWriter(self.uri)
+            self._writer = Writer(self.uri)
         return self._writer
 
     # --- Tune hooks -----------------------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
-        run_id = self.runs.get(trial.trial_id) or self._find_run(trial.trial_id)
+        self.writer.flush()
+        client = self.writer.client
+        run_id = self.runs.get(trial.trial_id) or reader.find_trial_run(client, self.experiment_id,
+                                                                          self.parent_run_id, trial.trial_id)
         if run_id is not None:  # restarted after a worker failure or a driver resume: same run
             self.runs[trial.trial_id] = run_id
-            run = self.writer.now("get_run", run_id)
-            if has_ended(run):
+            if reader.has_ended(retry(client.get_run, run_id)):
                 # it ended after Tune's last snapshot: the trainable reports its result back, untouched
                 self.replayed.add(trial.trial_id)
-                self.outcomes[trial.trial_id] = {
-                    "status": run.data.tags["status"], "epochs": int(run.data.tags.get("epochs_run", 0)),
-                    "run_id": run_id, "best": self.best.get(trial.trial_id), "error": run.data.tags.get("error")}
+                self.ended.add(trial.trial_id)
                 return
-            self.outcomes.pop(trial.trial_id, None)
+            self.ended.discard(trial.trial_id)
             # Tune's snapshot of a remote experiment can lag what MLflow holds: a resumed trial may train
             # again reports that are logged already (the same numbers: resume is exact); log each once
-            history = self.writer.now("get_metric_history", run_id, self.metric)
-            self.logged[trial.trial_id] = max((m.step for m in history), default=0)
-            self.writer.later(run_id, "update_run", "RUNNING")
+            self.logged[trial.trial_id] = reader.last_report(client, run_id, self.metric)
+            self.writer.continue_trial(run_id)
             return
-        from mlflow.entities import Param
-
-        tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {}),
-                "mlflow.parentRunId": self.parent_run_id, "study": self.study, "trial_id": trial.trial_id}
+        tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {})}
         name = trial_run_name(len(self.runs) + 1, trial.config, self.name_keys, self.name_prefix)
-        run = self.writer.now("create_run", self.experiment_id, tags=tags, run_name=name)
-        self.runs[trial.trial_id] = run.info.run_id
-        params = [Param(k, str(v)) for k, v in sorted(trial.config.items())]
-        for i in range(0, len(params), 100):  # MLflow takes at most 100 params a batch
-            self.writer.later(run.info.run_id, "log_batch", (), params[i:i + 100])
-        if self.dataset is not None:
-            self.writer.later(run.info.run_id, "log_inputs", [self.dataset])
+        self.runs[trial.trial_id] = self.writer.start_trial(
+            self.experiment_id, self.parent_run_id, name, study=self.study, trial_id=trial.trial_id,
+            config=trial.config, tags=tags, dataset=self.dataset)
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
-        from mlflow.entities import Metric
-
         run_id = self.runs.get(trial.trial_id)
-        step = int(result.get("training_iteration", 0))  # one report = one step (an epoch for VAEs)
+        step = int(result.get(keys.ITERATION, 0))  # one report = one step (an epoch for the VAE families)
         if run_id is None or trial.trial_id in self.replayed or step <= self.logged.get(trial.trial_id, 0):
             return
-        now = int(time.time() * 1000)
-        metrics = [Metric(k, float(v), now, step) for k, v in result.items()
-                   if k in KNOWN_METRICS and isinstance(v, (int, float)) and not isinstance(v, bool)
-                   and math.isfinite(v)]
-        self.writer.metrics(run_id, metrics)
-        tags = {"epochs_run": str(int(result.get("training_iteration", 0)))}
-        if result.get(keys.NODE_ID):
-            tags["node_id"] = str(result[keys.NODE_ID])
-            tags["node_ip"] = str(result.get("node_ip", ""))
-        for k, v in tags.items():
-            self.writer.later(run_id, "set_tag", k, v)
+        metrics = {k: v for k, v in result.items() if k in KNOWN_METRICS and isinstance(v, (int, float))
+                   and not isinstance(v, bool) and math.isfinite(v)}
+        node = result.get(keys.NODE_ID)
+        self.writer.report(run_id, step, metrics, str(node) if node else None, str(result.get(keys.NODE_IP, "")))
 
     def on_checkpoint(self, iteration: int, trials: list, trial, checkpoint, **info) -> None:
         run_id = self.runs.get(trial.trial_id)
@@ -127,13 +114,13 @@ class MLflowTrialLogger(Callback):
         with checkpoint.as_directory() as d:
             d = Path(d)
             meta = json.loads((d / CONFIG_FILE).read_text())
-            epoch = int(meta.get("epoch", 0))
-            logged = epoch <= self.logged.get(trial.trial_id, 0)  # its grids are in MLflow already
+            k = report_of(meta)
+            logged = k <= self.logged.get(trial.trial_id, 0)  # its grids are in MLflow already
             # every grid a family writes, under its name as key, one image per step (the UI's step slider)
             for png in sorted(d.glob("*.png")) if not logged else ():
-                key, step = (BEFORE_TRAINING[png.stem], 0) if png.stem in BEFORE_TRAINING else (png.stem, epoch)
-                self.writer.later(run_id, "log_image", _read_image(png), key=key, step=step)
-            value = meta.get("metrics", {}).get(self.metric)
+                key, step = (BEFORE_TRAINING[png.stem], 0) if png.stem in BEFORE_TRAINING else (png.stem, k)
+                self.writer.image(run_id, _read_image(png), key=key, step=step)
+            value = meta.get(METRICS_KEY, {}).get(self.metric)
             if isinstance(value, (int, float)) and math.isfinite(value) and self._better(trial.trial_id, value):
                 self.best[trial.trial_id] = value
                 stage = Path(self.staging) / trial.trial_id
@@ -145,17 +132,16 @@ class MLflowTrialLogger(Callback):
         if trial.trial_id in self.replayed:
             return  # MLflow already holds how it ended
         last = trial.last_result or {}
-        epochs = int(last.get("training_iteration", 0))
+        reports = int(last.get(keys.ITERATION, 0))
         if last.get(keys.FAILURE):  # the wrapper ended the trial on a failure that must not be retried
-            self._end(trial, "FAILED", "failed", epochs, error=str(last[keys.FAILURE]))
+            self._end(trial, S.FAILED, reports, error=str(last[keys.FAILURE]))
         else:
-            self._end(trial, "FINISHED", "finished" if epochs >= self.max_reports else "stopped_early", epochs)
+            self._end(trial, S.FINISHED if reports >= self.max_reports else S.STOPPED_EARLY, reports)
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
         if trial.trial_id in self.replayed:
             return
-        epochs = int((trial.last_result or {}).get("training_iteration", 0))
-        self._end(trial, "FAILED", "failed", epochs, error=_error_line(trial))
+        self._end(trial, S.FAILED, int((trial.last_result or {}).get(keys.ITERATION, 0)), error=_error_line(trial))
 
     def on_experiment_end(self, trials: list, **info) -> None:
         self.writer.flush()
@@ -164,64 +150,20 @@ class MLflowTrialLogger(Callback):
             staging.rmdir()
 
     # --- helpers --------------------------------------------------------------------------------
-    def _find_run(self, trial_id: str) -> str | None:
-        """The run a previous driver made for ``trial_id`` under this parent, if any."""
-        runs = self.writer.now("search_runs", [self.experiment_id],
-                               filter_string=f"tags.trial_id = '{trial_id}' and "
-                                             f"tags.mlflow.parentRunId = '{self.parent_run_id}'")
-        return runs[0].info.run_id if runs else None
-
     def _better(self, trial_id: str, value: float) -> bool:
         old = self.best.get(trial_id)
         return old is None or (value < old if self.mode == "min" else value > old)
 
-    def _end(self, trial, mlflow_status: str, status: str, epochs: int, error: str | None = None) -> None:
+    def _end(self, trial, status: str, reports: int, error: str | None = None) -> None:
         run_id = self.runs.get(trial.trial_id)
         if run_id is None:
             return
         stage = Path(self.staging) / trial.trial_id
         if (stage / MODEL_FILE).is_file():
-            _export(stage)
-            self.writer.later(run_id, "log_artifacts", str(stage), cleanup=str(stage))
-        if trial.trial_id in self.best:  # the value the study ranks this trial by: a column of the saved view
-            from mlflow.entities import Metric
-
-            best = Metric(M.best_of(self.metric), self.best[trial.trial_id], int(time.time() * 1000), epochs)
-            self.writer.metrics(run_id, [best])
-        tags = {"status": status, "epochs_run": str(epochs)}
-        if status == "stopped_early":
-            tags["stopped_by"] = f"ASHA after report {epochs} of {self.max_reports}"
-        if error:
-            tags["error"] = error[:4000]
-            tags["failure_reason"] = error.split(":", 1)[0] if error.startswith(("diverged", "cuda_oom")) else "error"
-        for k, v in tags.items():
-            self.writer.later(run_id, "set_tag", k, v)
-        self.writer.later(run_id, "set_terminated", mlflow_status)
-        self.outcomes[trial.trial_id] = {"status": status, "epochs": epochs, "run_id": run_id,
-                                         "best": self.best.get(trial.trial_id), "error": error}
-
-    def close_open_runs(self, status: str = "KILLED") -> None:
-        """End every child run still open (the study was interrupted), and wait for all writes."""
-        for trial_id, run_id in self.runs.items():
-            if trial_id not in self.outcomes:
-                self.writer.later(run_id, "set_tag", "status", "killed")
-                self.writer.later(run_id, "set_terminated", status)
-                self.outcomes[trial_id] = {"status": "killed", "run_id": run_id, "epochs": None,
-                                           "best": self.best.get(trial_id), "error": None}
-        self.writer.flush()
-
-
-def _export(stage: Path) -> None:
-    """The family's export of the kept checkpoint (the GAN's TorchScript generator), once per trial;
-    a failure is reported and the checkpoint is logged without it."""
-    from trainables.families import FAMILIES
-
-    try:
-        family = FAMILIES[json.loads((stage / CONFIG_FILE).read_text())["family"]]
-        if family.export is not None:
-            family.export(str(stage))
-    except Exception as e:  # noqa: BLE001 - a study outlives one failed export
-        print(f"genstudy: export of {stage} failed: {e}", file=sys.stderr)
+            self.writer.checkpoint(run_id, str(stage))
+        best = (M.best_of(self.metric), self.best[trial.trial_id]) if trial.trial_id in self.best else None
+        self.writer.end_trial(run_id, status, reports, self.max_reports, error=error, best=best)
+        self.ended.add(trial.trial_id)
 
 
 def _read_image(path: Path):
@@ -245,4 +187,4 @@ def _error_line(trial) -> str:
     except OSError:
         text = ""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else "error"
+    return lines[-1] if lines else S.OTHER_FAILURE

@@ -5,8 +5,8 @@ Done once by the driver when a study ends, from the best trial's checkpoint (``m
 ``mlflow.pytorch.log_model`` saves the model as a ``torch.export`` program (MLflow 3's ``pt2`` format:
 no pickle, and ``mlflow.pytorch.load_model`` refuses pickled models unless told otherwise) with a
 signature and an input example; it is a logged model of the best run (the runs table's Models column),
-linked to the run's metrics at the kept checkpoint's step. Every other export is logged to the run as
-``NAME.pt2``.
+linked to the run's metrics at the kept checkpoint's step. Every program and script is logged to the run
+as ``NAME.pt2`` and ``NAME.pt`` (:func:`trainables.export.write`, which ``analysis.export --models`` uses too).
 """
 
 from __future__ import annotations
@@ -18,11 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from study import mlflow_store
+from record.store import retry
+from record.writer import Writer
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
 from trainables.data import SplitData
-from trainables.export import Exportable, save_program
-from trainables.families import Family, restore_model
+from trainables.export import Exportable
+from trainables.export import write as write_exports
+from trainables.families import restore_model
+from trainables.family import Family
 
 MODEL_NAME = "model"  # the logged model's name within its run
 
@@ -30,7 +33,7 @@ MODEL_NAME = "model"  # the logged model's name within its run
 @dataclass(frozen=True)
 class Published:
     model_uri: str  # models:/<model id>
-    programs: tuple[str, ...]  # artifact paths of the .pt2 files on the best run
+    programs: tuple[str, ...]  # artifact paths of the .pt2 and .pt files on the best run
     registered: str | None = None  # "NAME version N"
 
 
@@ -51,41 +54,30 @@ def signature(ex: Exportable):
     return ModelSignature(inputs=specs(ex.example, ex.inputs), outputs=specs(out, ex.outputs))
 
 
-def publish(uri: str, experiment_id: str, run_id: str, step: int, family: Family, data: SplitData,
+def publish(writer: Writer, experiment_id: str, run_id: str, step: int, family: Family, data: SplitData,
             register: str | None = None, tags: dict[str, str] | None = None) -> Published | None:
-    """Log the best run's model (and ``.pt2`` programs) and register it as ``register`` if given.
+    """Log the best run's model (and its ``.pt2`` programs and ``.pt`` scripts) and register it as ``register``.
 
     Args:
         step: the report of the kept checkpoint; the logged model carries the run's metrics at it.
     Returns:
         What was published, or None when the family exports nothing.
     """
-    import mlflow
-
     if family.publish is None:
         return None
-    client = mlflow_store.client(uri)
     with tempfile.TemporaryDirectory(prefix="genstudy-publish-") as tmp:
         for name in (MODEL_FILE, CONFIG_FILE):
-            mlflow_store.retry(client.download_artifacts, run_id, name, tmp)
+            retry(writer.client.download_artifacts, run_id, name, tmp)
         model, cfg = restore_model(tmp)
         exports = family.publish(model, cfg, data)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(experiment_id=experiment_id)  # the logged model belongs to the study's experiment
         ex = exports.model
         example = tuple(t.numpy() for t in ex.example)
-        info = mlflow_store.retry(
-            mlflow.pytorch.log_model, ex.module, name=MODEL_NAME, run_id=run_id, step=step,
-            signature=signature(ex), input_example=example[0] if len(example) == 1 else example,
-            serialization_format="pt2", pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-            tags={"summary": ex.summary, **(tags or {})})
+        info = writer.log_model(run_id, experiment_id, ex.module, MODEL_NAME, step, signature(ex),
+                                example[0] if len(example) == 1 else example,
+                                [f"torch=={torch.__version__.split('+')[0]}"], {"summary": ex.summary, **(tags or {})})
         programs = []
-        for name, program in exports.programs.items():
-            path = save_program(program, Path(tmp) / f"{name}.pt2")
-            mlflow_store.retry(client.log_artifact, run_id, str(path))
+        for path in write_exports(exports, Path(tmp) / "exports"):
+            writer.artifact(run_id, path)
             programs.append(path.name)
-    registered = None
-    if register:
-        version = mlflow_store.retry(mlflow.register_model, info.model_uri, register, tags=tags)
-        registered = f"{register} version {version.version}"
+    registered = writer.register(info.model_uri, register, tags or {}) if register else None
     return Published(info.model_uri, tuple(programs), registered)

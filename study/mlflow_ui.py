@@ -23,6 +23,7 @@ import time
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
+from record import schema as S
 from trainables.metric_names import best_of
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -30,7 +31,7 @@ MODEL_TRAINING = "custom_model_development"  # the UI's other value is "genai_de
 NOTE_TAG = "mlflow.note.content"  # the experiment's description in the UI
 VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 VIEW_ID = "genstudy-trials"
-TRIAL_FILTER = "tags.trial_id LIKE '%'"  # trial runs only: without their parent in the result, none is nested
+TRIAL_FILTER = f"tags.{S.TRIAL_ID} LIKE '%'"  # trial runs only: without their parent in the result, none is nested
 SHORT_NAMES = {"beta": "β", "latent_dim": "latent", "batch_size": "batch", "label_smoothing": "smooth"}
 
 
@@ -42,7 +43,7 @@ def experiment_tags(study: str, description: str, metric: str, mode: str, test_m
         searched: the config keys the study samples; they become the view's parameter columns.
     """
     columns = ["attributes.`Dataset`", "attributes.`Models`", f"metrics.`{best_of(metric)}`",
-               f"metrics.`{metric}`", f"metrics.`{test_metric}`", "tags.`status`", "tags.`epochs_run`",
+               f"metrics.`{metric}`", f"metrics.`{test_metric}`", f"tags.`{S.STATUS}`", f"tags.`{S.REPORTS_RUN}`",
                *(f"params.`{k}`" for k in searched)]
     state = {"searchFilter": TRIAL_FILTER, "orderByKey": f"metrics.`{best_of(metric)}`",
              "orderByAsc": mode == "min", "selectedColumns": columns}

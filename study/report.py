@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from record import schema as S
+from record.reader import Outcome
 from search_spaces import STUDIES
 from study.resolve import Resolved, describe_space
 from study.user_studies import ORIGINS
@@ -32,18 +34,18 @@ def describe(r: Resolved, extra: dict[str, Any]) -> str:
     return json.dumps(body, indent=2, default=str)
 
 
-def summary(r: Resolved, outcomes: dict[str, dict], rejected: list, proposed: int) -> list[str]:
-    counts = {k: sum(o["status"] == k for o in outcomes.values())
-              for k in ("finished", "stopped_early", "failed", "killed")}
+def summary(r: Resolved, outcomes: dict[str, Outcome], rejected: list, proposed: int) -> list[str]:
+    counts = {k: sum(o.status == k for o in outcomes.values()) for k in (*S.ENDED, S.KILLED)}
+    killed = f", {counts[S.KILLED]} killed" if counts[S.KILLED] else ""
     lines = [f"{r.study.name} ({r.profile_name}): {proposed} configurations proposed, "
              f"{len(rejected)} over the {r.param_cap:,}-parameter cap (not trained), "
-             f"{len(outcomes)} trained: {counts['finished']} finished, {counts['stopped_early']} stopped early "
-             f"by ASHA, {counts['failed']} failed" + (f", {counts['killed']} killed" if counts["killed"] else "")]
+             f"{len(outcomes)} trained: {counts[S.FINISHED]} finished, {counts[S.STOPPED_EARLY]} stopped early "
+             f"by ASHA, {counts[S.FAILED]} failed{killed}"]
     if rejected:
         largest = max(x.n_params for x in rejected)
         lines.append(f"  rejected before training: {len(rejected)} configurations over the cap "
                      f"(largest {largest:,} parameters > {r.param_cap:,})")
     for trial_id, o in outcomes.items():
-        if o["status"] == "failed":
-            lines.append(f"  trial {trial_id} failed: {o.get('error')}")
+        if o.status == S.FAILED:
+            lines.append(f"  trial {trial_id} failed: {o.error}")
     return lines

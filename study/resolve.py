@@ -9,10 +9,11 @@ from typing import Any
 
 import optuna
 
+from record.errors import UsageError
 from search_spaces import STUDIES, Profile, Study, sample_space
-from study.errors import UsageError
 from study.grid import grid_points, grid_size
-from trainables.families import FAMILIES, Family
+from trainables.families import FAMILIES
+from trainables.family import Family
 
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 N_DRY_SAMPLES = 64  # configurations sampled at start-up to check that the space and --set values build

@@ -7,7 +7,6 @@ configuration was over the parameter cap); 2 bad input, with one line naming the
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -15,10 +14,12 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from study import confirm_phase, invocation, mlflow_store, mlflow_ui, report, storage, user_studies
-from study.confirm import PHASE_TAG
+from record import reader, store
+from record import schema as S
+from record.errors import UsageError
+from record.writer import Writer
+from study import confirm_phase, invocation, mlflow_ui, report, storage, user_studies
 from study.cli import build_parser
-from study.errors import UsageError
 from study.mlflow_inputs import dataset_input
 from study.resolve import Resolved, resolve, run_name_keys, searched_keys
 from trainables.data import DataUnavailable, check_splits, default_data_root
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
                     args.confirm, args.confirm_seeds, not args.no_baselines)
         if resumed is not None:
             invocation.check_metric(resumed.record, r.study.name, r.study.metric)
-        uri = mlflow_store.tracking_uri(args.tracking_uri)
+        uri = store.tracking_uri(args.tracking_uri)
         data_root = _data_root(args.data_root)
         if args.print:
             print(report.describe(r, {"tracking_uri": uri, "data_root": str(data_root),
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
                                       "gpus_per_trial": args.gpus_per_trial, "address": _address(args.address),
                                       "storage_path": storage.resolve(args.storage_path)}))
             return 0
-        mlflow_store.preflight(uri)
+        store.preflight(uri)
         return _run(r, args, uri, data_root, resumed)
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
@@ -77,7 +78,7 @@ def _quiet_optuna() -> None:
 
 def _apply_from_config(args) -> None:
     """``--from-config``: one trial of the file's configuration, every key fixed, no early stopping."""
-    from study.config_file import ConfigFileError, read
+    from record.config_file import ConfigFileError, read
 
     try:
         study, _, config = read(args.from_config, args.rank)
@@ -148,7 +149,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
                  configure_logging=True, logging_level="WARNING")
         try:
             data = loading.result()
-            client, exp_dir, exp_id, parent_id = setup.result()
+            writer, exp_dir, exp_id, parent_id = setup.result()
         except BaseException:
             ray.shutdown()
             raise
@@ -159,28 +160,28 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
         assets = r.family.prepare(data, data_root) if r.family.prepare else {}
         searcher = make_searcher(r)
-        run_tags = {**source_tags(), PHASE_TAG: invocation.SEARCH}
+        run_tags = {**source_tags(), S.PHASE: S.SEARCH}
         if resumed is None:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
                                        storage.staging_dir(exp_dir), run_tags=run_tags, name_keys=run_name_keys(r),
                                        dataset=dataset_input(data, data_root))
             tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(exp_dir), [logger])
         else:
-            ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
+            ended = invocation.ended_trials(writer.client, exp_id, parent_id, r.study.metric)
             tuner = restore_tuner(exp_dir, r, data, assets, resources, ended)
         tuner.fit()
         with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:  # the searcher's final state, saved by Tune
             storage.download(exp_dir, ".pkl", Path(tmp))
             searcher.restore_from_dir(tmp)
-        interrupted = invocation.close_stale_runs(client, exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
-        code = _finish(r, client, exp_id, parent_id, searcher, uri, data, args.register)
+        interrupted = writer.close_stale(exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
+        code = _finish(r, writer, exp_id, parent_id, searcher, data, args.register)
         if code == 0 and not interrupted and r.confirm > 0:
-            interrupted = confirm_phase.run(r, client, uri, exp_id, parent_id, exp_dir, storage_path, data, assets,
+            interrupted = confirm_phase.run(r, writer, exp_id, parent_id, exp_dir, storage_path, data, assets,
                                             resources, source_tags(), data_root)
-            interrupted |= invocation.close_stale_runs(client, exp_id, parent_id) > 0
+            interrupted |= writer.close_stale(exp_id, parent_id) > 0
     finally:
         ray.shutdown()
-    mlflow_store.retry(client.set_terminated, parent_id, "KILLED" if interrupted else "FINISHED")
+    writer.end_study(parent_id, interrupted)
     if interrupted:
         print(f"study.run: {r.study.name} was interrupted; continue it with: python -m study.run {r.study.name} "
               f"--resume --storage-path {storage_path}", file=sys.stderr)
@@ -191,89 +192,71 @@ def _open_study_record(r: Resolved, args, uri: str, storage_path: str, data_root
     """The parent MLflow run and the record ``--resume`` reads: a new one, or the resumed study's
     (whose runs left RUNNING by a dead driver are marked KILLED).
 
-    Returns (MLflow client, exp_dir (a folder or a URI), experiment id, parent run id).
+    Returns (the study's writer, exp_dir (a folder or a URI), experiment id, parent run id).
     """
-    client = mlflow_store.client(uri)  # a new SQLite database gets its schema here (seconds)
+    writer = Writer(uri)  # a new SQLite database gets its schema here (seconds)
     data = loading.result()  # the data loaded (or this raises its error): only now are runs made or changed
     if resumed is not None:
         exp_dir, exp_id, parent_id = resumed.path, resumed.record["experiment_id"], resumed.record["parent_run_id"]
-        stale = invocation.close_stale_runs(client, exp_id, parent_id)
-        mlflow_store.retry(client.update_run, parent_id, "RUNNING")
+        stale = writer.close_stale(exp_id, parent_id)
+        writer.reopen_study(parent_id)
         print(f"resuming {exp_dir} (MLflow parent run {parent_id}; {stale} stale runs marked KILLED)")
-        return client, exp_dir, exp_id, parent_id
-    exp_id = mlflow_store.experiment_id(uri, r.study.name)
-    ui_tags = mlflow_ui.experiment_tags(r.study.name, r.study.description, r.study.metric, r.study.mode,
-                                        r.study.test_metric, searched_keys(r))
-    for key, value in ui_tags.items():
-        mlflow_store.retry(client.set_experiment_tag, exp_id, key, value)
+        return writer, exp_dir, exp_id, parent_id
+    exp_id = writer.experiment(r.study.name, mlflow_ui.experiment_tags(
+        r.study.name, r.study.description, r.study.metric, r.study.mode, r.study.test_metric, searched_keys(r)))
     name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    tags = {"study": r.study.name, "profile": r.profile_name, "role": "study", **source_tags()}
+    tags = source_tags()
     if args.from_config:
-        tags["from_config"] = str(Path(args.from_config).resolve())
-    parent_id = mlflow_store.retry(client.create_run, exp_id, run_name=name, tags=tags).info.run_id
-    _log_parent_params(client, parent_id, r)
-    mlflow_store.retry(client.log_inputs, parent_id, [dataset_input(data, data_root)])
+        tags[S.FROM_CONFIG] = str(Path(args.from_config).resolve())
+    parent_id = writer.open_study(exp_id, name, study=r.study.name, profile=r.profile_name, family=r.family.name,
+                                  unit=r.family.unit, params=_parent_params(r), tags=tags,
+                                  dataset=dataset_input(data, data_root), references=r.study.references)
     exp_dir = storage.join(storage_path, name)
     invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root, r.study.metric)
-    return client, exp_dir, exp_id, parent_id
+    return writer, exp_dir, exp_id, parent_id
 
 
-def _log_parent_params(client, run_id: str, r: Resolved) -> None:
-    from mlflow.entities import Param
-
-    params = {"profile": r.profile_name, "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_t": r.max_t,
-              "metric": r.study.metric, "mode": r.study.mode, "test_metric": r.study.test_metric,
-              "param_cap": r.param_cap,
-              "grace_period": r.profile.grace_period, "reduction_factor": r.profile.reduction_factor,
-              "searcher": r.searcher, "scheduler": r.scheduler,
-              "max_concurrent": r.max_concurrent, **{f"fixed.{k}": v for k, v in r.fixed.items()},
-              **{f"grid.{k}": ",".join(map(str, v)) for k, v in r.grid.items()}}
-    mlflow_store.retry(client.log_batch, run_id, params=[Param(k, str(v)) for k, v in params.items()])
+def _parent_params(r: Resolved) -> dict[str, object]:
+    """The parent run's params: the study's metric and budgets, its fixed values and grid axes."""
+    return {S.PROFILE: r.profile_name, S.NUM_SAMPLES: r.num_samples, S.MAX_EPOCHS: r.max_epochs, S.MAX_T: r.max_t,
+            S.METRIC: r.study.metric, S.MODE: r.study.mode, S.TEST_METRIC: r.study.test_metric,
+            S.PARAM_CAP: r.param_cap, S.GRACE_PERIOD: r.profile.grace_period,
+            S.REDUCTION_FACTOR: r.profile.reduction_factor, S.SEARCHER: r.searcher, S.SCHEDULER: r.scheduler,
+            S.MAX_CONCURRENT: r.max_concurrent, **{S.FIXED_PREFIX + k: v for k, v in r.fixed.items()},
+            **{S.GRID_PREFIX + k: ",".join(map(str, v)) for k, v in r.grid.items()}}
 
 
-def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str, data, register: str | None) -> int:
+def _finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, data, register: str | None) -> int:
     """Print the summary and record the best trial on the parent run, from what MLflow holds."""
-    from mlflow.entities import Metric, Param
-
-    outcomes = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
+    outcomes = reader.outcomes(writer.client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
     for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
         print(line)
-    counts = {"n_proposed": searcher.proposed, "n_rejected_cap": len(searcher.rejected),
-              **{f"n_{k}": sum(o["status"] == k for o in outcomes.values())
-                 for k in ("finished", "stopped_early", "failed")}}
-    now = int(dt.datetime.now().timestamp() * 1000)
-    mlflow_store.retry(client.log_batch, parent_id, metrics=[Metric(k, v, now, 0) for k, v in counts.items()])
-    _log_rejected(client, parent_id, searcher)
-    scored = {t: o for t, o in outcomes.items() if o["status"] in ("finished", "stopped_early") and o["best"] is not None}
+    writer.study_counts(parent_id, searcher.proposed, len(searcher.rejected),
+                        {k: sum(o.status == k for o in outcomes.values()) for k in S.ENDED})
+    writer.rejected(parent_id, [{"config": x.config, "n_params": x.n_params} for x in searcher.rejected])
+    scored = {t: o for t, o in outcomes.items() if o.scored}
     if not scored:
         why = (f"every configuration was over the {r.param_cap:,}-parameter cap; fix: narrow the space "
                "(--set width=..., depth=...) or raise --param-cap" if searcher.rejected and not outcomes
                else "no trial trained successfully")
         print(f"study.run: {r.study.name}: {why}; nothing to report", file=sys.stderr)
+        writer.flush()
         return 1
     pick = min if r.study.mode == "min" else max
-    best_id = pick(scored, key=lambda t: scored[t]["best"])
+    best_id = pick(scored, key=lambda t: scored[t].best)
     best = scored[best_id]
-    config = dict(client.get_run(best["run_id"]).data.params)
-    params = [Param(f"best.{k}", v) for k, v in config.items()]
-    existing = client.get_run(parent_id).data.params
-    params = [p for p in params if p.key not in existing]  # a resumed study logged them already
-    best_metrics = [Metric(best_of(r.study.metric), best["best"], now, 0)]
-    if best["test"] is not None:  # the test number of the chosen checkpoint: reported, not chosen by
-        best_metrics.append(Metric(best_of(r.study.test_metric), best["test"], now, 0))
-    mlflow_store.retry(client.log_batch, parent_id, metrics=best_metrics, params=params)
-    for k, v in {"best_trial_id": best_id, "best_run_id": best["run_id"]}.items():
-        mlflow_store.retry(client.set_tag, parent_id, k, v)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "best_config.json"
-        path.write_text(json.dumps(config, indent=2))
-        mlflow_store.retry(client.log_artifact, parent_id, str(path))
-    test = "" if best["test"] is None else f", {r.study.test_metric} = {best['test']:.3f}"
-    print(f"best trial {best_id} (chosen on {r.study.metric}): {r.study.metric} = {best['best']:.3f}{test} at report "
-          f"{best['best_report']} ({best['status']}, {best['epochs']} reports)")
+    config = dict(store.retry(writer.client.get_run, best.run_id).data.params)
+    values = {best_of(r.study.metric): best.best}
+    if best.test is not None:  # the test number of the chosen checkpoint: reported, not chosen by
+        values[best_of(r.study.test_metric)] = best.test
+    writer.best(parent_id, best_id, best.run_id, config, values)
+    test = "" if best.test is None else f", {r.study.test_metric} = {best.test:.3f}"
+    print(f"best trial {best_id} (chosen on {r.study.metric}): {r.study.metric} = {best.best:.3f}{test} at report "
+          f"{best.best_report} ({best.status}, {best.reports} reports)")
     print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
-    _publish(r, client, uri, exp_id, parent_id, best, data, register)
-    print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best['run_id']}")
+    _publish(r, writer, exp_id, parent_id, best, data, register)
+    uri = writer.uri
+    print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best.run_id}")
     base = uri if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
     if base != uri:
         print(f"  browse: mlflow ui --backend-store-uri {uri}  (then open the trials below)")
@@ -281,35 +264,23 @@ def _finish(r: Resolved, client, exp_id: str, parent_id: str, searcher, uri: str
     return 0
 
 
-def _publish(r: Resolved, client, uri: str, exp_id: str, parent_id: str, best: dict, data, register) -> None:
+def _publish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, best, data, register) -> None:
     """The best trial as an MLflow model (+ ``.pt2`` programs, + a registry version); its URI tags both runs."""
     from study.mlflow_models import publish
 
-    tags = {"study": r.study.name, "parent_run_id": parent_id, "best_run_id": best["run_id"],
-            "metric": f"{r.study.metric}={best['best']:.6g}"}
+    tags = {S.STUDY: r.study.name, S.MODEL_PARENT_RUN_ID: parent_id, S.BEST_RUN_ID: best.run_id,
+            S.METRIC: f"{r.study.metric}={best.best:.6g}"}
     try:
-        published = publish(uri, exp_id, best["run_id"], best["best_report"], r.family, data, register, tags)
+        published = publish(writer, exp_id, best.run_id, best.best_report, r.family, data, register, tags)
     except Exception as e:  # noqa: BLE001 - the study's record stands without its published model
         print(f"study.run: publishing the best model failed ({type(e).__name__}: {e}); its checkpoint is in run "
-              f"{best['run_id']}", file=sys.stderr)
+              f"{best.run_id}", file=sys.stderr)
         return
     if published is None:
         return
-    for run_id in (parent_id, best["run_id"]):
-        mlflow_store.retry(client.set_tag, run_id, "best_model_uri", published.model_uri)
+    writer.published((parent_id, best.run_id), published.model_uri)
     print(f"  model: {published.model_uri} (mlflow.pytorch.load_model); programs: {', '.join(published.programs)} "
           f"on the best run" + (f"; registered as {published.registered}" if published.registered else ""))
-
-
-def _log_rejected(client, parent_id: str, searcher) -> None:
-    """``rejected.json`` on the parent: every configuration kept out of training by the cap."""
-    if not searcher.rejected:
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "rejected.json"
-        path.write_text(json.dumps([{"config": x.config, "n_params": x.n_params} for x in searcher.rejected],
-                                   indent=2, default=str))
-        mlflow_store.retry(client.log_artifact, parent_id, str(path))
 
 
 def exit_fast(code: int) -> None:

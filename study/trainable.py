@@ -9,6 +9,7 @@ import ray
 import torch
 from ray import tune
 
+from record import schema as S
 from study import result_keys as keys
 from trainables.data import SplitData
 from trainables.families import FAMILIES
@@ -54,4 +55,4 @@ def run_trial(config: dict, family: str, data: SplitData, assets: dict, metric: 
         tune.report({metric: math.nan, keys.FAILURE: str(e), keys.NODE_ID: node_id})
     except torch.cuda.OutOfMemoryError as e:
         first_line = str(e).splitlines()[0] if str(e) else "out of memory"
-        tune.report({metric: math.nan, keys.FAILURE: f"cuda_oom: {first_line}", keys.NODE_ID: node_id})
+        tune.report({metric: math.nan, keys.FAILURE: f"{S.CUDA_OOM}: {first_line}", keys.NODE_ID: node_id})

@@ -25,8 +25,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable, Sequence
 
+from record.errors import UsageError
 from search_spaces import STUDIES, Study
-from study.errors import UsageError
 from trainables.families import FAMILIES
 
 ENV = "GENSTUDY_STUDIES"

@@ -12,7 +12,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from analysis.record import typed_config
-from study import config_file
+from record import config_file
 from tests.analysis_study import smoke_export
 from tests.conftest import run_cli
 from trainables.vae_config import VAEConfig

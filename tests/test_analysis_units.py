@@ -14,7 +14,7 @@ from analysis.figures.gan import equilibrium
 from analysis.figures.vae_model import pick_pairs
 from analysis.latents import kl_per_dimension, stratified_indices
 from analysis.record import StudyRecord, Trial, typed_config
-from study import config_file
+from record import config_file
 
 
 @pytest.mark.parametrize("grace,rf,max_t", [(1, 2, 4), (2, 3, 12), (5, 3, 100), (2, 2, 2), (1, 3, 10)])

@@ -10,7 +10,7 @@ import torch
 from tests.conftest import run_cli
 from trainables.data import DataUnavailable, load_dataset
 from trainables.data import cifar10 as cifar_module
-from trainables.gan import export, fit
+from trainables.families import FAMILIES, restore_model
 from trainables.gan_config import GANConfig
 
 PER_BATCH = 60  # images per generated batch file: 300 train, 60 test
@@ -73,14 +73,14 @@ def test_gan_trains_on_rgb_32px(tmp_path):
     reports = []
     cfg = GANConfig(dataset="cifar10", depth=2, width=8, latent_dim=16, batch_size=32, max_epochs=1,
                     reports_per_epoch=2, eval_samples=64)
-    fit(cfg, lambda m, d: reports.append((m, sorted(p.name for p in Path(d).iterdir()))), data, workdir=str(tmp_path / "w"))
+    FAMILIES["gan"].fit(cfg, lambda m, d: reports.append((m, sorted(p.name for p in Path(d).iterdir()))), data,
+                        workdir=str(tmp_path / "w"))
     assert len(reports) == 2
     metrics, files = reports[-1]
     assert {"fixed_noise.png", "samples.png", "model.safetensors", "config.json"} <= set(files)
-    assert "generator.pt" not in files  # TorchScript once per trial, from the kept checkpoint, not every report
     assert "val_fid" not in metrics and "test_fid" not in metrics  # no classifier assets passed: the metric is absent, not a placeholder
-    export(tmp_path / "w" / "report_0002")
-    g = torch.jit.load(str(tmp_path / "w" / "report_0002" / "generator.pt"))
+    model, cfg = restore_model(tmp_path / "w" / "report_0002")
+    g = FAMILIES["gan"].publish(model, cfg, None).programs["generator"].module  # RGB in, RGB out
     assert g(torch.randn(2, 16)).shape == (2, 3, 32, 32)
 
 

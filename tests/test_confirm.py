@@ -5,12 +5,17 @@ import math
 
 import pytest
 
+from record.reader import Outcome
 from study import confirm
 from study.tuner import FixedPointsSearch
 
 
 def _outcome(best, status="finished", run="r"):
-    return {"status": status, "best": best, "run_id": run, "test": None if best is None else best + 1}
+    return Outcome("t", run, status, 3, best=best, test=None if best is None else best + 1)
+
+
+def _run(of, best, test, status="finished"):
+    return Outcome("x", "r", status, 3, best=best, test=test, confirm_of=of)
 
 
 def test_candidates_are_the_best_distinct_configurations_that_trained():
@@ -41,11 +46,8 @@ def test_points_and_tags_name_every_trial_by_config_and_seed():
 
 def test_summary_ranks_by_the_mean_and_says_when_the_order_changed():
     cands = [confirm.Candidate(1, "t1", "r1", 5.0, {}), confirm.Candidate(2, "t2", "r2", 6.0, {})]
-    runs = {"x1": {"confirm_of": "t1", "best": 7.0, "test": 7.5, "status": "finished"},
-            "x2": {"confirm_of": "t1", "best": 9.0, "test": 9.5, "status": "finished"},
-            "y1": {"confirm_of": "t2", "best": 6.0, "test": 6.1, "status": "finished"},
-            "y2": {"confirm_of": "t2", "best": 6.5, "test": None, "status": "finished"},
-            "y3": {"confirm_of": "t2", "best": 1.0, "test": 1.0, "status": "failed"}}  # failed seeds do not count
+    runs = {"x1": _run("t1", 7.0, 7.5), "x2": _run("t1", 9.0, 9.5), "y1": _run("t2", 6.0, 6.1),
+            "y2": _run("t2", 6.5, None), "y3": _run("t2", 1.0, 1.0, "failed")}  # failed seeds do not count
     rows = confirm.summarise(cands, runs, "min")
     assert [r.trial_id for r in rows] == ["t2", "t1"] and confirm.order_changed(rows)
     assert rows[1].mean == pytest.approx(8.0) and rows[1].sd == pytest.approx(math.sqrt(2))

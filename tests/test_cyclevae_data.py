@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from study.errors import UsageError
+from record.errors import UsageError
 from study.resolve import resolve
 from study.run import _load_data
 from tests.sprites_files import write_character, write_sprites

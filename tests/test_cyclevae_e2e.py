@@ -15,7 +15,7 @@ from tests.analysis_study import smoke_export
 from tests.test_analysis_export import assert_png
 from tests.test_vae_e2e import _runs  # (client, parent runs, child runs) of a study
 from trainables import metric_names as M
-from trainables.cyclevae import load_cyclevae_data
+from trainables.data.cyclevae_data import load_cyclevae_data
 from trainables.cyclevae_eval import evaluate
 from trainables.data.paired import SPLITS
 

@@ -12,7 +12,10 @@ from study.resolve import resolve
 from tests.sprites_files import write_sprites
 from trainables import metric_names as M
 from trainables.checkpoint import load_weights
-from trainables.cyclevae import fit, grid_indices
+from trainables.cyclevae import grid_indices
+from trainables.families import FAMILIES
+
+fit = FAMILIES["cyclevae"].fit
 from trainables.cyclevae_config import CycleVAEConfig
 from trainables.cyclevae_eval import EVAL_SEED_OFFSET, encode, evaluate
 from trainables.data.arrays import ImageData
@@ -55,11 +58,11 @@ def test_reports_every_epoch_with_every_metric(shapes, tmp_path):
         assert m[M.TEST_ACC_GAP] == pytest.approx(m[M.TEST_S_ACC] - m[M.TEST_Z_ACC])
         assert all(0 <= m[k] <= 1 for k in (M.TRAIN_Z_ACC, M.VAL_S_ACC, M.TEST_Z_ACC))
     assert reports[-1][0][M.TRAIN_SWAP_MSE] < reports[0][0][M.TRAIN_SWAP_MSE]  # it learns
-    names = {p.name for p in (tmp_path / "epoch_0003").iterdir()}
+    names = {p.name for p in (tmp_path / "report_0003").iterdir()}
     assert {"model.safetensors", "config.json", "trainer_state.pt", "swap.png", "recon.png"} <= names
-    assert "swap.png" not in {p.name for p in (tmp_path / "epoch_0002").iterdir()}  # grids at the first and last epochs
-    meta = json.loads((tmp_path / "epoch_0003" / "config.json").read_text())
-    assert meta["family"] == "cyclevae" and meta["epoch"] == 3 and meta["image_shape"] == [1, 28, 28]
+    assert "swap.png" not in {p.name for p in (tmp_path / "report_0002").iterdir()}  # grids at the first and last epochs
+    meta = json.loads((tmp_path / "report_0003" / "config.json").read_text())
+    assert meta["family"] == "cyclevae" and meta["report"] == 3 and meta["unit"] == "epoch" and meta["image_shape"] == [1, 28, 28]
 
 
 def test_resume_continues_exactly(shapes, tmp_path):
@@ -142,5 +145,5 @@ def test_sprites_smoke_profile_trains_on_generated_files(tmp_path):
         assert set(m) == METRICS
         assert all(0 <= m[k] <= 1 for k in (M.TRAIN_S_ACC, M.VAL_S_ACC, M.VAL_Z_ACC, M.TEST_S_ACC, M.TEST_Z_ACC))
         assert np.isfinite(m[M.VAL_RECON_MSE]) and m[M.N_PARAMS] == family.n_params(cfg)
-    meta = json.loads((tmp_path / "run" / "epoch_0002" / "config.json").read_text())
+    meta = json.loads((tmp_path / "run" / "report_0002" / "config.json").read_text())
     assert meta["image_shape"] == [3, 60, 60] and {"swap.png", "recon.png"} <= set(os.listdir(reports[-1][1]))

@@ -6,9 +6,12 @@ import torch
 
 from trainables import metric_names as M
 from trainables.checkpoint import load_weights
-from trainables.dann import batch_order, fit, pixel_mean
+from trainables.dann import batch_order, pixel_mean
 from trainables.dann_config import DANNConfig, MoonsConfig
-from trainables.dann_moons import fit as fit_moons, report_epochs
+from trainables.dann_moons import report_epochs
+from trainables.families import FAMILIES
+
+fit, fit_moons = FAMILIES["dann"].fit, FAMILIES["dann_moons"].fit
 from trainables.dann_reference import prepare_reference
 from trainables.data.domains import DomainData, Labelled
 from trainables.data.moons import make_domain_moons

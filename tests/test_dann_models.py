@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from trainables.dann_config import DANNConfig, MoonsConfig
-from trainables.dann_moons import fit as fit_moons
+from trainables.families import FAMILIES
+
+fit_moons = FAMILIES["dann_moons"].fit
 from trainables.checkpoint import load_weights
 from trainables.data.domains import DomainData, Labelled
 from trainables.families import FAMILIES

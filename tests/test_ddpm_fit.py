@@ -13,8 +13,10 @@ from trainables import metric_names as M
 from trainables.classifier import Classifier, features_and_probs
 from trainables.data.ddpm_data import load_ddpm_data
 from trainables.data.shapes_folder import write_shapes_folder
-from trainables.ddpm import fit
-from trainables.ddpm_config import DDPMConfig, n_reports
+from trainables.families import FAMILIES
+from trainables.ddpm_config import DDPMConfig
+
+fit = FAMILIES["ddpm"].fit
 from trainables.diffusion import alphas_cumprod
 from trainables.errors import Diverged
 from trainables.fid import FeatureStats
@@ -56,7 +58,7 @@ def test_reports_every_metric_and_checkpoint(folder, data, assets, tmp_path):
     cfg = _cfg(folder, max_epochs=2, reports_per_epoch=2)
     seen = []
     fit(cfg, lambda m, d: seen.append(m), data, workdir=str(tmp_path), assets=assets)
-    assert len(seen) == n_reports(cfg) == 4
+    assert len(seen) == cfg.n_reports == 4
     assert [m[M.EPOCH] for m in seen] == pytest.approx([0.5, 1.0, 1.5, 2.0])
     for m in seen:
         for key in (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS, M.VAL_FID, M.VAL_KID, M.TEST_FID, M.TEST_KID,

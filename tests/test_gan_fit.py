@@ -6,8 +6,10 @@ import torch
 from trainables.checkpoint import load_weights
 from trainables.data import load_dataset
 from trainables.errors import Diverged
-from trainables.gan import fit
-from trainables.gan_config import GANConfig, n_reports
+from trainables.families import FAMILIES
+from trainables.gan_config import GANConfig
+
+fit = FAMILIES["gan"].fit
 from trainables.losses import gan as gan_losses
 from trainables.models.gan import build_gan
 
@@ -23,7 +25,7 @@ def test_reports_n_reports_times_with_the_checkpoint_meta(data, tmp_path):
     cfg = GANConfig(**TINY, max_epochs=2, reports_per_epoch=3)
     seen = []
     fit(cfg, lambda m, d: seen.append(m), data, workdir=str(tmp_path))
-    assert len(seen) == n_reports(cfg) == 6
+    assert len(seen) == cfg.n_reports == 6
     assert seen[-1]["epoch"] == pytest.approx(2.0) and seen[2]["epoch"] == pytest.approx(1.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"report_{k:04d}" for k in range(1, 7)]
 

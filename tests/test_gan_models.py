@@ -9,7 +9,8 @@ import torch
 
 from search_spaces.gan import BASELINES
 from trainables.families import FAMILIES
-from trainables.gan import export_generator
+from trainables.export import write as write_exports
+from trainables.gan_export import gan_exports
 from trainables.gan_config import GANConfig
 from trainables.models.gan import build_gan
 from trainables.models.params import count_params
@@ -72,10 +73,12 @@ def test_dcgan_init_and_spectral_norm():
 
 def test_exported_generator_runs_without_genstudy(tmp_path):
     gan = build_gan(GANConfig(depth=2, width=8, latent_dim=16), (3, 32, 32))
-    export_generator(gan, tmp_path / "generator.pt")
+    write_exports(gan_exports(gan, (3, 32, 32)), tmp_path)  # the family's one export: .pt2 programs and .pt scripts
     code = ("import sys; sys.modules['trainables'] = None; import torch; "
             f"g = torch.jit.load(r'{tmp_path / 'generator.pt'}'); x = g(torch.randn(5, g.latent_dim)); "
-            "assert x.shape == (5, 3, 32, 32) and 0 <= x.min() and x.max() <= 1, x.shape; print('ok')")
+            f"p = torch.export.load(r'{tmp_path / 'generator.pt2'}').module(); y = p(torch.randn(3, 16)); "
+            "assert x.shape == (5, 3, 32, 32) and 0 <= x.min() and x.max() <= 1, x.shape; "
+            "assert y.shape == (3, 3, 32, 32); print('ok')")
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
     gan.generator.eval()
@@ -83,3 +86,4 @@ def test_exported_generator_runs_without_genstudy(tmp_path):
     with torch.no_grad():
         expected = (gan.generator(z) + 1) / 2
     assert torch.allclose(torch.jit.load(str(tmp_path / "generator.pt"))(z), expected, atol=1e-6)
+    assert torch.allclose(torch.export.load(str(tmp_path / "generator.pt2")).module()(z), expected, atol=1e-6)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import REPO, run_cli
 
-SOURCES = ("genstudy", "study", "search_spaces", "trainables", "analysis", "benchmarks")
+SOURCES = ("genstudy", "record", "study", "search_spaces", "trainables", "analysis", "benchmarks")
 
 
 def test_genstudy_list_is_study_run_list():
@@ -51,7 +51,7 @@ def test_wheel_has_the_console_script_and_package_data(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     wheel = next((tmp_path / "dist").glob("genstudy-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"genstudy/cli.py", "study/run.py", "study/config_file.py", "trainables/vae_export.py",
+    assert {"genstudy/cli.py", "study/run.py", "record/config_file.py", "trainables/vae_export.py",
             "analysis/notebooks/explore_study.ipynb", "search_spaces/vae.py"} <= names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "[console_scripts]\ngenstudy = genstudy.cli:main" in entry_points

@@ -6,7 +6,7 @@ import itertools
 import pytest
 from ray.tune.search import Searcher
 
-from study.errors import UsageError
+from record.errors import UsageError
 from study.resolve import resolve
 from study.tuner import make_searcher
 

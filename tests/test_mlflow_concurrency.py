@@ -7,7 +7,7 @@ import ray
 from mlflow.tracking import MlflowClient
 from ray import tune
 
-from study import mlflow_store
+from record import store as mlflow_store
 from study.mlflow_callback import MLflowTrialLogger
 from tests.conftest import REPO
 

@@ -11,7 +11,7 @@ from mlflow.exceptions import MlflowException, RestException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE
 from mlflow.utils.rest_utils import verify_rest_response
 
-from study import mlflow_store
+from record import store as mlflow_store
 
 
 def _calls(error: Exception, monkeypatch, fail_times: int = 2) -> tuple[int, object]:

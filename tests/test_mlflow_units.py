@@ -76,7 +76,9 @@ def test_a_failed_publish_is_reported_and_the_study_still_ends(monkeypatch, caps
         raise RuntimeError("export broke")
 
     monkeypatch.setattr(mlflow_models, "publish", broken)
-    best = {"run_id": "b1", "best": 101.5, "best_report": 3}
-    run._publish(resolve("vae_beta_sweep", "smoke"), None, "sqlite://", "1", "p1", best, None, None)
+    from record.reader import Outcome
+
+    best = Outcome("t1", "b1", "finished", 3, best=101.5, best_report=3)
+    run._publish(resolve("vae_beta_sweep", "smoke"), None, "1", "p1", best, None, None)
     assert "publishing the best model failed (RuntimeError: export broke); its checkpoint is in run b1" in \
         capsys.readouterr().err

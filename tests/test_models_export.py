@@ -1,5 +1,6 @@
-"""``--models``: the scripted VAE, generator and discriminator compute what the trained modules do,
-spectral norm folded in; ``transforms.py`` reads every image layout a notebook passes."""
+"""``--models`` writes the family's one export (``Family.publish``): the scripted and exported VAE,
+generator and discriminator compute what the trained modules do, spectral norm folded in;
+``transforms.py`` reads every image layout a notebook passes."""
 
 import numpy as np
 import pytest
@@ -18,12 +19,14 @@ from trainables.families import FAMILIES
 def test_scripted_vae_encodes_and_decodes_as_the_model(tmp_path, config):
     torch.manual_seed(0)
     fam = FAMILIES["vae"]
-    model = fam.build(fam.make_config(config)).eval()
-    assert models.write(model, "vae", tmp_path, (1, 28, 28)) == ["vae.pt", "vae.pt2", "vae_encode.pt2",
-                                                                 "vae_decode.pt2", "transforms.py"]
+    cfg = fam.make_config(config)
+    model = fam.build(cfg).eval()
+    names, _ = models.write(model, cfg, "vae", tmp_path)
+    forward = [] if cfg.deterministic else ["vae.pt2"]  # an autoencoder's forward has no logvar to export
+    assert names == ["encoder.pt2", "decoder.pt2", *forward, "vae.pt", "transforms.py"]
     vae = torch.jit.load(str(tmp_path / "vae.pt"))
-    encode = torch.export.load(str(tmp_path / "vae_encode.pt2")).module()
-    decode = torch.export.load(str(tmp_path / "vae_decode.pt2")).module()
+    encode = torch.export.load(str(tmp_path / "encoder.pt2")).module()
+    decode = torch.export.load(str(tmp_path / "decoder.pt2")).module()
     x = torch.rand(5, 1, 28, 28)
     with torch.no_grad():
         mu, logvar = model.encode(x)
@@ -31,9 +34,10 @@ def test_scripted_vae_encodes_and_decodes_as_the_model(tmp_path, config):
         assert torch.allclose(got_mu, mu) and (logvar is None) == (got_logvar is None)
         assert torch.allclose(vae.decode(mu), torch.sigmoid(model.decode(mu)))
         assert torch.allclose(decode(mu), vae.decode(mu), atol=1e-6)  # the .pt2 program, batch of 5 (traced on 4)
-        assert torch.allclose(encode(x)[0], mu, atol=1e-6)  # (mu, logvar); a plain autoencoder: (z, None)
+        assert torch.allclose(encode(x) if logvar is None else encode(x)[0], mu, atol=1e-6)  # (mu, logvar); an AE: z
         x_hat, _, _ = vae(x)
-        assert torch.export.load(str(tmp_path / "vae.pt2")).module()(x)[0].shape == x.shape
+        if forward:
+            assert torch.export.load(str(tmp_path / "vae.pt2")).module()(x)[0].shape == x.shape
     assert x_hat.shape == x.shape and 0 <= x_hat.min() and x_hat.max() <= 1
     if logvar is None:  # a plain autoencoder decodes its code, no sampling
         assert torch.allclose(x_hat, torch.sigmoid(model.decode(mu)))
@@ -44,21 +48,24 @@ def test_scripted_vae_encodes_and_decodes_as_the_model(tmp_path, config):
 def test_scripted_gan_matches_generator_and_discriminator(tmp_path, config):
     torch.manual_seed(0)
     fam = FAMILIES["gan"]
-    gan = fam.build(fam.make_config(config))
+    cfg = fam.make_config(config)
+    gan = fam.build(cfg)
     gan.train()
     gan.discriminator(torch.randn(4, 1, 28, 28))  # one power iteration: spectral norm's vectors move
     gan.eval()
-    models.write(gan, "gan", tmp_path, (1, 28, 28))
+    names, _ = models.write(gan, cfg, "gan", tmp_path)
+    assert names == ["generator.pt2", "discriminator.pt2", "generator.pt", "discriminator.pt", "transforms.py"]
     g, d = torch.jit.load(str(tmp_path / "generator.pt")), torch.jit.load(str(tmp_path / "discriminator.pt"))
     g2 = torch.export.load(str(tmp_path / "generator.pt2")).module()
     d2 = torch.export.load(str(tmp_path / "discriminator.pt2")).module()
     z = torch.randn(6, 8)
     with torch.no_grad():
-        images = g(z)
-        assert torch.allclose(images, gan.generator(z)) and torch.allclose(g(z[:, :, None, None]), images)
-        assert torch.allclose(d(images), gan.discriminator(images), atol=1e-6) and d(images).shape == (6,)
-        assert torch.allclose(gan.discriminator(images), d(images), atol=1e-6)  # the trained model is untouched
-        assert torch.allclose(g2(z), images, atol=1e-6) and torch.allclose(d2(images), d(images), atol=1e-5)
+        images = g(z)  # in [0, 1]: the generator's [-1, 1] mapped for display
+        assert torch.allclose(images, (gan.generator(z) + 1) / 2) and torch.allclose(g(z[:, :, None, None]), images)
+        scored = images * 2 - 1  # the discriminator takes [-1, 1], as it trained
+        assert torch.allclose(d(scored), gan.discriminator(scored), atol=1e-6) and d(scored).shape == (6,)
+        assert torch.allclose(gan.discriminator(scored), d(scored), atol=1e-6)  # the trained model is untouched
+        assert torch.allclose(g2(z), images, atol=1e-6) and torch.allclose(d2(scored), d(scored), atol=1e-5)
 
 
 def test_transforms_read_every_layout():

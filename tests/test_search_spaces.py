@@ -3,8 +3,8 @@
 import optuna
 import pytest
 
+from record.errors import UsageError
 from search_spaces import STUDIES
-from study.errors import UsageError
 from study.resolve import parse_sets, resolve
 from trainables.families import FAMILIES
 

@@ -50,7 +50,7 @@ def test_record_round_trips_through_a_file_uri(tmp_path, monkeypatch):
 
 
 def test_nothing_to_resume_under_a_missing_uri(tmp_path):
-    from study.errors import UsageError
+    from record.errors import UsageError
 
     with pytest.raises(UsageError, match="nothing to resume"):
         invocation.find_resumable(f"file://{tmp_path}/missing", "vae_beta_sweep")

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from mlflow.tracking import MlflowClient
 
+from record.errors import UsageError
 from search_spaces import STUDIES
 from study import user_studies
-from study.errors import UsageError
 from study.report import list_studies
 from tests.conftest import REPO, run_cli
 

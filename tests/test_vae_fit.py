@@ -8,7 +8,10 @@ import torch
 from trainables import metric_names as M
 from trainables.data import load_dataset
 from trainables.families import restore_model
-from trainables.vae import Diverged, evaluate, fit
+from trainables.families import FAMILIES
+from trainables.vae import Diverged, evaluate
+
+fit = FAMILIES["vae"].fit
 from trainables.vae_config import VAEConfig
 
 
@@ -34,11 +37,11 @@ def test_reports_every_epoch_with_all_vae_metrics(shapes, tmp_path):
         assert m[M.N_PARAMS] > 0 and m[M.SAMPLES_PER_S] > 0
     assert reports[-1][0][M.TEST_NELBO] < reports[0][0][M.TEST_NELBO]  # it learns
     last = reports[-1][1]
-    names = {p.name for p in (tmp_path / "epoch_0003").iterdir()}
+    names = {p.name for p in (tmp_path / "report_0003").iterdir()}
     assert {"model.safetensors", "config.json", "trainer_state.pt", "recon.png", "samples.png"} <= names
-    assert "recon_before.png" in {p.name for p in (tmp_path / "epoch_0001").iterdir()}
-    assert json.loads((tmp_path / "epoch_0003" / "config.json").read_text())["epoch"] == 3
-    assert last.endswith("epoch_0003")
+    assert "recon_before.png" in {p.name for p in (tmp_path / "report_0001").iterdir()}
+    assert json.loads((tmp_path / "report_0003" / "config.json").read_text())["report"] == 3
+    assert last.endswith("report_0003")
 
 
 def test_reloaded_checkpoint_reproduces_logged_nelbo(shapes, tmp_path):

@@ -19,7 +19,20 @@ from torch import nn
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 STATE_FILE = "trainer_state.pt"
-METRICS_FILE = "metrics.json"
+
+# keys of config.json: {"config": the trial's config, "family", "unit", "report", "metrics", ...}
+CONFIG_KEY = "config"
+FAMILY_KEY = "family"
+UNIT_KEY = "unit"  # what a report is: "epoch" or "report" (Family.unit)
+REPORT_KEY = "report"  # the report the checkpoint was written at, from 1
+METRICS_KEY = "metrics"  # what was reported with it
+IMAGE_SHAPE_KEY = "image_shape"  # (C, H, W) of an image family's data
+LEGACY_REPORT_KEY = "epoch"  # checkpoints written before "report": the report index under this name
+
+
+def report_of(meta: dict[str, Any]) -> int:
+    """The report a checkpoint's ``config.json`` was written at (older checkpoints: its ``epoch``)."""
+    return int(meta.get(REPORT_KEY, meta.get(LEGACY_REPORT_KEY, 0)))
 
 
 class CheckpointError(Exception):
@@ -33,12 +46,12 @@ def _atomic(path: Path, write) -> None:
 
 
 def save_model(directory: str | Path, model: nn.Module, config: dict[str, Any], meta: dict[str, Any]) -> None:
-    """Write the model weights and ``{"family", "config", **meta}`` as JSON into ``directory``."""
+    """Write the model weights and ``{"config": config, **meta}`` as JSON into ``directory``."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     _atomic(d / MODEL_FILE, lambda p: save_file(tensors, str(p)))
-    _atomic(d / CONFIG_FILE, lambda p: p.write_text(json.dumps({"config": config, **meta}, indent=2)))
+    _atomic(d / CONFIG_FILE, lambda p: p.write_text(json.dumps({CONFIG_KEY: config, **meta}, indent=2)))
 
 
 def save_state(directory: str | Path, state: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
 """The cycle-consistent VAE family (Jha et al., "Disentangling Factors of Variation with
-Cycle-Consistent Variational Auto-Encoders", ECCV 2018): ``fit(cfg, report, data)``.
+Cycle-Consistent Variational Auto-Encoders", ECCV 2018): ``train(cfg, reporter, data)``.
 
 The latent is split into z (unspecified factors; Gaussian, with a KL term) and s (the specified
 factor, deterministic). Each iteration takes a forward-cycle step (swap s between two images of the
@@ -52,17 +52,15 @@ Our departures from the release:
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.checkpoint import IMAGE_SHAPE_KEY, load_state, load_weights
 from trainables.cyclevae_config import CycleVAEConfig
 from trainables.cyclevae_eval import evaluate
 from trainables.cyclevae_steps import forward_step, make_optimizers, reverse_step
@@ -70,35 +68,20 @@ from trainables.data.paired import SPLITS, PairedData, PairSampler, epoch_batche
 from trainables.device import pick_device, seed_everything
 from trainables.images import save_grid, uint8_to_float
 from trainables.models.cyclevae import CycleVAE, build_cyclevae
+from trainables.reporting import Reporter
 
-Report = Callable[[dict, "str | None"], None]
 N_GRID = 8  # swap grid: 8 s sources x 8 z sources; reconstructions of 4 x 8 test images
 
 
-def load_cyclevae_data(fixed: Mapping[str, Any], root: Path) -> PairedData:
-    """The study's data from its fixed ``dataset``: MNIST or the generated shapes (val carved from the
-    training set by the registry's rule) or Sprites (the official split of characters)."""
-    dataset = fixed.get("dataset", "mnist")
-    if dataset == "sprites":
-        from trainables.data.sprites import load_sprites
-
-        return load_sprites(Path(root))
-    from trainables.data import load_dataset
-
-    return PairedData(load_dataset(dataset, root))
-
-
-def fit(cfg: CycleVAEConfig, report: Report, data: PairedData, resume_from: str | None = None,
-        workdir: str | None = None, assets: dict | None = None) -> None:
+def train(cfg: CycleVAEConfig, reporter: Reporter, data: PairedData, resume_from: str | None = None,
+          assets: dict | None = None) -> None:
     """Train ``cfg`` on ``data`` for ``cfg.max_epochs`` epochs, reporting after each.
 
     Args:
         cfg: the trial's config.
-        report: called as ``report(metrics, checkpoint_dir)`` every epoch.
+        reporter: writes each epoch's checkpoint and reports it.
         data: the paired-label data (subset here by ``cfg.train_size``).
         resume_from: a checkpoint directory of an earlier call; training continues after its epoch.
-        workdir: where epoch checkpoints are written and kept; by default a temporary directory whose
-            checkpoints are deleted once reported.
         assets: unused by this family.
     Raises:
         Diverged: a cycle loss became non-finite.
@@ -124,27 +107,19 @@ def fit(cfg: CycleVAEConfig, report: Report, data: PairedData, resume_from: str 
     s_idx, z_idx = grid_indices(data.split("test")[1])
     gen = torch.Generator(device=device)
 
-    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
-        root = Path(workdir) if workdir else Path(tmp)
-        for epoch in range(start_epoch, cfg.max_epochs + 1):
-            gen.manual_seed(cfg.seed * 100_003 + epoch)  # data order and noise: a function of (seed, epoch)
-            for opt in (fwd_opt, rev_opt):
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr_at(epoch)
-            train, seconds = _train_epoch(model, fwd_opt, rev_opt, x_train, sampler, cfg, gen)
-            metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, M.LR: cfg.lr_at(epoch),
-                       M.SAMPLES_PER_S: train.pop("images") / seconds, **train}
-            metrics.update(evaluate(model, data, tensors, cfg))
-            ckpt = root / f"epoch_{epoch:04d}"
-            save_model(ckpt, model, cfg.to_dict(), {"family": "cyclevae", "image_shape": list(cfg.image_shape),
-                                                     "epoch": epoch, "metrics": metrics})
-            save_state(ckpt, {"forward_optimizer": fwd_opt.state_dict(), "reverse_optimizer": rev_opt.state_dict(),
-                              "epoch": epoch})
-            if epoch % cfg.image_every == 0 or epoch in (1, cfg.max_epochs):
-                write_grids(model, tensors["test"][0], s_idx, z_idx, ckpt)
-            report(metrics, str(ckpt))
-            if workdir is None:
-                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
+    for epoch in range(start_epoch, cfg.max_epochs + 1):
+        gen.manual_seed(cfg.seed * 100_003 + epoch)  # data order and noise: a function of (seed, epoch)
+        for opt in (fwd_opt, rev_opt):
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr_at(epoch)
+        train_terms, seconds = _train_epoch(model, fwd_opt, rev_opt, x_train, sampler, cfg, gen)
+        metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, M.LR: cfg.lr_at(epoch),
+                   M.SAMPLES_PER_S: train_terms.pop("images") / seconds, **train_terms}
+        metrics.update(evaluate(model, data, tensors, cfg))
+        state = {"forward_optimizer": fwd_opt.state_dict(), "reverse_optimizer": rev_opt.state_dict(), "epoch": epoch}
+        grids = epoch % cfg.image_every == 0 or epoch in (1, cfg.max_epochs)
+        reporter(epoch, metrics, model, cfg.to_dict(), state, meta={IMAGE_SHAPE_KEY: list(cfg.image_shape)},
+                 draw=partial(write_grids, model, tensors["test"][0], s_idx, z_idx) if grids else None)
 
 
 def _train_epoch(model: CycleVAE, fwd_opt, rev_opt, x_train: torch.Tensor, sampler: PairSampler,

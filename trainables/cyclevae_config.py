@@ -7,7 +7,9 @@ difference from the paper and the release.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from trainables.config import FlatConfig
 
 IMAGE_SHAPES: dict[str, tuple[int, int, int]] = {  # (C, H, W): the decoder reaches H = 8 * s0 + 12
     "mnist": (1, 28, 28),
@@ -18,7 +20,7 @@ REVERSE_PAIRS = ("random", "different")
 
 
 @dataclass(frozen=True)
-class CycleVAEConfig:
+class CycleVAEConfig(FlatConfig):
     """One cycle-consistent VAE trial. Unknown keys fail at construction (``CycleVAEConfig(**config)``).
 
     One epoch is ``floor(N / batch_size)`` iterations over the N training images (the release drops
@@ -81,10 +83,3 @@ class CycleVAEConfig:
     def lr_at(self, epoch: int) -> float:
         """The learning rate in force during ``epoch`` (1-based): StepLR as the release steps it."""
         return self.lr * self.lr_gamma ** ((epoch - 1) // self.lr_step_epochs)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))

@@ -1,5 +1,5 @@
 """The deep DANN's training loop (Ganin et al., JMLR 2016, section 5.2; Figure 4(a)): MNIST (source,
-labelled) -> MNIST-M (target, unlabelled), ``fit(cfg, report, data)``.
+labelled) -> MNIST-M (target, unlabelled), ``train(cfg, reporter, data)``.
 
 Every step takes ``batch_size / 2`` source images with their labels and ``batch_size / 2`` target
 images (their labels are never read), runs them through the network in one batch, and minimises
@@ -30,18 +30,14 @@ notebook; Ganin's Caffe code is not public):
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, save_model, save_state
-from trainables.dann_config import DANNConfig, dann_reports
+from trainables.checkpoint import load_state, load_weights
+from trainables.dann_config import DANNConfig
 from trainables.dann_eval import evaluate
 from trainables.data.domains import DomainData
 from trainables.device import pick_device, seed_everything
@@ -49,8 +45,8 @@ from trainables.errors import Diverged
 from trainables.images import uint8_to_float
 from trainables.losses.dann import domain_loss, label_loss, lambda_schedule, lr_schedule
 from trainables.models.dann import DeepDANN, build_dann
+from trainables.reporting import Reporter
 
-Report = Callable[[dict, "str | None"], None]
 HELD_OUT = ("source_val", "source_test", "target_val", "target_test")
 
 
@@ -75,17 +71,15 @@ def batch_order(seed: int, epoch: int, n_source: int, n_target: int, half: int) 
     return source.view(steps, half), target[:steps * half].view(steps, half)
 
 
-def fit(cfg: DANNConfig, report: Report, data: DomainData, resume_from: str | None = None,
-        workdir: str | None = None, assets: dict | None = None) -> None:
+def train(cfg: DANNConfig, reporter: Reporter, data: DomainData, resume_from: str | None = None,
+          assets: dict | None = None) -> None:
     """Train ``cfg`` on ``data`` for ``cfg.max_epochs`` epochs, reporting ``reports_per_epoch`` times an epoch.
 
     Args:
         cfg: the trial's config.
-        report: called as ``report(metrics, checkpoint_dir)`` at every report.
+        reporter: writes each report's checkpoint and reports it.
         data: source and target splits (restricted here to the config's subset sizes).
         resume_from: a checkpoint directory of an earlier call; training continues after its step.
-        workdir: where checkpoints are written and kept; by default a temporary directory whose
-            checkpoints are deleted once reported.
         assets: from :func:`trainables.dann_reference.prepare_reference`: the train-on-target
             accuracies, logged with every report.
     Raises:
@@ -107,7 +101,7 @@ def fit(cfg: DANNConfig, report: Report, data: DomainData, resume_from: str | No
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     per_epoch = len(xs) // half
     total = per_epoch * cfg.max_epochs
-    n_reports = dann_reports(cfg)
+    n_reports = cfg.n_reports
     ends = [round(k * total / n_reports) for k in range(1, n_reports + 1)]
     step, first = 0, 1
     if resume_from is not None:
@@ -120,24 +114,17 @@ def fit(cfg: DANNConfig, report: Report, data: DomainData, resume_from: str | No
         if assets and key in assets:
             base[key] = assets[key]
 
-    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
-        root = Path(workdir) if workdir else Path(tmp)
-        for k in range(first, n_reports + 1):
-            start = time.perf_counter()
-            losses = _train(model, opt, (xs, ys, xt), cfg, step, ends[k - 1], per_epoch, total)
-            seconds = time.perf_counter() - start
-            step = ends[k - 1]
-            p = step / total
-            metrics = {M.EPOCH: step / per_epoch, **base, **evaluate(model, held_out, uint8_to_float), **losses,
-                       M.LAMBDA_P: lambda_schedule(p, cfg.gamma, cfg.lambda_max),
-                       M.LR_P: lr_schedule(p, cfg.lr, cfg.lr_alpha, cfg.lr_beta),
-                       M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
-            ckpt = root / f"report_{k:04d}"
-            save_model(ckpt, model, cfg.to_dict(), {"family": "dann", "epoch": k, "step": step, "metrics": metrics})
-            save_state(ckpt, {"optimizer": opt.state_dict(), "step": step, "report": k})
-            report(metrics, str(ckpt))
-            if workdir is None:
-                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
+    for k in range(first, n_reports + 1):
+        start = time.perf_counter()
+        losses = _train(model, opt, (xs, ys, xt), cfg, step, ends[k - 1], per_epoch, total)
+        seconds = time.perf_counter() - start
+        step = ends[k - 1]
+        p = step / total
+        metrics = {M.EPOCH: step / per_epoch, **base, **evaluate(model, held_out, uint8_to_float), **losses,
+                   M.LAMBDA_P: lambda_schedule(p, cfg.gamma, cfg.lambda_max),
+                   M.LR_P: lr_schedule(p, cfg.lr, cfg.lr_alpha, cfg.lr_beta),
+                   M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
+        reporter(k, metrics, model, cfg.to_dict(), {"optimizer": opt.state_dict(), "step": step, "report": k})
 
 
 def _train(model: DeepDANN, opt, tensors, cfg: DANNConfig, start: int, end: int, per_epoch: int,

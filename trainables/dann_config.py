@@ -11,24 +11,15 @@ searched: the data is loaded once per study.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from trainables.config import FlatConfig
 
 MNIST_M_SOURCES = ("auto", "files", "build")  # distributed files if present else built; files only; build only
 
 
-class _Flat:
-    """``to_dict`` and ``keys`` of a flat config dataclass."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-
 @dataclass(frozen=True)
-class MoonsConfig(_Flat):
+class MoonsConfig(FlatConfig):
     """One shallow-DANN trial on the two moons. Unknown keys fail at construction.
 
     One epoch is one pass over the source points, one SGD step per source point (Algorithm 1: one
@@ -61,9 +52,14 @@ class MoonsConfig(_Flat):
         ]
         _check(checks)
 
+    @property
+    def n_reports(self) -> int:
+        """``reports``, evenly spaced over the epochs (the key a moons study must not search)."""
+        return self.reports
+
 
 @dataclass(frozen=True)
-class DANNConfig(_Flat):
+class DANNConfig(FlatConfig):
     """One deep-DANN trial, MNIST (source, labelled) -> MNIST-M (target, unlabelled in training).
 
     Every step draws ``batch_size / 2`` source and ``batch_size / 2`` target images. One epoch is
@@ -116,13 +112,3 @@ def _check(checks: list[tuple[bool, str]]) -> None:
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
-
-
-def moons_reports(cfg: MoonsConfig) -> int:
-    """Reports a moons trial makes (keys a study must not search)."""
-    return cfg.reports
-
-
-def dann_reports(cfg: DANNConfig) -> int:
-    """Reports an MNIST-M trial makes: ``max_epochs * reports_per_epoch``."""
-    return cfg.max_epochs * cfg.reports_per_epoch

@@ -1,5 +1,5 @@
 """The shallow DANN's training loop on the two moons (Ganin et al., JMLR 2016, Algorithm 1, section
-5.1.1): ``fit(cfg, report, data)``.
+5.1.1): ``train(cfg, reporter, data)``.
 
 Each step takes the next ``batch_size`` source points in their stored order (Algorithm 1 walks the
 source sample in order; a last partial batch is left out) and as many target points drawn uniformly
@@ -18,17 +18,13 @@ Data order is a function of (seed, epoch); a checkpoint holds the step, so a res
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.checkpoint import load_state, load_weights
 from trainables.dann_config import MoonsConfig
 from trainables.dann_eval import evaluate
 from trainables.data.domains import DomainData
@@ -36,8 +32,7 @@ from trainables.device import pick_device, seed_everything
 from trainables.errors import Diverged
 from trainables.losses.dann import domain_labels, domain_loss_labelled, label_loss
 from trainables.models.dann import ShallowDANN, build_moons_model
-
-Report = Callable[[dict, "str | None"], None]
+from trainables.reporting import Reporter
 
 
 def report_epochs(cfg: MoonsConfig) -> list[int]:
@@ -51,16 +46,15 @@ def target_draws(seed: int, epoch: int, steps: int, batch: int, n_target: int) -
     return torch.randint(n_target, (steps, batch), generator=gen)
 
 
-def fit(cfg: MoonsConfig, report: Report, data: DomainData, resume_from: str | None = None,
-        workdir: str | None = None, assets: dict | None = None) -> None:
+def train(cfg: MoonsConfig, reporter: Reporter, data: DomainData, resume_from: str | None = None,
+          assets: dict | None = None) -> None:
     """Train ``cfg`` on the moons for ``cfg.max_epochs`` epochs, reporting ``cfg.reports`` times.
 
     Args:
         cfg: the trial's config.
-        report: called as ``report(metrics, checkpoint_dir)`` at every report.
+        reporter: writes each report's checkpoint and reports it.
         data: the moons (:func:`trainables.data.moons.load_moons`).
         resume_from: a checkpoint directory of an earlier call; training continues after its epoch.
-        workdir: where checkpoints are written and kept; by default a temporary directory.
         assets: unused (no ``Family.prepare`` for the moons).
     Raises:
         Diverged: the training loss became non-finite.
@@ -77,27 +71,19 @@ def fit(cfg: MoonsConfig, report: Report, data: DomainData, resume_from: str | N
         state = load_state(resume_from, device)
         epoch, first = int(state["epoch"]), int(state["report"]) + 1
     n_params = sum(p.numel() for p in model.parameters())
-    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
-        root = Path(workdir) if workdir else Path(tmp)
-        for k, until in list(enumerate(report_epochs(cfg), 1))[first - 1:]:
-            start = time.perf_counter()
-            sums, steps = torch.zeros(2, dtype=torch.float64), 0
-            for e in range(epoch, until):
-                epoch_sums, epoch_steps = _epoch(model, xs, ys, xt, cfg, e)
-                sums, steps = sums + epoch_sums, steps + epoch_steps
-            seconds = time.perf_counter() - start
-            points = (until - epoch) * len(xs)
-            epoch = until
-            metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, **evaluate(model, held_out, lambda x: x),
-                       M.LABEL_LOSS: float(sums[0] / max(1, steps)), M.DOMAIN_LOSS: float(sums[1] / max(1, steps)),
-                       M.SAMPLES_PER_S: points / max(seconds, 1e-9)}
-            ckpt = root / f"report_{k:04d}"
-            save_model(ckpt, model, cfg.to_dict(), {"family": "dann_moons", "epoch": k, "epochs": epoch,
-                                                    "metrics": metrics})
-            save_state(ckpt, {"epoch": epoch, "report": k})
-            report(metrics, str(ckpt))
-            if workdir is None:
-                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
+    for k, until in list(enumerate(report_epochs(cfg), 1))[first - 1:]:
+        start = time.perf_counter()
+        sums, steps = torch.zeros(2, dtype=torch.float64), 0
+        for e in range(epoch, until):
+            epoch_sums, epoch_steps = _epoch(model, xs, ys, xt, cfg, e)
+            sums, steps = sums + epoch_sums, steps + epoch_steps
+        seconds = time.perf_counter() - start
+        points = (until - epoch) * len(xs)
+        epoch = until
+        metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, **evaluate(model, held_out, lambda x: x),
+                   M.LABEL_LOSS: float(sums[0] / max(1, steps)), M.DOMAIN_LOSS: float(sums[1] / max(1, steps)),
+                   M.SAMPLES_PER_S: points / max(seconds, 1e-9)}
+        reporter(k, metrics, model, cfg.to_dict(), {"epoch": epoch, "report": k})
 
 
 def _epoch(model: ShallowDANN, xs, ys, xt, cfg: MoonsConfig, epoch: int) -> tuple[torch.Tensor, int]:

@@ -1,4 +1,4 @@
-"""The DDPM family's training loop: ``fit(cfg, report, data, assets=...)``.
+"""The DDPM family's training loop: ``train(cfg, reporter, data, assets=...)``.
 
 Ho et al. (2020), Algorithm 1: x_0 from the training images scaled to [-1, 1] (optionally flipped),
 t uniform in 0 .. T-1, ε ~ N(0, I), one Adam step on L_simple = mean (ε - ε_θ(x_t, t))², with the
@@ -10,8 +10,8 @@ resuming. On CUDA the forward pass runs under autocast (``mixed_precision``; fp1
 scaler). Everything random in step n (time steps, noise, flips, dropout) comes from a generator seeded
 with (seed, n), and the order of an epoch from (seed, epoch), so a resumed trial continues exactly.
 
-Each report's checkpoint directory holds ``model.safetensors``, ``config.json``, ``trainer_state.pt``
-and ``samples.png``: the first 64 scored DDIM samples, from the same initial noises at every report.
+Each report's checkpoint (:class:`trainables.reporting.Reporter`) holds the EMA network and ``samples.png``:
+the first 64 scored DDIM samples, from the same initial noises at every report.
 
 diffusers is not used at runtime: the schedules, forward noising and DDIM are ~60 lines of pure functions
 (:mod:`trainables.diffusion`) that the tests check against diffusers' ``DDPMScheduler`` and
@@ -36,19 +36,15 @@ classifier's features where the images have labels, in the FID Inception network
 from __future__ import annotations
 
 import copy
-import shutil
-import tempfile
 import time
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.checkpoint import IMAGE_SHAPE_KEY, load_state, load_weights
 from trainables.data.ddpm_data import DiffusionData
-from trainables.ddpm_config import DDPMConfig, n_reports
+from trainables.ddpm_config import DDPMConfig
 from trainables.ddpm_eval import Evaluator, autocast
 from trainables.device import pick_device, seed_everything
 from trainables.diffusion import alphas_cumprod, q_sample
@@ -56,22 +52,20 @@ from trainables.errors import Diverged
 from trainables.images import save_grid, uint8_to_float
 from trainables.losses.ddpm import LOSS_WEIGHTS, eps_mse, snr
 from trainables.models.unet import UNet, build_unet
+from trainables.reporting import Reporter
 
-Report = Callable[[dict, "str | None"], None]
 N_GRID = 64  # images in samples.png
 
 
-def fit(cfg: DDPMConfig, report: Report, data: DiffusionData, resume_from: str | None = None,
-        workdir: str | None = None, assets: dict | None = None) -> None:
-    """Train ``cfg`` on ``data``'s training split, reporting ``n_reports(cfg)`` times.
+def train(cfg: DDPMConfig, reporter: Reporter, data: DiffusionData, resume_from: str | None = None,
+          assets: dict | None = None) -> None:
+    """Train ``cfg`` on ``data``'s training split, reporting ``cfg.n_reports`` times.
 
     Args:
         cfg: the trial's config.
-        report: called as ``report(metrics, checkpoint_dir)`` at each report.
+        reporter: writes each report's checkpoint and reports it.
         data: from :func:`trainables.data.ddpm_data.load_ddpm_data` (subset here by ``cfg.train_size``).
         resume_from: a checkpoint directory written by an earlier call; training continues after it.
-        workdir: where checkpoints are written and kept; by default a temporary directory whose
-            checkpoints are deleted once reported.
         assets: from :func:`trainables.ddpm_eval.prepare`; without them the FID metrics are absent.
     Raises:
         Diverged: a non-finite training loss.
@@ -89,7 +83,7 @@ def fit(cfg: DDPMConfig, report: Report, data: DiffusionData, resume_from: str |
     evaluate = Evaluator(cfg, data, assets, abar, device)
     batch = min(cfg.batch_size, len(x_train))
     steps_per_epoch = len(x_train) // batch
-    total = n_reports(cfg)
+    total = cfg.n_reports
     ends = [round(k * steps_per_epoch * cfg.max_epochs / total) for k in range(1, total + 1)]
     state = {"report": 0, "step": 0}
     if resume_from is not None:
@@ -101,27 +95,20 @@ def fit(cfg: DDPMConfig, report: Report, data: DiffusionData, resume_from: str |
         state = {k: int(saved[k]) for k in state}
     base = {M.N_PARAMS: sum(p.numel() for p in unet.parameters())}
 
-    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
-        root = Path(workdir) if workdir else Path(tmp)
-        for k in range(state["report"] + 1, total + 1):
-            start = time.perf_counter()
-            loss = _train_span(unet, ema, opt, scaler, x_train, abar, cfg, state, ends[k - 1], batch)
-            images_trained = (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * batch
-            metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, M.TRAIN_LOSS: loss,
-                       M.LR: opt.param_groups[0]["lr"],
-                       M.SAMPLES_PER_S: images_trained / (time.perf_counter() - start)}
-            samples, scores = evaluate(ema)
-            metrics.update(scores)
-            state["report"] = k
-            ckpt = root / f"report_{k:04d}"
-            save_model(ckpt, ema, cfg.to_dict(), {"family": "ddpm", "image_shape": list(cfg.image_shape), "epoch": k,
-                                                  "report": k, "metrics": metrics})
-            save_state(ckpt, {"unet_trained": unet.state_dict(), "optimizer": opt.state_dict(),
-                              "scaler": scaler.state_dict(), **state})
-            save_grid(samples[:N_GRID], ckpt / "samples.png")
-            report(metrics, str(ckpt))
-            if workdir is None:
-                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
+    for k in range(state["report"] + 1, total + 1):
+        start = time.perf_counter()
+        loss = _train_span(unet, ema, opt, scaler, x_train, abar, cfg, state, ends[k - 1], batch)
+        images_trained = (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * batch
+        metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, M.TRAIN_LOSS: loss,
+                   M.LR: opt.param_groups[0]["lr"],
+                   M.SAMPLES_PER_S: images_trained / (time.perf_counter() - start)}
+        samples, scores = evaluate(ema)
+        metrics.update(scores)
+        state["report"] = k
+        saved = {"unet_trained": unet.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+                 **state}
+        reporter(k, metrics, ema, cfg.to_dict(), saved, meta={IMAGE_SHAPE_KEY: list(cfg.image_shape)},
+                 draw=lambda folder: save_grid(samples[:N_GRID], folder / "samples.png"))
 
 
 def _train_span(unet: UNet, ema: UNet, opt, scaler, x_train: torch.Tensor, abar: torch.Tensor, cfg: DDPMConfig,

@@ -6,7 +6,9 @@ Tuple-valued settings are comma-separated strings (``channel_mult="1,2,2,2"``,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from trainables.config import FlatConfig
 
 DATASETS = ("mnist", "stl10", "image_folder")
 IMAGE_SIZES = (32, 48, 64, 96, 128)
@@ -62,7 +64,7 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
-class DDPMConfig:
+class DDPMConfig(FlatConfig):
     """One DDPM trial. Unknown keys fail at construction (``DDPMConfig(**config)``).
 
     One epoch is one pass over the training images; a trial reports ``reports_per_epoch`` times per
@@ -156,15 +158,3 @@ class DDPMConfig:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.channels, self.image_size, self.image_size)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-
-def n_reports(cfg: DDPMConfig) -> int:
-    """Reports a trial makes: ASHA's time unit."""
-    return cfg.max_epochs * cfg.reports_per_epoch

@@ -22,7 +22,7 @@ from trainables.ddpm_config import DDPMConfig
 from trainables.device import pick_device
 from trainables.diffusion import ddim_sample, q_sample
 from trainables.fid import FeatureStats, inception_features, load_fid_inception, sample_metrics, split_distances
-from trainables.images import uint8_to_float
+from trainables.images import signed_to_unit, uint8_to_float
 from trainables.losses.ddpm import eps_mse
 
 EVAL_SEED_OFFSET = 10_007  # initial noises of the scored samples: seed + this
@@ -77,7 +77,7 @@ def generate(model, cfg: DDPMConfig, abar: torch.Tensor, x_T: torch.Tensor, devi
     with autocast(cfg, device):
         for i in range(0, len(x_T), batch):
             x = ddim_sample(model, x_T[i:i + batch].to(device), abar, cfg.ddim_steps, cfg.ddim_eta, gen)
-            out.append(((x.float() + 1) * 0.5).clamp(0, 1))
+            out.append(signed_to_unit(x.float()).clamp(0, 1))
     return torch.cat(out)
 
 

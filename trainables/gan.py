@@ -1,60 +1,52 @@
-"""The GAN family's training loop: ``fit(cfg, report, data, assets=...)``.
+"""The GAN family's training loop: ``train(cfg, reporter, data, assets=...)``.
 
 One epoch is one pass of D over the training images (one real batch per D step, a G step every
 ``n_critic`` D steps), split into ``reports_per_epoch`` reports. With ``g_ema`` > 0 the generator that
 is scored, saved as ``generator.*`` and exported is the running average of the trained one's weights
-(the trained weights themselves are kept in ``trainer_state.pt`` for resuming). Each report's checkpoint directory
-holds ``model.safetensors`` (G and D), ``config.json``, ``trainer_state.pt``, ``fixed_noise.png`` (the
-same 64 latents every report: mode collapse shows there) and, every ``image_every`` reports,
-``samples.png``. The generator as TorchScript (``generator.pt``: z -> images in [0, 1]) is written once
-per trial, from the checkpoint it keeps, by :func:`export` (the study's MLflow callback calls it).
+(the trained weights themselves are kept in ``trainer_state.pt`` for resuming). Each report's checkpoint
+(:class:`trainables.reporting.Reporter`) holds G and D, ``fixed_noise.png`` (the same 64 latents every
+report: mode collapse shows there) and, every ``image_every`` reports, ``samples.png``.
 """
 
 from __future__ import annotations
 
 import copy
-import shutil
-import tempfile
 import time
-import warnings
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, read_config, save_model, save_state
+from trainables.checkpoint import IMAGE_SHAPE_KEY, load_state, load_weights
 from trainables.classifier import classifier_from_assets, features_and_probs
 from trainables.data import ImageData
 from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
 from trainables.errors import Diverged
 from trainables.fid import FeatureStats, frechet_distance, inception_features, load_fid_inception, sample_metrics
-from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig, n_reports
-from trainables.images import save_grid, uint8_to_float
+from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig
+from trainables.images import save_grid, signed_to_unit, uint8_to_float
 from trainables.losses.gan import D_LOSSES, D_WON, G_LOSSES, gradient_penalty, mean_score
-from trainables.models.gan import GAN, Generator, ImageSampler, build_gan
+from trainables.models.gan import GAN, Generator, build_gan
+from trainables.reporting import Reporter
 
-Report = Callable[[dict, "str | None"], None]
-GENERATOR_FILE = "generator.pt"
 N_GRID = 64  # images in fixed_noise.png and samples.png
 EVAL_SEED_OFFSET = 10_007  # eval latents are seeded: a reloaded generator reproduces its logged fid
 EVAL_BATCH = 500
 
 
-def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None = None,
-        workdir: str | None = None, assets: dict | None = None) -> None:
-    """Train ``cfg`` on ``data``, reporting ``n_reports(cfg)`` times.
+def train(cfg: GANConfig, reporter: Reporter, data: ImageData, resume_from: str | None = None,
+          assets: dict | None = None) -> None:
+    """Train ``cfg`` on ``data``, reporting ``cfg.n_reports`` times.
 
     Args:
         cfg: the trial's config.
-        report: called as ``report(metrics, checkpoint_dir)`` at each report.
+        reporter: writes each report's checkpoint and reports it.
         data: the dataset in memory (subset here by ``cfg.train_size``).
         resume_from: a checkpoint directory written by an earlier call; training continues after
             its report with its optimizer states.
-        workdir: where checkpoints are written and kept; by default a temporary directory whose
-            checkpoints are deleted once reported.
         assets: from :func:`trainables.classifier.prepare_assets`; without them fid, kid and class
             coverage are absent.
     Raises:
@@ -70,7 +62,7 @@ def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None
     opt_d = torch.optim.Adam(gan.discriminator.parameters(), lr=cfg.lr_discriminator, betas=betas)
     evaluate = SampleEvaluator(cfg, assets, data.image_shape, device)
     steps_per_epoch = len(x_train) // cfg.batch_size
-    total = n_reports(cfg)
+    total = cfg.n_reports
     ends = [round(k * steps_per_epoch * cfg.max_epochs / total) for k in range(1, total + 1)]
     ema = copy.deepcopy(gan.generator).requires_grad_(False) if cfg.g_ema > 0 else None
     state = {"report": 0, "step": 0, "d_won_streak": 0, "g_steps": 0}
@@ -89,25 +81,20 @@ def fit(cfg: GANConfig, report: Report, data: ImageData, resume_from: str | None
     if assets:
         base[M.CLASSIFIER_ACCURACY] = assets["classifier_accuracy"]
 
-    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
-        root = Path(workdir) if workdir else Path(tmp)
-        for k in range(state["report"] + 1, total + 1):
-            start = time.perf_counter()
-            means = _train_span(gan, ema, opt_g, opt_d, x_train, cfg, state, ends[k - 1], steps_per_epoch * cfg.max_epochs)
-            seconds = time.perf_counter() - start
-            metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, **means,
-                       M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
-            scored = _scored(gan, ema)
-            images, sample_values = evaluate(scored.generator, last=k == total)
-            metrics.update(sample_values)
-            state["report"] = k
-            ckpt = root / f"report_{k:04d}"
-            _write_checkpoint(ckpt, scored, cfg, data.image_shape, metrics, state, opt_g, opt_d,
-                              trained=gan.generator if ema is not None else None)
-            _write_grids(scored.generator, fixed_z, images, ckpt, samples=k % cfg.image_every == 0 or k == total)
-            report(metrics, str(ckpt))
-            if workdir is None:
-                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
+    for k in range(state["report"] + 1, total + 1):
+        start = time.perf_counter()
+        means = _train_span(gan, ema, opt_g, opt_d, x_train, cfg, state, ends[k - 1], steps_per_epoch * cfg.max_epochs)
+        seconds = time.perf_counter() - start
+        metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, **means,
+                   M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
+        scored = _scored(gan, ema)
+        images, sample_values = evaluate(scored.generator, last=k == total)
+        metrics.update(sample_values)
+        state["report"] = k
+        trained = {} if ema is None else {"generator_trained": gan.generator.state_dict()}
+        saved = {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state, **trained, **rng_state(device)}
+        reporter(k, metrics, scored, cfg.to_dict(), saved, meta={IMAGE_SHAPE_KEY: list(data.image_shape)},
+                 draw=partial(_write_grids, scored.generator, fixed_z, images, k % cfg.image_every == 0 or k == total))
 
 
 def _scored(gan: GAN, ema: Generator | None) -> nn.Module:
@@ -205,7 +192,7 @@ class SampleEvaluator:
         generator.eval()
         gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed + EVAL_SEED_OFFSET)
         z = torch.randn(self.cfg.eval_samples, self.cfg.latent_dim, generator=gen, device=self.device)
-        images = torch.cat([(generator(z[i:i + EVAL_BATCH]) + 1) * 0.5 for i in range(0, len(z), EVAL_BATCH)])
+        images = torch.cat([signed_to_unit(generator(z[i:i + EVAL_BATCH])) for i in range(0, len(z), EVAL_BATCH)])
         generator.train()
         if self.classifier is None:
             return images, {}
@@ -219,40 +206,11 @@ class SampleEvaluator:
         return images, metrics
 
 
-def _write_checkpoint(ckpt: Path, gan: nn.Module, cfg: GANConfig, shape, metrics: dict, state: dict, opt_g, opt_d,
-                      trained: Generator | None) -> None:
-    k = state["report"]
-    save_model(ckpt, gan, cfg.to_dict(), {"family": "gan", "image_shape": list(shape), "epoch": k, "report": k,
-                                          "metrics": metrics})
-    extra = {} if trained is None else {"generator_trained": trained.state_dict()}
-    save_state(ckpt, {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), **state, **extra,
-                      **rng_state(next(gan.parameters()).device)})
-
-
-def export(directory: str | Path) -> None:
-    """Write ``generator.pt`` into a checkpoint folder, from its ``model.safetensors`` and ``config.json``."""
-    meta = read_config(directory)
-    gan = build_gan(GANConfig(**meta["config"]), tuple(meta["image_shape"]))
-    load_weights(directory, gan)
-    export_generator(gan, Path(directory) / GENERATOR_FILE)
-
-
-def export_generator(gan: nn.Module, path: Path) -> None:
-    """Write the generator (eval mode, CPU) as TorchScript: ``torch.jit.load(path)(z)`` -> images in [0, 1]."""
-    sampler = ImageSampler(copy.deepcopy(gan.generator).cpu().eval())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but is what runs without genstudy
-        scripted = torch.jit.script(sampler)
-    tmp = path.with_name(path.name + ".tmp")
-    scripted.save(str(tmp))
-    tmp.replace(path)
-
-
 @torch.no_grad()
-def _write_grids(generator, fixed_z: torch.Tensor, images: torch.Tensor, directory: Path, samples: bool) -> None:
+def _write_grids(generator, fixed_z: torch.Tensor, images: torch.Tensor, samples: bool, directory: Path) -> None:
     """fixed_noise.png: the same 64 latents every report; samples.png: the first 64 evaluation images."""
     generator.eval()
-    save_grid((generator(fixed_z) + 1) * 0.5, directory / "fixed_noise.png")
+    save_grid(signed_to_unit(generator(fixed_z)), directory / "fixed_noise.png")
     generator.train()
     if samples:
         save_grid(images[:N_GRID], directory / "samples.png")

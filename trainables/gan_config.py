@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from trainables.config import FlatConfig
 
 LOSS_NAMES = ("bce", "lsgan", "wgan_gp", "hinge")
 SMOOTHABLE_LOSSES = ("bce", "lsgan")  # losses with a real-label target that one-sided smoothing lowers
@@ -12,7 +14,7 @@ ACTIVATIONS = ("relu", "leaky_relu")
 
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(FlatConfig):
     """One GAN trial. Unknown keys fail at construction (``GANConfig(**config)``).
 
     One epoch is one pass of the discriminator over the training images (one real batch per D
@@ -88,15 +90,3 @@ class GANConfig:
     @property
     def lr_discriminator(self) -> float:
         return self.lr if self.lr_d is None else self.lr_d
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-
-def n_reports(cfg: GANConfig) -> int:
-    """Reports a trial makes: ``max_epochs * reports_per_epoch`` (keys a study must not search)."""
-    return cfg.max_epochs * cfg.reports_per_epoch

@@ -17,3 +17,8 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> None:
 def uint8_to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 pixels 0..255 -> float32 in [0, 1]."""
     return x.float().div_(255.0)
+
+
+def signed_to_unit(x: torch.Tensor) -> torch.Tensor:
+    """A generator's pixels in [-1, 1] -> [0, 1] (the GAN and DDPM families train on [-1, 1])."""
+    return (x + 1.0) * 0.5

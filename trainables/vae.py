@@ -1,33 +1,30 @@
-"""The VAE family's training loop: ``fit(cfg, report, data)``.
+"""The VAE family's training loop: ``train(cfg, reporter, data)``, one report per epoch.
 
-``report(metrics, checkpoint_dir)`` is called once per epoch; the checkpoint directory holds
-``model.safetensors``, ``config.json``, ``trainer_state.pt`` and, at the image cadence, PNG grids
-(``recon.png``, ``samples.png``). It may be deleted once ``report`` returns.
+Each report's checkpoint (:class:`trainables.reporting.Reporter`) holds, at the image cadence, PNG grids
+(``recon.png``, ``samples.png``; ``recon_before.png`` at the first epoch: the untrained model).
 """
 
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 import time
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from trainables import metric_names as M
-from trainables.checkpoint import load_state, load_weights, save_model, save_state
+from trainables.checkpoint import IMAGE_SHAPE_KEY, load_state, load_weights
 from trainables.data import ImageData
 from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
 from trainables.errors import Diverged
 from trainables.images import save_grid, uint8_to_float
 from trainables.losses.vae import BETA_SCHEDULES, RECON_LOSSES, kl_normal
 from trainables.models.vae import VAE, build_vae
+from trainables.reporting import Reporter
 from trainables.vae_config import VAEConfig
 
-Report = Callable[[dict, "str | None"], None]
 EVAL_BATCH = 1000
 EVAL_SEED_OFFSET = 10_007  # eval noise is seeded, so a reloaded model reproduces its logged numbers
 N_RECON, N_SAMPLES = 32, 64
@@ -63,18 +60,16 @@ def split_metrics(split: str, values: dict[str, float], beta: float, determinist
     return {recon: values["recon"], kl: values["kl"], loss: values["recon"] + beta * values["kl"], nelbo: values["nelbo"]}
 
 
-def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None = None,
-        workdir: str | None = None, assets: dict | None = None) -> None:
+def train(cfg: VAEConfig, reporter: Reporter, data: ImageData, resume_from: str | None = None,
+          assets: dict | None = None) -> None:
     """Train ``cfg`` on ``data`` for ``cfg.max_epochs`` epochs, reporting after each.
 
     Args:
         cfg: the trial's config.
-        report: called as ``report(metrics, checkpoint_dir)`` every epoch.
+        reporter: writes each epoch's checkpoint and reports it.
         data: the dataset in memory (already subset by the caller or by ``cfg.train_size``).
         resume_from: a checkpoint directory written by an earlier call; training continues after
             its epoch with its optimizer state.
-        workdir: where epoch checkpoints are written and kept; by default a temporary directory
-            whose checkpoints are deleted once reported.
         assets: unused by the VAE family (see ``Family.prepare``).
     Raises:
         Diverged: the training loss became non-finite.
@@ -101,25 +96,19 @@ def fit(cfg: VAEConfig, report: Report, data: ImageData, resume_from: str | None
     recon_before = _reconstruct(model, fixed_x) if start_epoch == 1 else None
     schedule = BETA_SCHEDULES[cfg.beta_schedule]
 
-    with tempfile.TemporaryDirectory(prefix="genstudy-ckpt-") as tmp:
-        root = Path(workdir) if workdir else Path(tmp)
-        for epoch in range(start_epoch, cfg.max_epochs + 1):
-            train, seconds, beta = _train_epoch(model, opt, x_train, cfg, schedule, epoch)
-            metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, M.SAMPLES_PER_S: len(x_train) / seconds,
-                       M.TRAIN_RECON: train["recon"]}
-            if not cfg.deterministic:
-                metrics.update({M.BETA: beta, M.TRAIN_KL: train["kl"], M.TRAIN_LOSS: train["loss"]})
-            for split, images in (("val", x_val), ("test", x_test)):
-                metrics.update(split_metrics(split, evaluate(model, images, cfg), beta, cfg.deterministic))
-            ckpt = root / f"epoch_{epoch:04d}"
-            save_model(ckpt, model, cfg.to_dict(), {"family": "vae", "image_shape": list(data.image_shape),
-                                                     "epoch": epoch, "metrics": metrics})
-            save_state(ckpt, {"optimizer": opt.state_dict(), "epoch": epoch, **rng_state(device)})
-            if epoch % cfg.image_every == 0 or epoch == cfg.max_epochs or epoch == 1:
-                _write_grids(model, fixed_x, fixed_z, ckpt, recon_before if epoch == 1 else None)
-            report(metrics, str(ckpt))
-            if workdir is None:
-                shutil.rmtree(ckpt, ignore_errors=True)  # Tune copied it on report
+    for epoch in range(start_epoch, cfg.max_epochs + 1):
+        train_terms, seconds, beta = _train_epoch(model, opt, x_train, cfg, schedule, epoch)
+        metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, M.SAMPLES_PER_S: len(x_train) / seconds,
+                   M.TRAIN_RECON: train_terms["recon"]}
+        if not cfg.deterministic:
+            metrics.update({M.BETA: beta, M.TRAIN_KL: train_terms["kl"], M.TRAIN_LOSS: train_terms["loss"]})
+        for split, images in (("val", x_val), ("test", x_test)):
+            metrics.update(split_metrics(split, evaluate(model, images, cfg), beta, cfg.deterministic))
+        grids = epoch % cfg.image_every == 0 or epoch == cfg.max_epochs or epoch == 1
+        state = {"optimizer": opt.state_dict(), "epoch": epoch, **rng_state(device)}
+        reporter(epoch, metrics, model, cfg.to_dict(), state, meta={IMAGE_SHAPE_KEY: list(data.image_shape)},
+                 draw=partial(_write_grids, model, fixed_x, fixed_z, recon_before if epoch == 1 else None) if grids
+                 else None)
 
 
 def _train_epoch(model, opt, x_train, cfg: VAEConfig, schedule, epoch: int) -> tuple[dict, float, float]:
@@ -158,7 +147,7 @@ def _reconstruct(model: VAE, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _write_grids(model: VAE, fixed_x, fixed_z, directory: Path, recon_before) -> None:
+def _write_grids(model: VAE, fixed_x, fixed_z, recon_before, directory: Path) -> None:
     """recon.png: rows alternate test images and their reconstructions; samples.png: 64 prior draws."""
     recon = _reconstruct(model, fixed_x)
     pairs = torch.stack([fixed_x, recon], dim=0)  # (2, 32, C, H, W)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from trainables.config import FlatConfig
 
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -10,7 +12,7 @@ BETA_SCHEDULE_NAMES = ("constant", "linear", "cyclical")
 
 
 @dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(FlatConfig):
     """One VAE trial. Unknown keys fail at construction (``VAEConfig(**config)``)."""
 
     dataset: str = "mnist"
@@ -54,10 +56,3 @@ class VAEConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))

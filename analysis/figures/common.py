@@ -16,11 +16,12 @@ import torch
 
 from analysis.progress import Progress
 from analysis.record import StudyRecord
+from record import schema as S
 
 FIGURE_DIR = "figures"
 DPI = 110
-STATUS_COLORS = {"finished": "tab:blue", "stopped_early": "tab:orange", "failed": "tab:red", "killed": "tab:gray",
-                 "rejected_cap": "tab:purple"}
+STATUS_COLORS = {S.FINISHED: "tab:blue", S.STOPPED_EARLY: "tab:orange", S.FAILED: "tab:red", S.KILLED: "tab:gray",
+                 S.REJECTED_CAP: "tab:purple"}
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Context:
         """Paths of the PNGs under ``images/`` of a run, sorted."""
         key = ("images", run_id)
         if key not in self._cache:
-            from study.mlflow_store import client
+            from record.store import client
 
             arts = client(self.record.tracking_uri).list_artifacts(run_id, "images")
             self._cache[key] = sorted(a.path for a in arts if a.path.endswith(".png"))

@@ -14,34 +14,23 @@ import torch
 
 from analysis import compare
 from analysis.compare import Compared
+from analysis.families import ANALYSES
+from analysis.figures.family import DEFAULT_SPLIT_NOTE, FamilyAnalysis
 from analysis.figures.common import Context, html_table, image_panel
 from analysis.items import Figure, Omitted, Section, Table
-from trainables import metric_names as M
+from record import schema as S
+from trainables.checkpoint import CONFIG_FILE, report_of
 from trainables.images import uint8_to_float
 
 N_IMAGES = 8  # test images reconstructed and prior samples drawn per trial
 SPLITS = (("train", "-"), ("val", ":"), ("test", "--"))  # solid, dotted, dashed
-PANELS = {  # family -> (panel title, metrics of its splits)
-    "vae": (("reconstruction (nats per image)", (M.TRAIN_RECON, M.VAL_RECON, M.TEST_RECON)),
-            ("KL to the prior (nats per image)", (M.TRAIN_KL, M.VAL_KL, M.TEST_KL)),
-            ("negative ELBO (nats per image)", (None, M.VAL_NELBO, M.TEST_NELBO))),
-    "gan": (("FID (classifier features)", (None, M.VAL_FID, M.TEST_FID)),
-            ("discriminator loss", (M.LOSS_D, None, None)), ("generator loss", (M.LOSS_G, None, None)),
-            ("classes covered by the samples", (M.CLASSES_COVERED, None, None))),
-}
-
-
-SPLIT_NOTES = {"vae": "train_*: the mean over that epoch's batches while training; val_* and test_*: after the epoch, "
-                      "with a seeded posterior sample; val_* is what the study selects on, test_* is reported only"}
-
-
 def section(ctx: Context, key: str, at_epoch: int | None) -> Section:
     """The section; raises :class:`analysis.compare.CompareError` for a key or epoch that cannot be met."""
     r = ctx.record
     trials = compare.compared(r, key)
     epoch = compare.equal_epoch(r, trials, at_epoch)
-    references = _references(r.study)
-    unit = "epoch" if r.family == "vae" else "report"
+    references = r.references
+    unit = r.unit
     intro = (f"{len(trials)} trials that trained, side by side by {key}, compared at {unit} {epoch} "
              f"({'as asked' if at_epoch else f'the last {unit} all of them reached'}). Epochs count from 1: a notebook "
              f"loop over range(E) prints its last epoch as E - 1, so its 'epoch 19' of 20 is epoch 20 here.")
@@ -49,28 +38,22 @@ def section(ctx: Context, key: str, at_epoch: int | None) -> Section:
     return Section(f"Comparison by {key}", intro, items)
 
 
-def _references(study: str) -> tuple:
-    from search_spaces import STUDIES
-
-    return tuple(STUDIES[study].references) if study in STUDIES else ()
-
-
 def _table(ctx: Context, key: str, trials: list[Compared], epoch: int, references) -> Table:
     rows = compare.table_rows(ctx.record, trials, epoch, references)
     name = f"compare_{key}.csv"
     pd.DataFrame(rows).to_csv(ctx.out / name, index=False)
-    shown = [{k: v for k, v in row.items() if k not in ("trial_id", "status")} for row in rows]
+    shown = [{k: v for k, v in row.items() if k not in (S.TRIAL_ID, S.STATUS)} for row in rows]
     ref_text = ("; ".join(r.text() for r in references) + ". A reference is another setup's number on its own test "
                 "set, shown for orientation: never used to choose anything.") if references else "No references."
-    splits = SPLIT_NOTES.get(ctx.record.family, "val_* is what the study selects on, test_* is reported only")
-    unit = "epoch" if ctx.record.family == "vae" else "report"
+    splits = _family(ctx).split_note
+    unit = ctx.record.unit
     caption = f"Every metric each trial logged at {unit} {epoch} ({splits}). References: {ref_text} All columns: {name}."
     return Table(f"All metrics at {unit} {epoch}, by {key}", caption, html_table(shown, "{:.4g}"), name)
 
 
 def _curves(ctx: Context, key: str, trials: list[Compared], epoch: int) -> Figure | Omitted:
     title = f"Curves overlaid, by {key}"
-    panels = [(t, keys) for t, keys in PANELS.get(ctx.record.family, ()) if any(
+    panels = [(t, keys) for t, keys in _family(ctx).compare_panels if any(
         k and c.trial.series(k) for c in trials for k in keys)]
     if not panels:
         panels = [(ctx.record.metric, (None, ctx.record.metric, ctx.record.test_metric))]
@@ -85,7 +68,7 @@ def _curves(ctx: Context, key: str, trials: list[Compared], epoch: int) -> Figur
                     ax.plot(steps, values, style, color=color, lw=1.4, label=c.label if metric == _first(keys, c) else None)
         ax.axvline(epoch, color="gray", lw=0.8, ls="-.")
         ax.set_title(panel, fontsize=10)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(ctx.record.unit)
     trial_legend = axes[0, 0].legend(fontsize=7)
     if len(panels) == 1:
         axes[0, 0].add_artist(trial_legend)  # the split legend below would replace it
@@ -101,11 +84,15 @@ def _first(keys, c: Compared) -> str | None:
     return next((k for k in keys if k and c.trial.series(k)), None)
 
 
+def _family(ctx: Context) -> FamilyAnalysis:
+    return ANALYSES.get(ctx.record.family) or FamilyAnalysis(lambda _: [], split_note=DEFAULT_SPLIT_NOTE)
+
+
 def _images(ctx: Context, key: str, trials: list[Compared]) -> Figure | Omitted:
-    family = ctx.record.family
-    title = f"{'Reconstructions and samples' if family == 'vae' else 'Samples'}, by {key}"
-    if family not in ("vae", "gan"):
-        return Omitted(title, f"no image figure is defined for the {family!r} family")
+    spec = _family(ctx).compare_images
+    if spec is None:
+        return Omitted(f"Images, by {key}", f"no image figure is defined for the {ctx.record.family!r} family")
+    title = f"{spec.title}, by {key}"
     strips, epochs, shared = [], [], None
     for c in trials:
         with ctx.progress.step(f"compare: loading {c.label}'s checkpoint"):
@@ -113,46 +100,24 @@ def _images(ctx: Context, key: str, trials: list[Compared]) -> Figure | Omitted:
                 model, cfg = ctx.model(c.trial.run_id)
             except Exception as e:  # noqa: BLE001 - a missing checkpoint omits the figure, with the reason
                 return Omitted(title, f"{c.label}: its checkpoint cannot be loaded: {e}")
-        epochs.append(_checkpoint_epoch(ctx, c.trial.run_id))
-        if family == "gan":
-            strips.append((_gan_samples(model.generator, cfg, ctx.options.seed),))
-            continue
-        if shared is None:
+        epochs.append(_checkpoint_report(ctx, c.trial.run_id))
+        if spec.test_images and shared is None:
             try:
                 data = ctx.dataset(cfg.dataset)
             except Exception as e:  # noqa: BLE001 - DataUnavailable names the remedy
                 return Omitted(title, str(e))
             idx = np.linspace(0, len(data.x_test) - 1, N_IMAGES).astype(int)  # spread over the test set, fixed
             shared = uint8_to_float(torch.from_numpy(np.asarray(data.x_test[idx])))
-        strips.append(_vae_strips(model, cfg, shared, ctx.options.seed))
-    return _draw(ctx, key, trials, strips, epochs, shared, title)
+        strips.append(spec.strips(model, cfg, shared, N_IMAGES, ctx.options.seed))
+    return _draw(ctx, key, trials, strips, epochs, shared, title, spec)
 
 
-@torch.no_grad()
-def _vae_strips(model, cfg, x: torch.Tensor, seed: int) -> tuple[torch.Tensor, ...]:
-    mu, _ = model.encode(x)
-    recon = model.mean_image(model.decode(mu))
-    if model.deterministic:
-        return (recon,)
-    z = torch.randn(N_IMAGES, cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
-    return recon, model.mean_image(model.decode(z))
-
-
-@torch.no_grad()
-def _gan_samples(generator, cfg, seed: int) -> torch.Tensor:
-    from analysis.figures.gan_model import generate
-
-    z = torch.randn(2 * N_IMAGES, cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
-    return generate(generator, z)
-
-
-def _draw(ctx: Context, key: str, trials: list[Compared], strips: list, epochs: list, shared, title: str) -> Figure:
+def _draw(ctx: Context, key: str, trials: list[Compared], strips: list, epochs: list, shared, title: str,
+          spec) -> Figure:
     n_cols = max(len(s) for s in strips)
-    heads = ("samples (the same z in every row)",)
-    if shared is not None:
-        heads = ("reconstructions (from the posterior mean, or the code)", "prior samples (the same z in every row)")
+    heads, unit = spec.heads, ctx.record.unit
     rows = ([("test images", (shared,))] if shared is not None else []) + [
-        (f"{c.label}\n(checkpoint of epoch {e})" if e else c.label, s) for c, s, e in zip(trials, strips, epochs)]
+        (f"{c.label}\n(checkpoint of {unit} {e})" if e else c.label, s) for c, s, e in zip(trials, strips, epochs)]
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(4.6 * n_cols + 1.5, 0.75 * len(rows) + 0.8), squeeze=False)
     for i, (label, row) in enumerate(rows):
         for j in range(n_cols):
@@ -163,10 +128,9 @@ def _draw(ctx: Context, key: str, trials: list[Compared], strips: list, epochs: 
         axes[i, 0].text(-0.02, 0.5, label, transform=axes[i, 0].transAxes, ha="right", va="center", fontsize=7)
     for j in range(n_cols):
         axes[0, j].set_title(heads[j], fontsize=9)
-    test = ("The first row holds 8 test images spread over the test set; each trial reconstructs them from its posterior "
-            "mean. A plain autoencoder has no prior, so its row has reconstructions only. ") if shared is not None else ""
-    caption = (f"One row per trial, from its kept checkpoint (the epoch of its best {ctx.record.metric}, which the row "
-               f"names). {test}Samples use the same latents (seed {ctx.options.seed}) in every row; not cherry-picked.")
+    caption = (f"One row per trial, from its kept checkpoint (the {unit} of its best {ctx.record.metric}, which the row "
+               f"names). {spec.note}Samples use the same latents (seed {ctx.options.seed}) in every row; not "
+               "cherry-picked.")
     return Figure(ctx.save(fig, f"compare_{key}_images"), title, caption)
 
 
@@ -177,9 +141,6 @@ def _strip(images: torch.Tensor) -> np.ndarray:
     return row[..., 0] if row.shape[-1] == 1 else row
 
 
-def _checkpoint_epoch(ctx: Context, run_id: str) -> int | None:
-    path = ctx.artifact(run_id, "config.json")
-    if path is None:
-        return None
-    meta = json.loads(path.read_text())
-    return meta.get("report", meta.get("epoch"))
+def _checkpoint_report(ctx: Context, run_id: str) -> int | None:
+    path = ctx.artifact(run_id, CONFIG_FILE)
+    return None if path is None else report_of(json.loads(path.read_text()))

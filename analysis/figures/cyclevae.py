@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 
 from analysis.figures import cyclevae_model
 from analysis.figures.common import Context, html_table
+from analysis.figures.family import FamilyAnalysis
 from analysis.items import Figure, Omitted, Section, Table
 from analysis.record import Trial
 from trainables import metric_names as M
@@ -131,3 +132,5 @@ def _accuracy_curves(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
                "forward cycle's swap), on validation images; and the training objective's swapped "
                "reconstruction error, averaged over the epoch.")
     return Figure(ctx.save(fig, "cyclevae_best_curves"), title, caption)
+
+ANALYSIS = FamilyAnalysis(sections)

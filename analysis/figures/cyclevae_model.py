@@ -64,7 +64,7 @@ def one_thread():
 def _data(ctx: Context, dataset: str):
     key = ("cyclevae-data", dataset)
     if key not in ctx._cache:
-        from trainables.cyclevae import load_cyclevae_data
+        from trainables.data.cyclevae_data import load_cyclevae_data
 
         ctx._cache[key] = load_cyclevae_data({"dataset": dataset}, ctx.data_root)
     return ctx._cache[key]

@@ -12,7 +12,9 @@ import torch
 from analysis import latents
 from analysis.figures.common import Context, html_table
 from analysis.figures.dann_common import best_of, chosen, describe, family_data
+from analysis.figures.family import FamilyAnalysis
 from analysis.items import Figure, Omitted, Section, Table
+from record import schema as S
 from trainables import metric_names as M
 from trainables.images import uint8_to_float
 
@@ -74,7 +76,7 @@ def _table2(ctx: Context, picked, data) -> Table | Omitted:
                f"{ctx.record.metric}; train on target is the same network trained on the labelled MNIST-M training "
                "images (3 epochs of the paper's SGD schedule), trained once per study and logged by every trial. "
                f"Paper: Ganin et al. 2016, Table 2, on the distributed MNIST-M. {target} Trials train "
-               f"{ctx.record.params.get('max_epochs', '?')} epochs unless ASHA stops them earlier (the baselines "
+               f"{ctx.record.params.get(S.MAX_EPOCHS, '?')} epochs unless ASHA stops them earlier (the baselines "
                "too): the trial column says which report was chosen and how many ran.")
     return Table(title, caption, html_table(rows))
 
@@ -152,3 +154,5 @@ def _examples(ctx: Context, data) -> Figure:
                "the rows pair up; the distributed files are not in MNIST's order.")
     return Figure(path, "MNIST (source) and MNIST-M (target) examples", caption)
 
+
+ANALYSIS = FamilyAnalysis(sections)

@@ -11,6 +11,7 @@ import torch
 
 from analysis.figures.common import Context, html_table
 from analysis.figures.dann_common import best_of, chosen, describe, family_data
+from analysis.figures.family import FamilyAnalysis
 from analysis.items import Figure, Omitted, Section, Table
 from trainables import metric_names as M
 
@@ -126,3 +127,5 @@ def _figure2(ctx: Context, model, data, role: str, label: str, numbers: dict) ->
                "0.5 line (sigmoid(w·x + b) = 0.5). DANN's hidden units are trained to make the domains "
                "indistinguishable, so its domain regressor fails and the representations of both domains overlap.")
     return Figure(ctx.save(fig, f"dann_moons_{role}_figure2"), f"{label}: Figure 2 panels", caption)
+
+ANALYSIS = FamilyAnalysis(sections)

@@ -11,6 +11,7 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.figures import ddpm_model
 from analysis.figures.common import Context, save_grids_over_training
+from analysis.figures.family import FamilyAnalysis
 from analysis.items import Figure, Omitted, Section
 from analysis.record import Trial
 from trainables import metric_names as M
@@ -96,3 +97,5 @@ def _samples_over_training(ctx: Context, t: Trial, label: str) -> Figure | Omitt
     caption = ("DDIM samples of the EMA network from the same 8 initial noises (seed = the trial's seed + 10,007) at "
                "every report, one row per report, from the run's 'samples' images.")
     return Figure(path, title, caption)
+
+ANALYSIS = FamilyAnalysis(sections)

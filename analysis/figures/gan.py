@@ -8,9 +8,11 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import torch
 
 from analysis.figures import gan_health, gan_model
 from analysis.figures.common import Context
+from analysis.figures.family import CompareImages, FamilyAnalysis
 from analysis.items import Figure, Omitted, Section
 from analysis.record import Trial
 from trainables import metric_names as M
@@ -117,3 +119,21 @@ def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
                f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after "
                "each report of every trial; one colour per trial, the best trial bold.")
     return Figure(ctx.save(fig, "gan_fid"), title, caption)
+
+
+# --- the comparison section (analysis.export --compare KEY) ------------------------------------------------
+COMPARE_PANELS = (("FID (classifier features)", (None, M.VAL_FID, M.TEST_FID)),
+                  ("discriminator loss", (M.LOSS_D, None, None)), ("generator loss", (M.LOSS_G, None, None)),
+                  ("classes covered by the samples", (M.CLASSES_COVERED, None, None)))
+
+
+@torch.no_grad()
+def compare_strips(gan, cfg, x_test, n: int, seed: int) -> tuple[torch.Tensor, ...]:
+    """``2 n`` samples of the trial's generator from seeded latents (the same in every row)."""
+    z = torch.randn(2 * n, cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return (gan_model.generate(gan.generator, z),)
+
+
+COMPARE_IMAGES = CompareImages("Samples", ("samples (the same z in every row)",), compare_strips)
+
+ANALYSIS = FamilyAnalysis(sections, COMPARE_PANELS, compare_images=COMPARE_IMAGES)

@@ -10,7 +10,7 @@ import torch
 from analysis.figures.common import Context
 from analysis.items import Figure, Omitted
 from analysis.record import Trial
-from trainables.images import uint8_to_float
+from trainables.images import signed_to_unit, uint8_to_float
 
 N_SAMPLES, N_PAIRS, N_STEPS, N_QUERIES, N_NEIGHBOURS, N_CHERRY = 64, 8, 10, 8, 5, 64
 BATCH = 500
@@ -20,7 +20,7 @@ BATCH = 500
 def generate(generator, z: torch.Tensor) -> torch.Tensor:
     """Images in [0, 1] ``(N, C, H, W)`` for latents ``z`` (the generator in eval mode)."""
     generator.eval()
-    return torch.cat([(generator(z[i:i + BATCH]) + 1) * 0.5 for i in range(0, len(z), BATCH)]).clamp(0, 1)
+    return torch.cat([signed_to_unit(generator(z[i:i + BATCH])) for i in range(0, len(z), BATCH)]).clamp(0, 1)
 
 
 def items(ctx: Context, trial: Trial, label: str) -> list:

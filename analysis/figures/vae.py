@@ -9,12 +9,15 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from analysis import latents
 from analysis.figures import vae_latent, vae_model
-from analysis.figures.common import STATUS_COLORS, Context, image_panel, read_png, split_grid
+from analysis.figures.common import Context, image_panel, read_png, split_grid
+from analysis.figures.family import CompareImages, FamilyAnalysis
 from analysis.items import Figure, Omitted, Section
 from analysis.record import Trial
+from record import schema as S
 from trainables import metric_names as M
 from trainables.data.registry import image_shape
 
@@ -32,7 +35,7 @@ def pick_models(ctx: Context) -> list[tuple[str, str, Trial]]:
     best = r.best_trial
     if best is not None:
         chosen.append(("best", f"best trial {best.trial_id}", best))
-    usable = [t for t in r.scored() if t.status == "finished" and t.epochs >= r.max_reports
+    usable = [t for t in r.scored() if t.status == S.FINISHED and t.epochs >= r.max_reports
               and isinstance(t.config.get("beta"), float)]
     if "beta" in r.searched and usable:
         for role, pick in (("beta_min", min), ("beta_max", max)):
@@ -49,7 +52,7 @@ def sections(ctx: Context) -> list[Section]:
     for role, label, trial in pick_models(ctx):
         items, svm = _model_items(ctx, role, label, trial)
         if svm is not None:
-            reports[role] = {"run_id": trial.run_id, "trial_id": trial.trial_id, "beta": trial.config.get("beta"),
+            reports[role] = {"run_id": trial.run_id, S.TRIAL_ID: trial.trial_id, "beta": trial.config.get("beta"),
                              "latent_dim": trial.config.get("latent_dim"), **svm}
         out.append(Section(f"VAE: {label}", _describe(trial), items))
     if reports:
@@ -73,7 +76,7 @@ def _rate_distortion(ctx: Context) -> Figure | Omitted:
         return Omitted(title, "no trial logged test_kl (a plain autoencoder has no rate)")
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     betas = np.asarray([t.config.get("beta", np.nan) for t, _, _ in points], dtype=float)
-    for status, marker in (("finished", "o"), ("stopped_early", "^"), ("failed", "x"), ("killed", "s")):
+    for status, marker in ((S.FINISHED, "o"), (S.STOPPED_EARLY, "^"), (S.FAILED, "x"), (S.KILLED, "s")):
         idx = [i for i, (t, _, _) in enumerate(points) if t.status == status]
         if idx:
             sc = ax.scatter([points[i][1] for i in idx], [points[i][2] for i in idx], c=betas[idx], cmap="plasma",
@@ -174,3 +177,32 @@ def _progress(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omi
                f"logged under the image key 'recon' (steps 0, {shown[0]} and {shown[-1]}): "
                "before the first update, after epoch 1 and after the last epoch with images.")
     return Figure(ctx.save(fig, name), title, caption)
+
+
+# --- the comparison section (analysis.export --compare KEY) ------------------------------------------------
+COMPARE_PANELS = (("reconstruction (nats per image)", (M.TRAIN_RECON, M.VAL_RECON, M.TEST_RECON)),
+                  ("KL to the prior (nats per image)", (M.TRAIN_KL, M.VAL_KL, M.TEST_KL)),
+                  ("negative ELBO (nats per image)", (None, M.VAL_NELBO, M.TEST_NELBO)))
+SPLIT_NOTE = ("train_*: the mean over that epoch's batches while training; val_* and test_*: after the epoch, "
+              "with a seeded posterior sample; val_* is what the study selects on, test_* is reported only")
+
+
+@torch.no_grad()
+def compare_strips(model, cfg, x: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, ...]:
+    """Reconstructions of ``x`` from the posterior mean and ``n`` prior samples (an autoencoder: reconstructions)."""
+    mu, _ = model.encode(x)
+    recon = model.mean_image(model.decode(mu))
+    if model.deterministic:
+        return (recon,)
+    z = torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return recon, model.mean_image(model.decode(z))
+
+
+COMPARE_IMAGES = CompareImages(
+    "Reconstructions and samples",
+    ("reconstructions (from the posterior mean, or the code)", "prior samples (the same z in every row)"),
+    compare_strips, test_images=True,
+    note=("The first row holds 8 test images spread over the test set; each trial reconstructs them from its posterior "
+          "mean. A plain autoencoder has no prior, so its row has reconstructions only. "))
+
+ANALYSIS = FamilyAnalysis(sections, COMPARE_PANELS, SPLIT_NOTE, COMPARE_IMAGES)

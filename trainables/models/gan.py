@@ -12,7 +12,6 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from trainables.export import Exportable, Exports
 from trainables.gan_config import GANConfig
 from trainables.models.vae import conv_sizes
 
@@ -112,25 +111,5 @@ class GAN(nn.Module):
         self.discriminator = Discriminator(cfg, shape)
 
 
-class ImageSampler(nn.Module):
-    """The exported generator: z (B, latent_dim) -> images (B, C, H, W) in [0, 1]."""
-
-    def __init__(self, generator: Generator):
-        super().__init__()
-        self.generator = generator
-        self.latent_dim = generator.latent_dim
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return (self.generator(z) + 1.0) * 0.5
-
-
 def build_gan(cfg: GANConfig, shape: Shape) -> GAN:
     return GAN(cfg, shape)
-
-
-def gan_exports(gan: GAN, n_example: int = 4) -> Exports:
-    """The generator as the MLflow model and as ``generator.pt2``: z (B, latent) -> images in [0, 1]."""
-    sampler = ImageSampler(gan.generator.cpu().eval())
-    z = torch.randn(n_example, sampler.latent_dim, generator=torch.Generator().manual_seed(0))
-    generator = Exportable(sampler, (z,), ("z",), ("images",), "z (B, latent) ~ N(0, I) -> images (B, C, H, W) in [0, 1]")
-    return Exports(generator, {"generator": generator})

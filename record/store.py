@@ -1,4 +1,4 @@
-"""MLflow access for the driver: preflight, experiment, retrying client.
+"""The MLflow store a study is recorded in: its URI, a fail-fast check, the client, and retrying.
 
 All MLflow writes of a study happen in the driver process, one at a time: trials send their
 metrics through Ray, so many trials never write to one SQLite file at once. Writes still retry
@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from study.errors import UsageError
+from record.errors import UsageError
 
 T = TypeVar("T")
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from study import mlflow_store
+from record import store
 
 MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for log_batch
 
@@ -32,19 +32,21 @@ class _Op:
     cleanup: str | None = None  # a temporary folder to delete once written
 
 
-class MlflowWriter:
+class WriteQueue:
+    """MLflow writes done in order by one background thread; ``call`` is a synchronous write after them."""
+
     def __init__(self, uri: str):
         self.uri = uri
-        self.client = mlflow_store.client(uri)
+        self.client = store.client(uri)
         self.failures: list[str] = []
         self._queue: queue.Queue[_Op | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="genstudy-mlflow-writer", daemon=True)
         self._thread.start()
 
-    def now(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """A synchronous call (e.g. ``create_run``, whose id is needed at once), after queued writes."""
         self.flush()
-        return mlflow_store.retry(getattr(self.client, method), *args, **kwargs)
+        return store.retry(getattr(self.client, method), *args, **kwargs)
 
     def metrics(self, run_id: str, metrics: list) -> None:
         self._queue.put(_Op(run_id, "metrics", metrics=metrics))
@@ -105,7 +107,7 @@ class MlflowWriter:
 
     def _safely(self, what: str, fn: Callable, *args: Any, **kwargs: Any) -> None:
         try:
-            mlflow_store.retry(fn, *args, **kwargs)
+            store.retry(fn, *args, **kwargs)
         except Exception as e:  # noqa: BLE001 - report and go on: a study outlives one failed write
             message = f"genstudy: MLflow write failed after retries ({what}): {e}"
             self.failures.append(message)

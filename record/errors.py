@@ -1,0 +1,26 @@
+"""Errors that end a command with exit code 2 (bad input, named with its fix, on one line), and the
+argument parser that reports its own errors the same way."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+
+class UsageError(Exception):
+    """Bad input from the user. ``str(e)`` is one line naming the problem and the fix."""
+
+
+class RecordError(UsageError):
+    """An MLflow record that cannot be read as a study (an unreachable URI, an unknown study, a run
+    that is not a study's parent); ``str(e)`` is one line with the fix."""
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse`` whose errors are one line on stderr and exit 2, as every genstudy input error."""
+
+    def error(self, message: str) -> NoReturn:
+        module = self.prog.removeprefix("python -m ")
+        sys.stderr.write(f"{module}: error: {message}; see {self.prog} --help\n")
+        raise SystemExit(2)
