@@ -132,7 +132,10 @@ def team_server(tmp_path: Path, workers: int = 1) -> Iterator[TeamServer]:
         ini.write_text(_auth_ini(server, f"postgresql+psycopg://{DB_USER}:{password}@{HOST}:{pg_port}/{AUTH_DB}"))
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("MLFLOW_AUTH_ADMIN_", "MLFLOW_TRACKING_"))}  # they would override the ini
-        env.update(MLFLOW_AUTH_CONFIG_PATH=str(ini), MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16))
+        # no job runner: its seven huey consumers serve GenAI jobs genstudy does not use, cost seconds of CPU at
+        # start and keep a folder in /dev/shm
+        env.update(MLFLOW_AUTH_CONFIG_PATH=str(ini), MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16),
+                   MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
         server_log = tmp_path / "mlflow-server.log"
         log = open(server_log, "w")
         proc = subprocess.Popen(
@@ -214,16 +217,25 @@ def _wait_healthy(uri: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"mlflow server did not answer /health within {START_TIMEOUT_S:.0f} s:\n{_tail(log)}")
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (uvicorn's supervisor and worker), SIGKILL after 20 s."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
+def _stop_group(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
+    """SIGTERM the server's process group, SIGKILL what is left of it after ``grace_s``: the leader can exit
+    before its children (uvicorn's worker), so the wait is for every member of the group."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and _group_alive(proc.pid):
+            proc.poll()  # reap the leader, else it stays a zombie of this process
+            time.sleep(0.2)
+        if not _group_alive(proc.pid):
+            break
+    proc.wait(timeout=10)
+
+
+def _group_alive(pgid: int) -> bool:
+    return any(state != "Z" and group == pgid for state, _, group in _proc_table().values())
 
 
 def _stop_postgres(bindir: Path, data: Path, postmaster: int) -> None:
