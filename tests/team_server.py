@@ -240,6 +240,9 @@ def _group_alive(pgid: int) -> bool:
 
 def _stop_postgres(bindir: Path, data: Path, postmaster: int) -> None:
     """``pg_ctl stop -m fast``; if that fails, SIGQUIT then SIGKILL to the postmaster's own pid."""
+    pid_file = data / "postmaster.pid"
+    if not postmaster and pid_file.is_file():  # a start that failed after the postmaster came up
+        postmaster = int(pid_file.read_text().splitlines()[0])
     if not postmaster:
         return
     try:

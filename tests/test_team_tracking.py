@@ -94,7 +94,8 @@ def test_a_run_logged_with_the_credentials_reads_back(team, monkeypatch, tmp_pat
     assert [(m.step, m.value) for m in history] == [(0, 120.5), (1, 110.25), (2, 105.0)]
     assert client.get_experiment_by_name(name).experiment_id == exp_id
     assert [a.path for a in client.list_artifacts(run_id)] == ["notes.txt"]
-    back = client.download_artifacts(run_id, "notes.txt", str(tmp_path))
+    (tmp_path / "back").mkdir()
+    back = client.download_artifacts(run_id, "notes.txt", str(tmp_path / "back"))
     assert open(back).read() == "best trial so far\n"
     assert got.info.artifact_uri.startswith("mlflow-artifacts:")  # proxied by the server, stored where it says
     stored = list(team.artifacts.rglob("notes.txt"))
