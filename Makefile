@@ -25,6 +25,7 @@ demo: setup
 
 test: setup
 	bash scripts/install_chromium.sh  # Debian's chromium for the report browser test; no-op when present
+	bash scripts/install_postgres.sh  # Debian's PostgreSQL for the team tracking test; no-op when present
 	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The build only: the venv, packaging metadata and bytecode. Results (mlflow.db, mlartifacts/, exports/,
