@@ -18,7 +18,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainables.iwae import IWAE_TABLE1, estimate_nll, iwae_log_likelihood
+from trainables.iwae import IWAE_TABLE1, estimate_nll, iwae_log_likelihood, subset_indices
 from trainables.models.vae import build_vae
 from trainables.vae import loss_terms
 from trainables.vae_config import VAEConfig
@@ -224,6 +224,14 @@ def test_estimator_restores_training_mode():
     vae = build_vae(VAEConfig(arch="mlp", width=16, depth=1, latent_dim=2, dropout=0.5), (1, 28, 28)).train()
     estimate_nll(vae, torch.rand(2, 1, 28, 28), "bernoulli", k=2)
     assert vae.training
+
+
+def test_subset_is_a_fixed_random_sample():
+    idx = subset_indices(10_000, 500)
+    assert torch.equal(idx, subset_indices(10_000, 500)) and not torch.equal(idx, subset_indices(10_000, 500, seed=1))
+    assert len(idx.unique()) == 500 and 0 <= idx.min() and idx.max() < 10_000 and torch.equal(idx, idx.sort().values)
+    assert (idx < 5000).sum().item() == pytest.approx(250, abs=4 * 11)  # a random half-split: sd sqrt(500/4) = 11
+    assert torch.equal(subset_indices(10, None), torch.arange(10)) and torch.equal(subset_indices(10, 20), torch.arange(10))
 
 
 def test_paper_table_is_whole():

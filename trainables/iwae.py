@@ -4,22 +4,24 @@
     log p(x) ~= log (1/k) sum_i p(x | z_i) p(z_i) / q(z_i | x),   z_i ~ q(z | x),
 
 computed with logsumexp over the k samples. Its expectation is a lower bound on log p(x) that rises
-monotonically with k (k = 1 is the ELBO) and reaches log p(x) as k -> infinity; the paper reports test
-NLLs with k = 5000. log p(x | z) is minus the family's per-image reconstruction loss
-(``RECON_LOSSES[likelihood]``), so the estimate is a likelihood in the usual sense only where that loss
-is one: ``gaussian`` is a density on real pixels; ``bernoulli`` is a probability only on binary pixels
-(``trainables.data.binarize``); on grey levels the Bernoulli cross-entropy is not normalised, and
-:attr:`IWAEResult.binary_pixels` says which case a result is.
+monotonically with k (k = 1 is the ELBO) and reaches log p(x) as k -> infinity, so the NLL estimate is an
+upper bound in expectation whose bias shrinks with k. log p(x | z) is minus the family's per-image
+reconstruction loss (``RECON_LOSSES[likelihood]``), so the estimate is a likelihood in the usual sense only
+where that loss is one: ``gaussian`` is a density on real pixels; ``bernoulli`` is a probability only on
+binary pixels (``trainables.data.binarize``); on grey levels the Bernoulli cross-entropy is not normalised,
+and :attr:`IWAEResult.binary_pixels` says which case a result is.
 
-The paper's Table 1 (MNIST, NLL in nats of the test set, k = 5000 importance samples at evaluation; k
-below is the number of samples the model was TRAINED with; VAE rows were trained on the ELBO averaged
-over k samples, IWAE rows on the k-sample bound), shown beside our numbers as the paper's, never as ours.
-Source actually read: the README of github.com/nbip/IWAE (commit 0216b45b26fe4ba0b76738fe80a5de99b30ef963,
-columns "Test-set LLH (original paper)", log-likelihoods; negated here to NLLs). The paper's own PDF
-text could not be reached from this project's search tools (they return only a page's opening), so
-these twelve numbers are quoted second-hand from that reproduction's README, not from the PDF. The paper
-trained on dynamically binarised MNIST (a fresh Bernoulli draw per use; github.com/yburda/iwae README,
-"Remarks"), so only a binarised, Bernoulli-likelihood genstudy VAE is comparable with them.
+:data:`IWAE_TABLE1` holds the paper's Table 1 for MNIST, to be shown beside our numbers as the paper's,
+never as ours: test-set NLL in nats, keyed by (model, stochastic layers, k), where k is the number of
+samples per training step (github.com/yburda/iwae README: ``--model vae|iwae --k 1|5|50 --layers 1|2``);
+VAE and IWAE with k = 1 are the same model. Source actually read: the README of github.com/nbip/IWAE at
+commit 0216b45b26fe4ba0b76738fe80a5de99b30ef963, its columns "Test-set LLH (original paper)" (there
+log-likelihoods, negated here), under "Test-set log likelihoods as estimated using k=5000 importance
+samples". The paper's own text could not be reached with this project's search tools (they return only
+a page's opening), so the twelve numbers are quoted second-hand from that README, not from the PDF. The
+same README compares its static-binarisation runs with the paper's appendix D instead, i.e. Table 1 is
+dynamically binarised MNIST (a fresh Bernoulli draw per use, as yburda/iwae's README "Remarks" describe):
+only a binarised, Bernoulli-likelihood genstudy VAE is comparable with it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ IWAE_TABLE1_SOURCE = ("Burda, Grosse & Salakhutdinov (ICLR 2016) Table 1, MNIST,
                       "github.com/nbip/IWAE README.md @ 0216b45b26fe4ba0b76738fe80a5de99b30ef963")
 
 DEFAULT_K = 5000  # the paper's evaluation k
+# Cost on CPU (benchmarks/iwae_cost.py): k decoder passes per image. At k = 5000, one torch thread, a quick-profile
+# conv VAE took 0.29-0.33 s per image (width 16, latent 16, depth 3) and 0.57-0.85 s (width 32, latent 32, depth 3):
+# 10,000 test images are 1-2.4 hours, so the quick profile scores a fixed random subset (subset_indices).
 DEFAULT_CHUNK = 256  # decoder rows (samples x images) a pass: bounds memory; 256-512 ran fastest on CPU (4096: 1.5x slower)
 LOG_2PI = math.log(2 * math.pi)
 
@@ -145,6 +150,18 @@ def estimate_nll(model, images: torch.Tensor, likelihood: str, k: int = DEFAULT_
     stderr = nll.std().item() / math.sqrt(n) if n > 1 else 0.0
     binary = bool(((images == 0) | (images == 1)).all())
     return nll, IWAEResult(nll=nll.mean().item(), stderr=stderr, k=k, n=n, binary_pixels=binary)
+
+
+def subset_indices(total: int, size: int | None, seed: int = 0) -> torch.Tensor:
+    """A fixed simple random sample of ``size`` of ``range(total)``, sorted; all of them for ``None`` or
+    ``size >= total``. Random, not the first ``size``: std / sqrt(n) is the standard error of a random
+    sample's mean, and a file's order need not be random. The same (total, size, seed) gives the same
+    indices everywhere, so every trial is scored on the same images and paired comparisons are possible."""
+    if size is None or size >= total:
+        return torch.arange(total)
+    if size < 1:
+        raise ValueError(f"subset size must be >= 1 or None, got {size}")
+    return torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:size].sort().values
 
 
 def _check_args(model, x: torch.Tensor, likelihood: str, k: int, chunk: int) -> None:
