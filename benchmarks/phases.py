@@ -22,6 +22,11 @@ from pathlib import Path
 T0 = time.perf_counter()
 
 
+def _label(owner) -> str:
+    """``study.driver`` for a module, ``study.driver.Driver`` for a class."""
+    return f"{owner.__module__}.{owner.__qualname__}" if isinstance(owner, type) else owner.__name__
+
+
 def _timed(owner, name: str, log: list) -> None:
     fn = getattr(owner, name)
 
@@ -31,7 +36,7 @@ def _timed(owner, name: str, log: list) -> None:
         try:
             return fn(*args, **kwargs)
         finally:
-            log.append((f"{getattr(owner, '__name__', owner)}.{name}", start - T0, time.perf_counter() - T0))
+            log.append((f"{_label(owner)}.{name}", start - T0, time.perf_counter() - T0))
 
     setattr(owner, name, wrapper)
 
@@ -48,13 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     import ray
     from ray import tune
 
+    import study.driver as driver
     import study.run as run
     from benchmarks.overhead import _config
     from trainables.data import default_data_root
 
     log: list = [("imports (study.run, ray, torch)", 0.0, time.perf_counter() - T0)]
-    for owner, name in ((run, "_load_data"), (run, "_open_study_record"), (ray, "init"), (tune.Tuner, "fit"),
-                        (ray, "shutdown"), (run, "_finish")):
+    for owner, name in ((driver, "_load_data"), (driver.Driver, "_open_record"), (ray, "init"), (tune.Tuner, "fit"),
+                        (ray, "shutdown"), (driver, "finish")):
         _timed(owner, name, log)
     cfg = _config(args.train_size, args.epochs)
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,6 +17,11 @@ class RecordError(UsageError):
     that is not a study's parent); ``str(e)`` is one line with the fix."""
 
 
+class RecordUnavailable(Exception):
+    """The MLflow store did not answer within the driver's patience (``GENSTUDY_MLFLOW_PATIENCE_S``): the
+    writes that could not be made are kept on local disk (:mod:`record.spool`) for ``--resume`` to write."""
+
+
 class Parser(argparse.ArgumentParser):
     """``argparse`` whose errors are one line on stderr and exit 2, as every genstudy input error."""
 

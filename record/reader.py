@@ -110,3 +110,8 @@ def study_runs(client, experiment_id: str, newest_only: bool = False) -> list:
 
 def is_study_run(run, experiment_id: str) -> bool:
     return run.info.experiment_id == experiment_id and run.data.tags.get(S.ROLE) == S.ROLE_STUDY
+
+
+def any_killed_by(client, experiment_id: str, parent_run_id: str, reason: str) -> bool:
+    """Some trial run of the study was KILLED for ``reason`` (schema.KILLED_BY) and not continued since."""
+    return any(r.data.tags.get(S.KILLED_BY) == reason for r in children(client, experiment_id, parent_run_id))

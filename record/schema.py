@@ -41,6 +41,8 @@ REPORTS_RUN = "epochs_run"  # reports the trial made (epochs for the VAE familie
 STOPPED_BY = "stopped_by"  # "ASHA after report 2 of 4": see stopped_by()
 ERROR = "error"  # the failure's last line
 FAILURE_REASON = "failure_reason"  # one of FAILURE_REASONS: see failure_reason()
+KILLED_BY = "killed_by"  # on a KILLED run: the signal that stopped the study (SIGTERM, SIGINT) or DRIVER_LOST
+DRIVER_LOST = "driver lost"  # a run found RUNNING by a resumed study: its driver died without a word
 NODE_ID = "node_id"  # the Ray node of the trial's last report
 NODE_IP = "node_ip"
 PHASE = "phase"  # SEARCH or CONFIRM; runs recorded before phases existed have none (read as SEARCH)
@@ -62,6 +64,7 @@ STATUSES = (*ENDED, KILLED, REJECTED_CAP)
 
 DIVERGED, CUDA_OOM, OTHER_FAILURE = "diverged", "cuda_oom", "error"
 FAILURE_REASONS = (DIVERGED, CUDA_OOM, OTHER_FAILURE)
+DISK_FULL = "disk full"  # a KILLED_BY value: a trial could not write its checkpoint (the study stopped; resumable)
 
 
 def failure_reason(error: str) -> str:

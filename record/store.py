@@ -7,15 +7,16 @@ on the errors that pass (see :func:`is_transient`), for studies that share a dat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
-from record.errors import UsageError
+from record.errors import RecordUnavailable, UsageError
 
 T = TypeVar("T")
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -95,23 +96,105 @@ def is_transient(e: BaseException) -> bool:
     return False
 
 
-def retry(fn: Callable[..., T], *args: Any, attempts: int = 10, **kwargs: Any) -> T:
+SQLITE_UNAVAILABLE = ("disk i/o error", "unable to open database file", "database or disk is full")
+UNREACHABLE_HTTP_STATUS = (500, 502, 503, 504)  # the server, or a proxy before it, is failing, busy or gone
+PATIENCE_ENV = "GENSTUDY_MLFLOW_PATIENCE_S"
+DEFAULT_PATIENCE_S = 300.0  # how long a driver waits for an unreachable store before it spools (record.queue)
+MAX_BACKOFF_S = 30.0
+
+
+def is_unreachable(e: BaseException) -> bool:
+    """The store is not there for now: the server refuses connections, times out or answers 500 / 502 / 504,
+    or the SQLite file cannot be opened or written (disk I/O, disk full). Waiting may help."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    for err in _chain(e):
+        if isinstance(err, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)):
+            return True
+        if isinstance(err, sqlite3.OperationalError) and str(err).lower().startswith(SQLITE_UNAVAILABLE):
+            return True
+        if isinstance(err, MlflowException) and err.get_http_status_code() in UNREACHABLE_HTTP_STATUS \
+                and "API request to" in str(err):
+            return True
+    return False
+
+
+def patience_s() -> float:
+    """How long writes wait for an unreachable store: ``$GENSTUDY_MLFLOW_PATIENCE_S`` (the driver sets the
+    default, 300 s); 0 elsewhere (analysis fails at once)."""
+    return float(os.environ.get(PATIENCE_ENV, "0") or 0)
+
+
+def retry(fn: Callable[..., T], *args: Any, attempts: int = 10, patience: float | None = None, **kwargs: Any) -> T:
     """Call ``fn`` and retry transient store errors (:func:`is_transient`) with exponential back-off
-    (0.05 s .. ~25 s); any other error is raised at once."""
-    for i in range(attempts):
+    (0.05 s .. ~25 s), and an unreachable store (:func:`is_unreachable`) for up to ``patience`` seconds
+    (default :func:`patience_s`; back-off 1 s .. 30 s), then raise :class:`record.errors.RecordUnavailable`.
+    Any other error is raised at once."""
+    patience = patience_s() if patience is None else patience
+    i, since = 0, None
+    while True:
         try:
             return fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 - MLflow wraps SQLAlchemy and HTTP errors in several types
-            if i == attempts - 1 or not is_transient(e):
+            if is_transient(e) and i < attempts - 1:
+                time.sleep(0.05 * 2**i)
+                i += 1
+                continue
+            if not is_unreachable(e):
                 raise
-            time.sleep(0.05 * 2**i)
-    raise AssertionError("unreachable")
+            since = time.monotonic() if since is None else since
+            waited = time.monotonic() - since
+            if waited >= patience:
+                if patience <= 0:
+                    raise
+                raise RecordUnavailable(f"the tracking store has not answered for {waited:.0f} s ({_cause(e)})") from e
+            time.sleep(min(MAX_BACKOFF_S, 2.0 ** min(i, 5), max(0.1, patience - waited)))
+            i += 1
+
+
+def _cause(e: BaseException) -> str:
+    """The innermost error of ``e``'s chain, short: "ConnectionRefusedError: [Errno 111] Connection refused"."""
+    inner = list(_chain(e))[-1]
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
+    return f"{type(inner).__name__}: {text[:120]}" if text else type(inner).__name__
+
+
+SCHEMA_LOCK_TIMEOUT_S = 300.0  # how long a driver waits for another to create a new database's schema
 
 
 def client(uri: str):
+    """An MLflow client of ``uri``. For SQLite, constructing it creates (or upgrades) the database's schema:
+    drivers started together on one new file take turns (a lock file beside it), since two creating the
+    schema at once fail with alembic's "table ... already exists"."""
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    db = sqlite_path(uri)
+    if db is None:
+        return MlflowClient(tracking_uri=uri)
+    with _file_lock(db.with_name(db.name + ".lock"), SCHEMA_LOCK_TIMEOUT_S):
+        return MlflowClient(tracking_uri=uri)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, timeout_s: float) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created if missing, left in place), waited for at most ``timeout_s``."""
+    import fcntl
+
+    with open(path, "a") as f:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path} stayed locked for {timeout_s:.0f} s") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def experiment_id(uri: str, name: str) -> str:

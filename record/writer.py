@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -28,12 +29,44 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Writer:
-    """Every MLflow write of a study, in order. ``failures`` lists the writes that failed after retries."""
+_LIVE: "weakref.WeakSet[Writer]" = weakref.WeakSet()  # every open writer of this process (flush_all)
 
-    def __init__(self, uri: str):
+
+def flush_all() -> None:
+    """Wait until every queued write of every writer of this process is done (before the driver exits)."""
+    for writer in list(_LIVE):
+        writer.flush()
+
+
+def unwritten() -> tuple[int, int]:
+    """(writes kept in a spool, writes the store refused) over every writer of this process."""
+    writers = list(_LIVE)
+    spools = {w.spool_dir for w in writers if w.spool_dir is not None}
+    from record.spool import pending
+
+    return sum(pending(d) for d in spools), sum(len(w.failures) for w in writers)
+
+
+class Writer:
+    """Every MLflow write of a study, in order. ``failures`` lists the writes the store refused; ``spooled``
+    counts those kept on local disk (``spool_dir``) while it did not answer (:mod:`record.queue`)."""
+
+    def __init__(self, uri: str, spool_dir: str | Path | None = None):
         self.uri = uri
-        self._queue = WriteQueue(uri)
+        self._queue = WriteQueue(uri, spool_dir)
+        _LIVE.add(self)
+
+    @property
+    def spooled(self) -> int:
+        return self._queue.spooled
+
+    @property
+    def spool_dir(self) -> Path | None:
+        return self._queue.spool_dir
+
+    def spool_to(self, folder: str | Path) -> None:
+        """Keep writes in ``folder`` while the store does not answer (set once the study's folder is known)."""
+        self._queue.spool_to(folder)
 
     @property
     def client(self):
@@ -77,19 +110,30 @@ class Writer:
         return run_id
 
     def reopen_study(self, parent_id: str) -> None:
-        """A resumed study's parent run is RUNNING again."""
+        """A resumed study's parent run is RUNNING again (and no longer says what killed it)."""
+        self._untag_killed(parent_id)
         self._queue.later(parent_id, "update_run", "RUNNING")
 
-    def end_study(self, parent_id: str, interrupted: bool) -> None:
+    def end_study(self, parent_id: str, interrupted: bool, killed_by: str | None = None) -> None:
+        """The parent run FINISHED, or KILLED (``killed_by``: the signal's name) to be continued by ``--resume``."""
+        if killed_by:
+            self._queue.later(parent_id, "set_tag", S.KILLED_BY, killed_by)
         self._queue.later(parent_id, "set_terminated", "KILLED" if interrupted else "FINISHED")
         self.flush()
 
-    def close_stale(self, exp_id: str, parent_id: str) -> int:
-        """Mark KILLED the trial runs still RUNNING under ``parent_id`` (their driver is gone); returns how many."""
-        self.flush()
+    def close_stale(self, exp_id: str, parent_id: str, killed_by: str = S.DRIVER_LOST) -> int:
+        """Mark KILLED the trial runs still RUNNING under ``parent_id``; returns how many.
+
+        ``killed_by`` says why: the signal that stopped this driver, or (the default) a driver that died.
+        While writes wait in a spool, MLflow's view is behind it (a run's end may be among them): nothing is
+        judged stale then, and ``--resume`` does it after writing the spool.
+        """
+        flush_all()  # the study's callback has a writer of its own
+        if unwritten()[0]:
+            return 0
         stale = [r for r in reader.children(self.client, exp_id, parent_id) if r.info.status == "RUNNING"]
         for run in stale:
-            self.kill_trial(run.info.run_id)
+            self.kill_trial(run.info.run_id, killed_by)
         self.flush()
         return len(stale)
 
@@ -151,6 +195,7 @@ class Writer:
 
     def continue_trial(self, run_id: str) -> None:
         """A trial restarted after a failure or a resume: its run is RUNNING again."""
+        self._untag_killed(run_id)
         self._queue.later(run_id, "update_run", "RUNNING")
 
     def report(self, run_id: str, step: int, metrics: Mapping[str, float], node_id: str | None = None,
@@ -190,9 +235,10 @@ class Writer:
             self._queue.later(run_id, "set_tag", key, value)
         self._queue.later(run_id, "set_terminated", "FINISHED" if status in S.TRAINED else "FAILED")
 
-    def kill_trial(self, run_id: str) -> None:
+    def kill_trial(self, run_id: str, killed_by: str = S.DRIVER_LOST) -> None:
         """A trial whose driver is gone or was interrupted: KILLED, to be continued by ``--resume``."""
         self._queue.later(run_id, "set_tag", S.STATUS, S.KILLED)
+        self._queue.later(run_id, "set_tag", S.KILLED_BY, killed_by)
         self._queue.later(run_id, "set_terminated", "KILLED")
 
     # --- the published model ----------------------------------------------------------------------------
@@ -219,6 +265,11 @@ class Writer:
         self._queue.call("log_artifact", run_id, str(path))
 
     # --- helpers ----------------------------------------------------------------------------------------
+    def _untag_killed(self, run_id: str) -> None:
+        self.flush()
+        if S.KILLED_BY in retry(self.client.get_run, run_id).data.tags:
+            self._queue.later(run_id, "delete_tag", S.KILLED_BY)
+
     def _params(self, run_id: str, params: list) -> None:
         for i in range(0, len(params), MAX_PARAMS_PER_BATCH):
             self._queue.later(run_id, "log_batch", (), params[i:i + MAX_PARAMS_PER_BATCH])

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from record import reader
 from record import schema as S
+from record.errors import RecordUnavailable
 from record.store import retry
-from study import confirm, invocation, storage
+from record.writer import flush_all, unwritten
+from study import confirm, invocation, storage, tune_state
 from study.mlflow_inputs import dataset_input
 from study.resolve import Resolved, parse_sets, run_name_keys
 
@@ -46,16 +48,26 @@ def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_
     confirm_dir = exp_dir + SUFFIX
     if Tuner.can_restore(confirm_dir):
         ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
-        tuner = restore_tuner(confirm_dir, r, data, assets, resources, ended)
+        full = reader.any_killed_by(client, exp_id, parent_id, S.DISK_FULL)
+        local = storage.local_path(confirm_dir)
+        if local is not None:
+            tune_state.repair(local)
+        tuner = restore_tuner(confirm_dir, r, data, assets, resources, ended, resume_errored=full)
     else:
         logger = MLflowTrialLogger(writer.uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
                                    storage.staging_dir(confirm_dir), run_tags=run_tags,
                                    config_tags=confirm.point_tags(cands, seeds), name_keys=run_name_keys(r),
-                                   dataset=dataset_input(data, data_root), name_prefix="confirm")
+                                   dataset=dataset_input(data, data_root), name_prefix="confirm",
+                                   spool_dir=str(storage.spool_dir(confirm_dir)),
+                                   tune_state_dir=None if storage.local_path(confirm_dir) is None else
+                                   str(storage.local_path(confirm_dir)))
         searcher = FixedPointsSearch(points, r.study.metric, r.study.mode, r.max_concurrent)
         tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir), [logger],
                             num_samples=len(points), fifo=True)
     tuner.fit()
+    flush_all()
+    if unwritten()[0]:  # the store went away: MLflow cannot tell how the confirmation ended yet
+        raise RecordUnavailable("the tracking store stopped answering during the confirmation")
     runs = reader.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric,
                            phase=S.CONFIRM)
     rows = confirm.summarise(cands, runs, r.study.mode)

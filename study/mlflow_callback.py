@@ -12,16 +12,20 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import time
 from pathlib import Path
 
 from ray.tune import Callback
 
 from record import reader
 from record import schema as S
+from record.errors import RecordUnavailable
 from record.store import retry
 from record.writer import Writer
 from study import result_keys as keys
 from study.confirm import point_key
+from study.interrupts import EXIT_DISK_FULL, EXIT_RECORD, request_stop
+from study import tune_state
 from study.mlflow_ui import trial_run_name
 from trainables import metric_names as M
 from trainables.checkpoint import CONFIG_FILE, METRICS_KEY, MODEL_FILE, STATE_FILE, report_of
@@ -34,7 +38,8 @@ class MLflowTrialLogger(Callback):
     def __init__(self, uri: str, experiment_id: str, parent_run_id: str, study: str, metric: str, mode: str,
                  max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None,
                  config_tags: dict[str, dict[str, str]] | None = None, name_keys: tuple[str, ...] = (),
-                 dataset=None, name_prefix: str = "trial"):
+                 dataset=None, name_prefix: str = "trial", spool_dir: str | None = None,
+                 tune_state_dir: str | None = None):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
         self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
         self.staging = staging_dir
@@ -43,6 +48,9 @@ class MLflowTrialLogger(Callback):
         self.name_keys = name_keys  # config keys in each run's name: "trial-3 β=0.81 latent=12 mlp"
         self.dataset = dataset  # an mlflow.entities.DatasetInput every trial logs (the Dataset column)
         self.name_prefix = name_prefix  # "trial" for the search's runs, "confirm" for the confirmation's
+        self.spool_dir = spool_dir  # where writes wait while the tracking store does not answer
+        self.tune_state_dir = tune_state_dir  # Tune's local experiment folder, whose state is backed up
+        self._last_backup = 0.0
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.ended: set[str] = set()  # trials whose run this callback ended (or found ended)
@@ -58,6 +66,9 @@ class MLflowTrialLogger(Callback):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("ended", set(state.get("outcomes", ())))  # pickled before "ended" existed
+        self.__dict__.setdefault("spool_dir", None)
+        self.__dict__.setdefault("tune_state_dir", None)
+        self.__dict__.setdefault("_last_backup", 0.0)
 
     def get_state(self) -> dict:
         return {"runs": dict(self.runs), "best": dict(self.best), "ended": sorted(self.ended)}
@@ -69,11 +80,17 @@ class MLflowTrialLogger(Callback):
     @property
     def writer(self) -> Writer:
         if self._writer is None:
-            self._writer = Writer(self.uri)
+            self._writer = Writer(self.uri, self.spool_dir)
         return self._writer
 
     # --- Tune hooks -----------------------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
+        try:
+            self._start(trial)
+        except RecordUnavailable as e:  # no run to record the trial in: stop the study, resume continues it
+            request_stop(f"{e}", EXIT_RECORD)
+
+    def _start(self, trial) -> None:
         self.writer.flush()
         client = self.writer.client
         run_id = self.runs.get(trial.trial_id) or reader.find_trial_run(client, self.experiment_id,
@@ -98,6 +115,15 @@ class MLflowTrialLogger(Callback):
             config=trial.config, tags=tags, dataset=self.dataset)
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
+        self._backup_tune_state()
+        self._log_result(trial, result)
+
+    def _backup_tune_state(self) -> None:
+        if self.tune_state_dir and time.monotonic() - self._last_backup > tune_state.BACKUP_EVERY_S:
+            if tune_state.backup(self.tune_state_dir):  # a state being written is tried again at the next result
+                self._last_backup = time.monotonic()
+
+    def _log_result(self, trial, result: dict) -> None:
         run_id = self.runs.get(trial.trial_id)
         step = int(result.get(keys.ITERATION, 0))  # one report = one step (an epoch for the VAE families)
         if run_id is None or trial.trial_id in self.replayed or step <= self.logged.get(trial.trial_id, 0):
@@ -138,10 +164,24 @@ class MLflowTrialLogger(Callback):
         else:
             self._end(trial, S.FINISHED if reports >= self.max_reports else S.STOPPED_EARLY, reports)
 
+    def on_trial_recover(self, iteration: int, trials: list, trial, **info) -> None:
+        """A trial failed and Tune will restart it from its checkpoint. A full disk stops the study instead
+        (every trial would fail the same way): ``--resume`` continues the trial once there is space."""
+        line = _error_line(trial)
+        if is_disk_full(line):
+            request_stop(f"{S.DISK_FULL}: trial {trial.trial_id}: {line}", EXIT_DISK_FULL)
+
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
         if trial.trial_id in self.replayed:
             return
-        self._end(trial, S.FAILED, int((trial.last_result or {}).get(keys.ITERATION, 0)), error=_error_line(trial))
+        line = _error_line(trial)
+        if is_disk_full(line):  # not the trial's fault: KILLED, and --resume runs it again from its checkpoint
+            run_id = self.runs.get(trial.trial_id)
+            if run_id is not None:
+                self.writer.kill_trial(run_id, S.DISK_FULL)
+            request_stop(f"{S.DISK_FULL}: trial {trial.trial_id}: {line}", EXIT_DISK_FULL)
+            return
+        self._end(trial, S.FAILED, int((trial.last_result or {}).get(keys.ITERATION, 0)), error=line)
 
     def on_experiment_end(self, trials: list, **info) -> None:
         self.writer.flush()
@@ -178,6 +218,14 @@ def _read_image(path: Path):
 def _kept_with_best(f: Path) -> bool:
     """Weights, config and any export a family writes; not the trainer state, grids or temporary files."""
     return f.is_file() and f.name != STATE_FILE and f.suffix not in (".png", ".tmp") and not f.name.startswith(".")
+
+
+DISK_FULL_ERRORS = ("[Errno 28]", "No space left on device", "[Errno 122]", "Disk quota exceeded", "[Errno 27]",
+                    "File too large")  # ENOSPC, EDQUOT, EFBIG (a file-size limit)
+
+
+def is_disk_full(error_line: str) -> bool:
+    return any(mark in error_line for mark in DISK_FULL_ERRORS)
 
 
 def _error_line(trial) -> str:

@@ -1,41 +1,52 @@
 """``python -m study.run STUDY``: run a study on Ray Tune and record it in MLflow.
 
 Exit codes: 0 the study ran; 1 it ran but no trial trained successfully (all failed, or every
-configuration was over the parameter cap); 2 bad input, with one line naming the problem and fix.
+configuration was over the parameter cap); 2 bad input, with one line naming the problem and fix; 3 part of
+the MLflow record could not be written (kept on disk, written by ``--resume``);
+128 + N stopped by signal N (143: SIGTERM, 130: SIGINT), resumable with ``--resume``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import subprocess
+from study.interrupts import Interrupted, Interrupts  # the standard library only: installed before the slow imports
+
+STARTUP = Interrupts()
+if __name__ == "__main__":
+    STARTUP.install(deferred=True)  # a SIGTERM while torch and MLflow import is noted, and ends main at once
+
+import os  # noqa: E402
 import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from record import reader, store
-from record import schema as S
+from record import store
+from record.store import DEFAULT_PATIENCE_S, PATIENCE_ENV
 from record.errors import UsageError
-from record.writer import Writer
-from study import confirm_phase, invocation, mlflow_ui, report, storage, user_studies
+from study import invocation, report, storage, user_studies
 from study.cli import build_parser
-from study.mlflow_inputs import dataset_input
-from study.resolve import Resolved, resolve, run_name_keys, searched_keys
-from trainables.data import DataUnavailable, check_splits, default_data_root
-from trainables.metric_names import best_of
+from study.driver import Driver, address
+from study.resolve import resolve
+from trainables.data import default_data_root
 
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # MLflow is the record; skip CSV/JSON/TBX
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per checkpoint file is noise
 # a snapshot per checkpoint is what makes --resume exact; the warning about it is noise here
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+# an unreachable tracking store: MLflow's own HTTP retries would wait ~4 min per call; a few quick ones, then
+# record.store waits for the store (GENSTUDY_MLFLOW_PATIENCE_S) while the study goes on, then spools
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+os.environ.setdefault(PATIENCE_ENV, str(int(DEFAULT_PATIENCE_S)))
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> int:
     args = build_parser(prog).parse_args(argv)
     _quiet_optuna()  # resolving a study samples its space with Optuna
+    interrupts = Interrupts(prog.removeprefix("python -m "), signum=STARTUP.signum)
     try:
+        interrupts.install()
+        if interrupts.signum is not None:
+            raise Interrupted(interrupts.signum)
         user_studies.load(args.studies)
         if args.list:
             print(report.list_studies())
@@ -58,14 +69,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
         if args.print:
             print(report.describe(r, {"tracking_uri": uri, "data_root": str(data_root),
                                       "cpus_per_trial": args.cpus_per_trial or r.profile.cpus_per_trial,
-                                      "gpus_per_trial": args.gpus_per_trial, "address": _address(args.address),
+                                      "gpus_per_trial": args.gpus_per_trial, "address": address(args.address),
                                       "storage_path": storage.resolve(args.storage_path)}))
             return 0
         store.preflight(uri)
-        return _run(r, args, uri, data_root, resumed)
+        return Driver(r, args, uri, data_root, resumed, interrupts).run()
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
         return 2
+    except Interrupted:  # a signal before the study was set up: nothing to record yet
+        print(f"study.run: stopped by {interrupts.name} before the study started; nothing was recorded",
+              file=sys.stderr)
+        return interrupts.exit_code
 
 
 def _quiet_optuna() -> None:
@@ -100,187 +115,6 @@ def _data_root(cli_value: str | None) -> Path:
         raise UsageError(f"data root {root} is not a readable folder; fix: pass --data-root DIR "
                          "holding MNIST/raw (or set GENSTUDY_DATA_ROOT)")
     return root
-
-
-def _address(cli_value: str | None) -> str | None:
-    return cli_value or os.environ.get("RAY_ADDRESS") or None
-
-
-def source_tags() -> dict[str, str]:
-    """MLflow's own source tag, ``mlflow.source.git.commit`` (the UI shows it), when genstudy runs from a git checkout."""
-    from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
-
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    commit = out.stdout.strip()
-    return {MLFLOW_GIT_COMMIT: commit} if out.returncode == 0 and commit else {}
-
-
-def _load_data(r: Resolved, data_root: Path):
-    """The family's data (train, validation and test splits), loaded once in the driver."""
-    try:
-        data = r.family.load_data(r.fixed, data_root)
-    except DataUnavailable as e:
-        raise UsageError(str(e)) from None
-    check_splits(data)  # a family without a validation split is a bug, not bad input
-    return data
-
-
-def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
-    import ray
-
-    from study.mlflow_callback import MLflowTrialLogger
-    from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
-
-    storage_path = storage.resolve(args.storage_path)
-    # Ray takes seconds to start; loading the data and MLflow's set-up (a new database's schema, the
-    # parent run) take seconds too. All three overlap. Preflight has already checked the URI, and no
-    # MLflow run is made before the data has loaded, so a data error (exit 2) leaves no run behind.
-    with ThreadPoolExecutor(2, thread_name_prefix="genstudy-setup") as pool:
-        loading = pool.submit(_load_data, r, data_root)
-        setup = pool.submit(_open_study_record, r, args, uri, storage_path, data_root, resumed, loading)
-        # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
-        os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
-        # "local": a private instance, never one that a `ray start` on this machine happens to run
-        ray.init(address=_address(args.address) or "local", include_dashboard=False, log_to_driver=True,
-                 configure_logging=True, logging_level="WARNING")
-        try:
-            data = loading.result()
-            writer, exp_dir, exp_id, parent_id = setup.result()
-        except BaseException:
-            ray.shutdown()
-            raise
-    try:
-        gpus = args.gpus_per_trial
-        if gpus is None:
-            gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-        resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
-        assets = r.family.prepare(data, data_root) if r.family.prepare else {}
-        searcher = make_searcher(r)
-        run_tags = {**source_tags(), S.PHASE: S.SEARCH}
-        if resumed is None:
-            logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
-                                       storage.staging_dir(exp_dir), run_tags=run_tags, name_keys=run_name_keys(r),
-                                       dataset=dataset_input(data, data_root))
-            tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(exp_dir), [logger])
-        else:
-            ended = invocation.ended_trials(writer.client, exp_id, parent_id, r.study.metric)
-            tuner = restore_tuner(exp_dir, r, data, assets, resources, ended)
-        tuner.fit()
-        with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:  # the searcher's final state, saved by Tune
-            storage.download(exp_dir, ".pkl", Path(tmp))
-            searcher.restore_from_dir(tmp)
-        interrupted = writer.close_stale(exp_id, parent_id) > 0 or searcher.proposed < r.num_samples
-        code = _finish(r, writer, exp_id, parent_id, searcher, data, args.register)
-        if code == 0 and not interrupted and r.confirm > 0:
-            interrupted = confirm_phase.run(r, writer, exp_id, parent_id, exp_dir, storage_path, data, assets,
-                                            resources, source_tags(), data_root)
-            interrupted |= writer.close_stale(exp_id, parent_id) > 0
-    finally:
-        ray.shutdown()
-    writer.end_study(parent_id, interrupted)
-    if interrupted:
-        print(f"study.run: {r.study.name} was interrupted; continue it with: python -m study.run {r.study.name} "
-              f"--resume --storage-path {storage_path}", file=sys.stderr)
-    return code
-
-
-def _open_study_record(r: Resolved, args, uri: str, storage_path: str, data_root: Path, resumed, loading) -> tuple:
-    """The parent MLflow run and the record ``--resume`` reads: a new one, or the resumed study's
-    (whose runs left RUNNING by a dead driver are marked KILLED).
-
-    Returns (the study's writer, exp_dir (a folder or a URI), experiment id, parent run id).
-    """
-    writer = Writer(uri)  # a new SQLite database gets its schema here (seconds)
-    data = loading.result()  # the data loaded (or this raises its error): only now are runs made or changed
-    if resumed is not None:
-        exp_dir, exp_id, parent_id = resumed.path, resumed.record["experiment_id"], resumed.record["parent_run_id"]
-        stale = writer.close_stale(exp_id, parent_id)
-        writer.reopen_study(parent_id)
-        print(f"resuming {exp_dir} (MLflow parent run {parent_id}; {stale} stale runs marked KILLED)")
-        return writer, exp_dir, exp_id, parent_id
-    exp_id = writer.experiment(r.study.name, mlflow_ui.experiment_tags(
-        r.study.name, r.study.description, r.study.metric, r.study.mode, r.study.test_metric, searched_keys(r)))
-    name = f"{r.study.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    tags = source_tags()
-    if args.from_config:
-        tags[S.FROM_CONFIG] = str(Path(args.from_config).resolve())
-    parent_id = writer.open_study(exp_id, name, study=r.study.name, profile=r.profile_name, family=r.family.name,
-                                  unit=r.family.unit, params=_parent_params(r), tags=tags,
-                                  dataset=dataset_input(data, data_root), references=r.study.references)
-    exp_dir = storage.join(storage_path, name)
-    invocation.save(exp_dir, args, parent_id, exp_id, uri, data_root, r.study.metric)
-    return writer, exp_dir, exp_id, parent_id
-
-
-def _parent_params(r: Resolved) -> dict[str, object]:
-    """The parent run's params: the study's metric and budgets, its fixed values and grid axes."""
-    return {S.PROFILE: r.profile_name, S.NUM_SAMPLES: r.num_samples, S.MAX_EPOCHS: r.max_epochs, S.MAX_T: r.max_t,
-            S.METRIC: r.study.metric, S.MODE: r.study.mode, S.TEST_METRIC: r.study.test_metric,
-            S.PARAM_CAP: r.param_cap, S.GRACE_PERIOD: r.profile.grace_period,
-            S.REDUCTION_FACTOR: r.profile.reduction_factor, S.SEARCHER: r.searcher, S.SCHEDULER: r.scheduler,
-            S.MAX_CONCURRENT: r.max_concurrent, **{S.FIXED_PREFIX + k: v for k, v in r.fixed.items()},
-            **{S.GRID_PREFIX + k: ",".join(map(str, v)) for k, v in r.grid.items()}}
-
-
-def _finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, data, register: str | None) -> int:
-    """Print the summary and record the best trial on the parent run, from what MLflow holds."""
-    outcomes = reader.outcomes(writer.client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
-    for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
-        print(line)
-    writer.study_counts(parent_id, searcher.proposed, len(searcher.rejected),
-                        {k: sum(o.status == k for o in outcomes.values()) for k in S.ENDED})
-    writer.rejected(parent_id, [{"config": x.config, "n_params": x.n_params} for x in searcher.rejected])
-    scored = {t: o for t, o in outcomes.items() if o.scored}
-    if not scored:
-        why = (f"every configuration was over the {r.param_cap:,}-parameter cap; fix: narrow the space "
-               "(--set width=..., depth=...) or raise --param-cap" if searcher.rejected and not outcomes
-               else "no trial trained successfully")
-        print(f"study.run: {r.study.name}: {why}; nothing to report", file=sys.stderr)
-        writer.flush()
-        return 1
-    pick = min if r.study.mode == "min" else max
-    best_id = pick(scored, key=lambda t: scored[t].best)
-    best = scored[best_id]
-    config = dict(store.retry(writer.client.get_run, best.run_id).data.params)
-    values = {best_of(r.study.metric): best.best}
-    if best.test is not None:  # the test number of the chosen checkpoint: reported, not chosen by
-        values[best_of(r.study.test_metric)] = best.test
-    writer.best(parent_id, best_id, best.run_id, config, values)
-    test = "" if best.test is None else f", {r.study.test_metric} = {best.test:.3f}"
-    print(f"best trial {best_id} (chosen on {r.study.metric}): {r.study.metric} = {best.best:.3f}{test} at report "
-          f"{best.best_report} ({best.status}, {best.reports} reports)")
-    print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
-    _publish(r, writer, exp_id, parent_id, best, data, register)
-    uri = writer.uri
-    print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best.run_id}")
-    base = uri if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
-    if base != uri:
-        print(f"  browse: mlflow ui --backend-store-uri {uri}  (then open the trials below)")
-    print(f"  trials: {mlflow_ui.runs_link(exp_id, base)}")
-    return 0
-
-
-def _publish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, best, data, register) -> None:
-    """The best trial as an MLflow model (+ ``.pt2`` programs, + a registry version); its URI tags both runs."""
-    from study.mlflow_models import publish
-
-    tags = {S.STUDY: r.study.name, S.MODEL_PARENT_RUN_ID: parent_id, S.BEST_RUN_ID: best.run_id,
-            S.METRIC: f"{r.study.metric}={best.best:.6g}"}
-    try:
-        published = publish(writer, exp_id, best.run_id, best.best_report, r.family, data, register, tags)
-    except Exception as e:  # noqa: BLE001 - the study's record stands without its published model
-        print(f"study.run: publishing the best model failed ({type(e).__name__}: {e}); its checkpoint is in run "
-              f"{best.run_id}", file=sys.stderr)
-        return
-    if published is None:
-        return
-    writer.published((parent_id, best.run_id), published.model_uri)
-    print(f"  model: {published.model_uri} (mlflow.pytorch.load_model); programs: {', '.join(published.programs)} "
-          f"on the best run" + (f"; registered as {published.registered}" if published.registered else ""))
 
 
 def exit_fast(code: int) -> None:

@@ -120,6 +120,17 @@ def name(location: str) -> str:
     return location.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
+SPOOL_ROOT = Path("~/.cache/genstudy/spool")  # MLflow writes kept while the store is away, when storage is remote
+
+
+def spool_dir(experiment: str) -> Path:
+    """Where MLflow writes wait while the tracking store does not answer (:mod:`record.spool`): in the
+    experiment folder when it is local, else a local cache folder named after the experiment; ``--resume``
+    writes them."""
+    local = local_path(experiment)
+    return local / "mlflow_spool" if local is not None else SPOOL_ROOT.expanduser() / name(experiment)
+
+
 def staging_dir(experiment: str) -> str:
     """Where the MLflow callback keeps each running trial's best checkpoint until the trial ends: in
     the experiment folder when it is local (a resumed driver finds it there), else a local cache

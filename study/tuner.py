@@ -107,10 +107,12 @@ class FixedPointsSearch(Searcher):
 
 
 def restore_tuner(path: str, r: Resolved, data: SplitData, assets: dict, resources: Resources,
-                  ended: dict[str, dict]) -> tune.Tuner:
+                  ended: dict[str, dict], resume_errored: bool = False) -> tune.Tuner:
     """Tune's restore: finished trials stay finished, unfinished ones continue from their last
     checkpoint, and the searcher and callbacks get back their saved state. ``ended``: trials that
-    MLflow records as ended after Tune's last snapshot; they report their result, not train again."""
+    MLflow records as ended after Tune's last snapshot; they report their result, not train again.
+    ``resume_errored``: errored trials continue too (a study stopped by a full disk: its trials failed
+    for want of space, not for what they are)."""
     return tune.Tuner.restore(storage.pyarrow_uri(path),
                               trainable=make_trainable(r, data, assets, resources, ended),
-                              resume_unfinished=True, resume_errored=False)
+                              resume_unfinished=True, resume_errored=resume_errored)

@@ -57,6 +57,24 @@ class RayCluster:
         stop_processes_under(self.temp_dir)
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
+    def kill_worker_node(self) -> list[int]:
+        """SIGKILL the worker node (its raylet and agents, found by ``--node_ip_address``, and every process
+        they started: the trial workers running there), as a machine that dies would; returns their pids."""
+        table = _processes()
+        doomed = {pid for pid, (_, cmd) in table.items()
+                  if self.temp_dir in cmd and f"--node_ip_address={NODE_IP}" in cmd}
+        grew = True
+        while grew:
+            children = {pid for pid, (ppid, _) in table.items() if ppid in doomed} - doomed - {os.getpid()}
+            grew = bool(children)
+            doomed |= children
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return sorted(doomed)
+
 
 def _processes() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, command line) of every process this user can read (Linux /proc)."""
@@ -94,21 +112,27 @@ def stop_processes_under(temp_dir: str, grace_s: float = 15.0) -> None:
 
 
 class MlflowServer:
-    """``mlflow server`` on 127.0.0.1 with a SQLite backend and a local artifact root."""
+    """``mlflow server`` on 127.0.0.1 with a SQLite backend and a local artifact root; :meth:`stop` and
+    :meth:`start` take it away and bring it back on the same port, with the same database."""
 
     def __init__(self, tmp: Path):
         self.port = free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         self.tmp = tmp
         self.proc: subprocess.Popen | None = None
+        self.log = None
 
     def __enter__(self) -> "MlflowServer":
-        self.log = open(self.tmp / "mlflow-server.log", "w")
+        return self.start()
+
+    def start(self) -> "MlflowServer":
+        self.log = open(self.tmp / "mlflow-server.log", "a")
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no GenAI job runners: faster, fewer pids
         self.proc = subprocess.Popen(
-            [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
              "--backend-store-uri", f"sqlite:///{self.tmp}/server.db",
              "--artifacts-destination", (self.tmp / "server-artifacts").as_uri(), "--workers", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
@@ -120,14 +144,21 @@ class MlflowServer:
                 time.sleep(0.5)
         raise TimeoutError("mlflow server did not come up in 120 s")
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> None:
+        """Stop the server's whole process group (its workers too), by its own pid."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
+                self.proc.wait(timeout=30)
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def has_ray_cli() -> bool:

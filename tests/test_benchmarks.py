@@ -35,6 +35,7 @@ def test_phases_splits_one_invocation(mnist_root):
     rows = {line.split(" | ")[0].lstrip("| "): float(line.rstrip(" |").split(" | ")[-1])
             for line in p.stdout.splitlines() if line.startswith("| ") and not line.startswith("| phase")
             and not line.startswith("| ---")}
-    assert {"ray.init", "Tuner.fit", "ray.shutdown", "study.run._load_data", "study.run._open_study_record"} <= set(rows)
-    assert all(v >= 0 for v in rows.values()) and rows["Tuner.fit"] > 0
+    assert {"ray.init", "ray.tune.tuner.Tuner.fit", "ray.shutdown", "study.driver._load_data",
+            "study.driver.Driver._open_record", "study.driver.finish"} <= set(rows)
+    assert all(v >= 0 for v in rows.values()) and rows["ray.tune.tuner.Tuner.fit"] > 0
     assert "1 trials, 2 reports" in p.stdout

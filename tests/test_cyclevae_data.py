@@ -6,7 +6,7 @@ import torch
 
 from record.errors import UsageError
 from study.resolve import resolve
-from study.run import _load_data
+from study.driver import _load_data
 from tests.sprites_files import write_character, write_sprites
 from trainables.data.arrays import DataUnavailable, ImageData
 from trainables.data.paired import PairedData, PairSampler, epoch_batches

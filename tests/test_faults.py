@@ -6,45 +6,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from benchmarks.procs import cmdline, descendants
 from tests.conftest import REPO, run_cli
+from tests.study_process import children as _children
+from tests.study_process import start as _start
+from tests.study_process import wait_for as _wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def _children(uri: str, study: str = "vae_beta_sweep") -> list:
-    client = MlflowClient(uri)
-    exp = client.get_experiment_by_name(study)
-    if exp is None:
-        return []
-    try:
-        return [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
-    except Exception:  # noqa: BLE001 - the database may be busy or half-created while polling
-        return []
-
-
-def _start(args: list[str], log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")}
-    return subprocess.Popen([sys.executable, "-m", "study.run", *args], cwd=REPO, stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
-
-
-def _wait_for(predicate, proc: subprocess.Popen, timeout: float, log: Path) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        if proc.poll() is not None:
-            raise AssertionError(f"study ended (rc={proc.returncode}) before the fault point:\n"
-                                 + log.read_text()[-3000:])
-        time.sleep(0.3)
-    raise AssertionError("fault point not reached in time:\n" + log.read_text()[-3000:])
 
 
 def test_sigkill_of_driver_then_resume(tmp_path, mnist_root):

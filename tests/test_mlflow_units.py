@@ -69,7 +69,8 @@ def test_signatures_have_a_dynamic_batch_and_name_only_several_tensors():
 
 
 def test_a_failed_publish_is_reported_and_the_study_still_ends(monkeypatch, capsys):
-    from study import mlflow_models, run
+    from study import best as study_best
+    from study import mlflow_models
     from study.resolve import resolve
 
     def broken(*args, **kwargs):
@@ -79,6 +80,6 @@ def test_a_failed_publish_is_reported_and_the_study_still_ends(monkeypatch, caps
     from record.reader import Outcome
 
     best = Outcome("t1", "b1", "finished", 3, best=101.5, best_report=3)
-    run._publish(resolve("vae_beta_sweep", "smoke"), None, "1", "p1", best, None, None)
+    study_best.publish(resolve("vae_beta_sweep", "smoke"), None, "1", "p1", best, None, None)
     assert "publishing the best model failed (RuntimeError: export broke); its checkpoint is in run b1" in \
         capsys.readouterr().err

@@ -1,0 +1,69 @@
+"""The end of a search: the summary printed, the best trial recorded on the parent run and published."""
+
+from __future__ import annotations
+
+import sys
+
+from record import reader, store
+from record import schema as S
+from record.writer import Writer
+from study import mlflow_ui, report
+from study.resolve import Resolved
+from trainables.metric_names import best_of
+
+
+def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, data, register: str | None) -> int:
+    """Print the summary and record the best trial on the parent run, from what MLflow holds."""
+    outcomes = reader.outcomes(writer.client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
+    for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
+        print(line)
+    writer.study_counts(parent_id, searcher.proposed, len(searcher.rejected),
+                        {k: sum(o.status == k for o in outcomes.values()) for k in S.ENDED})
+    writer.rejected(parent_id, [{"config": x.config, "n_params": x.n_params} for x in searcher.rejected])
+    scored = {t: o for t, o in outcomes.items() if o.scored}
+    if not scored:
+        why = (f"every configuration was over the {r.param_cap:,}-parameter cap; fix: narrow the space "
+               "(--set width=..., depth=...) or raise --param-cap" if searcher.rejected and not outcomes
+               else "no trial trained successfully")
+        print(f"study.run: {r.study.name}: {why}; nothing to report", file=sys.stderr)
+        writer.flush()
+        return 1
+    pick = min if r.study.mode == "min" else max
+    best_id = pick(scored, key=lambda t: scored[t].best)
+    best = scored[best_id]
+    config = dict(store.retry(writer.client.get_run, best.run_id).data.params)
+    values = {best_of(r.study.metric): best.best}
+    if best.test is not None:  # the test number of the chosen checkpoint: reported, not chosen by
+        values[best_of(r.study.test_metric)] = best.test
+    writer.best(parent_id, best_id, best.run_id, config, values)
+    test = "" if best.test is None else f", {r.study.test_metric} = {best.test:.3f}"
+    print(f"best trial {best_id} (chosen on {r.study.metric}): {r.study.metric} = {best.best:.3f}{test} at report "
+          f"{best.best_report} ({best.status}, {best.reports} reports)")
+    print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
+    publish(r, writer, exp_id, parent_id, best, data, register)
+    uri = writer.uri
+    print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best.run_id}")
+    base = uri if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
+    if base != uri:
+        print(f"  browse: mlflow ui --backend-store-uri {uri}  (then open the trials below)")
+    print(f"  trials: {mlflow_ui.runs_link(exp_id, base)}")
+    return 0
+
+
+def publish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, best, data, register) -> None:
+    """The best trial as an MLflow model (+ ``.pt2`` programs, + a registry version); its URI tags both runs."""
+    from study import mlflow_models
+
+    tags = {S.STUDY: r.study.name, S.MODEL_PARENT_RUN_ID: parent_id, S.BEST_RUN_ID: best.run_id,
+            S.METRIC: f"{r.study.metric}={best.best:.6g}"}
+    try:
+        published = mlflow_models.publish(writer, exp_id, best.run_id, best.best_report, r.family, data, register, tags)
+    except Exception as e:  # noqa: BLE001 - the study's record stands without its published model
+        print(f"study.run: publishing the best model failed ({type(e).__name__}: {e}); its checkpoint is in run "
+              f"{best.run_id}", file=sys.stderr)
+        return
+    if published is None:
+        return
+    writer.published((parent_id, best.run_id), published.model_uri)
+    print(f"  model: {published.model_uri} (mlflow.pytorch.load_model); programs: {', '.join(published.programs)} "
+          f"on the best run" + (f"; registered as {published.registered}" if published.registered else ""))
