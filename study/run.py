@@ -18,7 +18,7 @@ from record import reader, store
 from record import schema as S
 from record.errors import UsageError
 from record.writer import Writer
-from study import confirm_phase, invocation, mlflow_ui, report, storage, user_studies
+from study import checks, confirm_phase, invocation, mlflow_ui, report, storage, user_studies
 from study.cli import build_parser
 from study.mlflow_inputs import dataset_input
 from study.resolve import Resolved, resolve, run_name_keys, searched_keys
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
     args = build_parser(prog).parse_args(argv)
     _quiet_optuna()  # resolving a study samples its space with Optuna
     try:
+        checks.flags(args)
         user_studies.load(args.studies)
         if args.list:
             print(report.list_studies())
@@ -61,7 +62,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
                                       "gpus_per_trial": args.gpus_per_trial, "address": _address(args.address),
                                       "storage_path": storage.resolve(args.storage_path)}))
             return 0
+        checks.before_ray(args, r, _address(args.address), storage.resolve(args.storage_path), resumed is not None)
         store.preflight(uri)
+        if resumed is not None and invocation.finished(resumed.record):
+            print(f"study.run: {r.study.name}: that run finished ({resumed.path}); nothing to resume; to run the "
+                  f"study again, start a new one: python -m study.run {r.study.name} (without --resume)", file=sys.stderr)
+            return 0
         return _run(r, args, uri, data_root, resumed)
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
@@ -81,7 +87,7 @@ def _apply_from_config(args) -> None:
     from record.config_file import ConfigFileError, read
 
     try:
-        study, _, config = read(args.from_config, args.rank)
+        study, _, config = read(args.from_config, 1 if args.rank is None else args.rank)
     except ConfigFileError as e:
         raise UsageError(str(e)) from None
     if args.study and args.study != study:
@@ -150,6 +156,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         try:
             data = loading.result()
             writer, exp_dir, exp_id, parent_id = setup.result()
+            checks.cluster_fits(ray.cluster_resources(), args, r, on_refuse=lambda: writer.end_study(parent_id, True))
         except BaseException:
             ray.shutdown()
             raise
