@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -21,6 +19,19 @@ T = TypeVar("T")
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 SQLITE_LOCKED = ("database is locked", "database table is locked")  # SQLite's busy errors, which pass
 RETRY_HTTP_STATUS = (429, 503)  # too many requests, unavailable: a server asking the client to come back
+SQL_SERVERS = ("postgresql", "mysql", "mssql")  # MLflow's SQLAlchemy stores besides SQLite
+# SQLAlchemy's driver module -> how to install it
+DRIVERS = {"psycopg": "pip install 'genstudy[postgres]'",
+           "psycopg2": "pip install psycopg2-binary, or write postgresql+psycopg:// and pip install 'genstudy[postgres]'",
+           "mysqldb": "pip install mysqlclient, or write mysql+pymysql:// and pip install pymysql",
+           "pymysql": "pip install pymysql", "pyodbc": "pip install pyodbc (and an ODBC driver for SQL Server)",
+           "pymssql": "pip install pymssql"}
+# connecting is quick or never; answering may not be: a basic-auth server on a loaded machine took 5-12 s to
+# answer an authorised search (measured), and a slow server is not bad input
+SERVER_ANSWER_S = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+CREDENTIALS = ("set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (basic auth) or MLFLOW_TRACKING_TOKEN "
+               "(bearer) to an account of that server")
 
 
 def tracking_uri(cli_value: str | None) -> str:
@@ -38,7 +49,10 @@ def sqlite_path(uri: str) -> Path | None:
 def preflight(uri: str, timeout_s: float = 8.0) -> None:
     """Fail fast (UsageError) when ``uri`` cannot be written to or reached: a file store, a scheme MLflow
     has no store for, a SQLite path that is no database, a server that refuses (or lacks) the credentials
-    MLflow's client sends, a database whose driver is missing or that does not answer. Creates nothing."""
+    MLflow's client sends, a database whose driver is missing or that does not answer. Creates nothing.
+
+    ``timeout_s`` bounds connecting to a server or database; a server that accepted gets :data:`SERVER_ANSWER_S`.
+    """
     if uri.startswith("file:") or (("://" not in uri) and uri.rstrip("/").endswith("mlruns")):
         raise UsageError(f"tracking URI {uri!r} is a file store, which MLflow 3.13+ refuses; "
                          "fix: use --tracking-uri sqlite:///mlflow.db or an http:// server")
@@ -52,18 +66,6 @@ def preflight(uri: str, timeout_s: float = 8.0) -> None:
         _check_server(uri, timeout_s)
     elif uri.split(":", 1)[0].split("+", 1)[0] in SQL_SERVERS:
         _check_database(uri, timeout_s)
-
-
-SQL_SERVERS = ("postgresql", "mysql", "mssql")  # MLflow's SQLAlchemy stores besides SQLite
-# SQLAlchemy's driver module -> how to install it
-DRIVERS = {"psycopg": "pip install 'genstudy[postgres]'",
-           "psycopg2": "pip install psycopg2-binary, or write postgresql+psycopg:// and pip install 'genstudy[postgres]'",
-           "mysqldb": "pip install mysqlclient, or write mysql+pymysql:// and pip install pymysql",
-           "pymysql": "pip install pymysql", "pyodbc": "pip install pyodbc (and an ODBC driver for SQL Server)",
-           "pymssql": "pip install pymssql"}
-SQLITE_HEADER = b"SQLite format 3\x00"
-CREDENTIALS = ("set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (basic auth) or MLFLOW_TRACKING_TOKEN "
-               "(bearer) to an account of that server")
 
 
 def _check_scheme(uri: str) -> None:
@@ -112,7 +114,8 @@ def _check_server(uri: str, timeout_s: float) -> None:
         with warnings.catch_warnings():  # urllib3's InsecureRequestWarning when MLFLOW_TRACKING_INSECURE_TLS is set
             warnings.simplefilter("ignore")
             resp = http_request(creds, "/api/2.0/mlflow/experiments/search", "GET", max_retries=0, backoff_factor=0,
-                                timeout=timeout_s, raise_on_status=False, params={"max_results": 1})
+                                timeout=(timeout_s, max(timeout_s, SERVER_ANSWER_S)), raise_on_status=False,
+                                params={"max_results": 1}, extra_headers={"Connection": "close"})  # a one-off
     except MlflowException as e:
         cause = next((c for c in _chain(e) if isinstance(c, requests.RequestException)), None)
         if isinstance(cause, requests.exceptions.SSLError):

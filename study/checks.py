@@ -147,7 +147,8 @@ def cluster_fits(resources: Mapping[str, float], args, r, on_refuse: Callable[[]
     on_refuse()
     kind, n = short[0]
     flag = "--gpus-per-trial" if kind == "GPU" else "--cpus-per-trial"
-    raise UsageError(f"a trial asks for {n:g} {kind}s and the Ray cluster has {resources.get(kind, 0.0):g}; "
+    raise UsageError(f"a trial asks for {n:g} {kind}{'' if n == 1 else 's'} and the Ray cluster has "
+                     f"{resources.get(kind, 0.0):g}; "
                      f"fix: lower {flag}, or add nodes with {kind}s to the cluster")
 
 
