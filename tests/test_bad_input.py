@@ -36,6 +36,7 @@ from tests.conftest import run_cli
 # test machine, with other work), so the bound is generous: it still fails a check that waits on Ray's
 # retries (over 90 s) or on a trial that never leaves PENDING (44 s before).
 WALL_BOUND_S = 30.0
+CASE_TIMEOUT_S = 120  # then a case is killed and fails
 WORKERS = 2
 BEFORE_RAY, BEFORE_FIT = "before Ray", "before Tuner.fit"
 GOOD_CONFIG = {"dataset": "mnist", "seed": 3, "lr": 0.002, "batch_size": 128, "max_epochs": 1, "arch": "mlp",
@@ -173,7 +174,7 @@ def _params():
 
 @dataclass(frozen=True)
 class Outcome:
-    code: int
+    code: int | None  # None: killed after CASE_TIMEOUT_S
     stderr: str
     seconds: float
     folder: Path
@@ -226,8 +227,10 @@ def _run_case(case: Case, folder: Path, inputs: Path, mnist_root: Path) -> Outco
     env = {"RAY_TMPDIR": str(raytmp), **{k: v.format(**fill) for k, v in case.env.items()}}
     start = time.monotonic()
     try:
-        p = run_cli("study.run", *args, *extra, env=env, timeout=120)
+        p = run_cli("study.run", *args, *extra, env=env, timeout=CASE_TIMEOUT_S)
         return Outcome(p.returncode, p.stderr, time.monotonic() - start, folder, ray_sessions(raytmp))
+    except subprocess.TimeoutExpired as e:  # a check that waits (on Ray's retries, on a PENDING trial): this case fails
+        return Outcome(None, f"timed out after {e.timeout} s", time.monotonic() - start, folder, ray_sessions(raytmp))
     finally:
         drop_ray_tmpdir(raytmp)
 
