@@ -406,10 +406,10 @@ def test_resume_of_a_finished_run_says_so_and_publishes_nothing_again(tmp_path, 
     finally:
         drop_ray_tmpdir(raytmp)
     assert p.returncode == 0, p.stderr[-3000:]
+    assert models() == 1  # no second model on the best run (before, a resumed finished run published again)
+    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
     line = one_line(p.stderr)
     assert "vae_beta_sweep: that run finished" in line and "nothing to resume" in line and "without --resume" in line
-    assert models() == 1  # no second model on the best run
-    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
     assert sessions == [] and seconds < WALL_BOUND_S, seconds
 
 
