@@ -445,3 +445,34 @@ def test_a_remote_cluster_without_gpus_is_refused_before_any_tuner(tmp_path, mni
         assert con.execute("SELECT status FROM runs").fetchall() == [("KILLED",)]  # the parent, and no trial
     print(f"remote-cluster GPU check: exit 2 after {seconds:.1f} s")
 
+
+
+def test_an_address_from_the_environment_or_a_stale_cluster_file_is_named(monkeypatch, tmp_path):
+    from record.errors import UsageError
+    from study import checks
+
+    port = _closed_port()
+    with pytest.raises(UsageError, match=rf"^RAY_ADDRESS=127.0.0.1:{port}: nothing accepts connections"):
+        checks.address(f"127.0.0.1:{port}", from_env=True)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{port}\n")  # left by a cluster since stopped
+    with pytest.raises(UsageError, match=rf"--address auto \(the cluster in .*, 127.0.0.1:{port}\): nothing accepts"):
+        checks.address("auto", from_env=False)
+
+
+def test_a_cluster_short_of_cpus_ends_the_run_before_refusing():
+    from types import SimpleNamespace
+
+    from record.errors import UsageError
+    from study import checks
+    from study.resolve import resolve
+
+    r = resolve("vae_beta_sweep", "smoke")
+    ended = []
+    args = SimpleNamespace(cpus_per_trial=2.0, gpus_per_trial=None)
+    checks.cluster_fits({"CPU": 2.0}, args, r, on_refuse=lambda: ended.append(1))  # fits: nothing happens
+    assert ended == []
+    with pytest.raises(UsageError, match="a trial asks for 2 CPUs and the Ray cluster has 1; fix: lower --cpus-per-trial"):
+        checks.cluster_fits({"CPU": 1.0, "GPU": 4.0}, args, r, on_refuse=lambda: ended.append(1))
+    assert ended == [1]
