@@ -22,7 +22,8 @@ RETRY_HTTP_STATUS = (429, 503)  # too many requests, unavailable: a server askin
 SQL_SERVERS = ("postgresql", "mysql", "mssql")  # MLflow's SQLAlchemy stores besides SQLite
 # SQLAlchemy's driver module -> how to install it
 DRIVERS = {"psycopg": "pip install 'genstudy[postgres]'",
-           "psycopg2": "pip install psycopg2-binary, or write postgresql+psycopg:// and pip install 'genstudy[postgres]'",
+           "psycopg2": "pip install psycopg2-binary, or write postgresql+psycopg:// and "
+                       "pip install 'genstudy[postgres]'",
            "mysqldb": "pip install mysqlclient, or write mysql+pymysql:// and pip install pymysql",
            "pymysql": "pip install pymysql", "pyodbc": "pip install pyodbc (and an ODBC driver for SQL Server)",
            "pymssql": "pip install pymssql"}
@@ -119,8 +120,9 @@ def _check_server(uri: str, timeout_s: float) -> None:
     except MlflowException as e:
         cause = next((c for c in _chain(e) if isinstance(c, requests.RequestException)), None)
         if isinstance(cause, requests.exceptions.SSLError):
-            raise UsageError(f"tracking URI {uri!r}: TLS verification failed; fix: set MLFLOW_TRACKING_SERVER_CERT_PATH "
-                             "to the server's CA bundle (or MLFLOW_TRACKING_INSECURE_TLS=true to skip the check)") from None
+            raise UsageError(f"tracking URI {uri!r}: TLS verification failed; fix: set "
+                             "MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle (or "
+                             "MLFLOW_TRACKING_INSECURE_TLS=true to skip the check)") from None
         if cause is None and "server_cert_path" in str(e):  # both TLS variables set
             raise UsageError("MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are both set; "
                              "fix: unset one of them") from None
@@ -164,8 +166,9 @@ def _check_database(uri: str, timeout_s: float) -> None:
         dialect.import_dbapi()
     except ImportError as e:
         module = dialect.driver
+        install = DRIVERS.get(module, f"pip install {module}")
         raise UsageError(f"tracking URI {shown!r} needs the {url.get_backend_name()} driver {module} "
-                         f"({e.name or module} cannot be imported); fix: {DRIVERS.get(module, f'pip install {module}')}") from None
+                         f"({e.name or module} cannot be imported); fix: {install}") from None
     timeout = max(2, int(timeout_s))
     connect_args = {"pyodbc": {"timeout": timeout}, "pymssql": {"login_timeout": timeout}}.get(
         dialect.driver, {"connect_timeout": timeout})

@@ -33,7 +33,8 @@ def flags(args) -> None:
                          "fix: drop one of them")
     cpus, gpus = args.cpus_per_trial, args.gpus_per_trial
     if cpus is not None and not (math.isfinite(cpus) and cpus > 0):
-        raise UsageError(f"--cpus-per-trial must be > 0, got {cpus:g}; fix: e.g. --cpus-per-trial 1 (fractions allowed)")
+        raise UsageError(f"--cpus-per-trial must be > 0, got {cpus:g}; "
+                         "fix: e.g. --cpus-per-trial 1 (fractions allowed)")
     if gpus is not None and not (math.isfinite(gpus) and gpus >= 0):
         raise UsageError(f"--gpus-per-trial must be >= 0, got {gpus:g}; fix: e.g. --gpus-per-trial 0.5, "
                          "or 0 to train on the CPU")

@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
         checks.before_ray(args, r, _address(args.address), storage.resolve(args.storage_path), resumed is not None)
         store.preflight(uri)
         if resumed is not None and invocation.finished(resumed.record):
-            print(f"study.run: {r.study.name}: that run finished ({resumed.path}); nothing to resume; to run the "
-                  f"study again, start a new one: python -m study.run {r.study.name} (without --resume)", file=sys.stderr)
+            print(f"study.run: {r.study.name}: that run finished ({resumed.path}); nothing to resume; to run the study "
+                  f"again, start a new one: python -m study.run {r.study.name} (without --resume)", file=sys.stderr)
             return 0
         return _run(r, args, uri, data_root, resumed)
     except UsageError as e:

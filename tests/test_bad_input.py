@@ -118,7 +118,8 @@ CASES = {
     "data-root-missing": Case(("vae_beta_sweep", "--data-root", "/nonexistent/data"), "is not a readable folder"),
     "storage-unknown-scheme": Case(("vae_beta_sweep", "--storage-path", "foo://bar"),
                                    "Unrecognized filesystem type in URI"),
-    "storage-under-a-file": Case(("vae_beta_sweep", "--storage-path", "{inputs}/a_file/ray"), "is a file, not a folder"),
+    "storage-under-a-file": Case(("vae_beta_sweep", "--storage-path", "{inputs}/a_file/ray"),
+                                 "is a file, not a folder"),
     "resume-unknown-scheme": Case(("vae_beta_sweep", "--resume", "--storage-path", "foo://bar"),
                                   "Unrecognized filesystem type in URI"),
     "resume-storage-is-a-file": Case(("vae_beta_sweep", "--resume", "--storage-path", "{inputs}/a_file"),
@@ -148,7 +149,8 @@ CASES = {
     # files the user names
     "studies-folder": Case(("vae_beta_sweep", "--studies", "{inputs}/empty"), "is a folder, not a file"),
     "studies-missing": Case(("vae_beta_sweep", "--studies", "{inputs}/nope.py"), "does not exist"),
-    "studies-syntax-error": Case(("vae_beta_sweep", "--studies", "{inputs}/broken.py"), "failed to import: SyntaxError"),
+    "studies-syntax-error": Case(("vae_beta_sweep", "--studies", "{inputs}/broken.py"),
+                                 "failed to import: SyntaxError"),
     "from-config-binary": Case(("--from-config", "{inputs}/binary.yaml"), "is not a text file"),
     "from-config-not-a-document": Case(("--from-config", "{inputs}/best3.yaml"), "is not a best_config.yaml"),
     "from-config-bad-yaml": Case(("--from-config", "{inputs}/bad.yaml"), "is not valid YAML at line"),
@@ -161,7 +163,7 @@ CASES = {
 }
 SKIPS = {
     "profile-cpus-more-than-machine": (_cpus() >= 4, "this machine has 4 CPUs or more"),
-    "tracking-postgres-unreachable": (_missing("psycopg"), "psycopg is not installed (pip install 'genstudy[postgres]')"),
+    "tracking-postgres-unreachable": (_missing("psycopg"), "psycopg is not installed: pip install 'genstudy[postgres]'"),
     "tracking-mysql-no-driver": (not _missing("MySQLdb"), "MySQLdb is installed"),
 }
 
@@ -238,8 +240,8 @@ def _run_case(case: Case, folder: Path, inputs: Path, mnist_root: Path) -> Outco
 @pytest.fixture(scope="module")
 def outcomes(request, tmp_path_factory, mnist_root) -> dict[str, Outcome]:
     """Every selected case, run :data:`WORKERS` at a time."""
-    selected = [item.callspec.params["name"] for item in request.session.items
-                if item.module.__name__ == __name__ and "name" in getattr(getattr(item, "callspec", None), "params", {})]
+    mine = [item for item in request.session.items if item.module.__name__ == __name__ and hasattr(item, "callspec")]
+    selected = [item.callspec.params["name"] for item in mine if "name" in item.callspec.params]
     inputs = _inputs(tmp_path_factory.mktemp("inputs"))
     root = tmp_path_factory.mktemp("cases")
     with ThreadPoolExecutor(WORKERS) as pool:
@@ -318,8 +320,8 @@ def auth_server(tmp_path_factory):
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth", "--workers", "1",
                                "--backend-store-uri", f"sqlite:///{folder}/server.db", "--host", "127.0.0.1",
                                "--port", uri.rsplit(":", 1)[1]], stdout=log, stderr=subprocess.STDOUT,
-                              env={**env, "MLFLOW_AUTH_CONFIG_PATH": str(ini),
-                                   "MLFLOW_FLASK_SERVER_SECRET_KEY": "genstudy-test-csrf-key"},  # the auth app needs one
+                              env={**env, "MLFLOW_AUTH_CONFIG_PATH": str(ini),  # the auth app needs a CSRF key:
+                                   "MLFLOW_FLASK_SERVER_SECRET_KEY": "genstudy-test-csrf-key"},
                               start_new_session=True)
     try:
         deadline = time.monotonic() + 180
@@ -473,6 +475,48 @@ def test_a_cluster_short_of_cpus_ends_the_run_before_refusing():
     args = SimpleNamespace(cpus_per_trial=2.0, gpus_per_trial=None)
     checks.cluster_fits({"CPU": 2.0}, args, r, on_refuse=lambda: ended.append(1))  # fits: nothing happens
     assert ended == []
-    with pytest.raises(UsageError, match="a trial asks for 2 CPUs and the Ray cluster has 1; fix: lower --cpus-per-trial"):
+    with pytest.raises(UsageError, match="a trial asks for 2 CPUs and the Ray cluster has 1; fix: lower --cpus"):
         checks.cluster_fits({"CPU": 1.0, "GPU": 4.0}, args, r, on_refuse=lambda: ended.append(1))
     assert ended == [1]
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """A plain HTTPS server on 127.0.0.1 with a self-signed certificate (not an MLflow server): (URL, cert file)."""
+    import http.server
+    import ssl
+    import threading
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)  # answers 501
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_settings_are_the_ones_mlflow_reads(https_server, monkeypatch):
+    from record import store
+    from record.errors import UsageError
+
+    uri, cert = https_server
+    for key in ("MLFLOW_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_SERVER_CERT_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(UsageError, match="TLS verification failed; fix: set MLFLOW_TRACKING_SERVER_CERT_PATH"):
+        store.preflight(uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(cert))  # trusted now: it answers, and is no MLflow
+    with pytest.raises(UsageError, match="answered HTTP 501: not an MLflow server"):
+        store.preflight(uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+    with pytest.raises(UsageError, match="MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are both set"):
+        store.preflight(uri)
+    monkeypatch.delenv("MLFLOW_TRACKING_SERVER_CERT_PATH")
+    with pytest.raises(UsageError, match="answered HTTP 501"):  # verification off
+        store.preflight(uri)
