@@ -7,8 +7,9 @@ and create no MLflow database: MLflow announces a new one on stderr ("Creating i
 tables..."), which would be a second line.
 
 A tracking server that needs credentials, TLS settings, ``--resume`` of a finished run and a remote cluster
-without GPUs are tests/test_bad_input_services.py's. The cases here run two at a time (each is ~3 s of CPU, nearly all of it importing torch and MLflow), once per
-module, for the tests selected; each test then checks its own case's outcome.
+without GPUs are tests/test_bad_input_services.py's. The cases here run two at a time (each is ~3.5 s of CPU,
+nearly all of it importing torch and MLflow), once per module, for the tests selected; each test then checks its
+own case's outcome.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ CASES = {
 }
 SKIPS = {
     "profile-cpus-more-than-machine": (_cpus() >= 4, "this machine has 4 CPUs or more"),
-    "tracking-postgres-unreachable": (_missing("psycopg"), "psycopg is not installed: pip install 'genstudy[postgres]'"),
+    "tracking-postgres-unreachable": (_missing("psycopg"), "no psycopg: pip install 'genstudy[postgres]'"),
     "tracking-mysql-no-driver": (not _missing("MySQLdb"), "MySQLdb is installed"),
 }
 
