@@ -27,5 +27,5 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         module = self.prog.removeprefix("python -m ")
-        sys.stderr.write(f"{module}: error: {message}; see {self.prog} --help\n")
+        sys.stderr.write(f"{module}: error: {message}; fix: see {self.prog} --help\n")
         raise SystemExit(2)

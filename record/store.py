@@ -11,8 +11,6 @@ import contextlib
 import os
 import sqlite3
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -22,6 +20,20 @@ T = TypeVar("T")
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 SQLITE_LOCKED = ("database is locked", "database table is locked")  # SQLite's busy errors, which pass
 RETRY_HTTP_STATUS = (429, 503)  # too many requests, unavailable: a server asking the client to come back
+SQL_SERVERS = ("postgresql", "mysql", "mssql")  # MLflow's SQLAlchemy stores besides SQLite
+# SQLAlchemy's driver module -> how to install it
+DRIVERS = {"psycopg": "pip install 'genstudy[postgres]'",
+           "psycopg2": "pip install psycopg2-binary, or write postgresql+psycopg:// and "
+                       "pip install 'genstudy[postgres]'",
+           "mysqldb": "pip install mysqlclient, or write mysql+pymysql:// and pip install pymysql",
+           "pymysql": "pip install pymysql", "pyodbc": "pip install pyodbc (and an ODBC driver for SQL Server)",
+           "pymssql": "pip install pymssql"}
+# connecting is quick or never; answering may not be: a basic-auth server on a loaded machine took 5-12 s to
+# answer an authorised search (measured), and a slow server is not bad input
+SERVER_ANSWER_S = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+CREDENTIALS = ("set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (basic auth) or MLFLOW_TRACKING_TOKEN "
+               "(bearer) to an account of that server")
 
 
 def tracking_uri(cli_value: str | None) -> str:
@@ -37,31 +49,140 @@ def sqlite_path(uri: str) -> Path | None:
 
 
 def preflight(uri: str, timeout_s: float = 8.0) -> None:
-    """Fail fast (UsageError) when ``uri`` cannot be written to or reached."""
+    """Fail fast (UsageError) when ``uri`` cannot be written to or reached: a file store, a scheme MLflow
+    has no store for, a SQLite path that is no database, a server that refuses (or lacks) the credentials
+    MLflow's client sends, a database whose driver is missing or that does not answer. Creates nothing.
+
+    ``timeout_s`` bounds connecting to a server or database; a server that accepted gets :data:`SERVER_ANSWER_S`.
+    """
     if uri.startswith("file:") or (("://" not in uri) and uri.rstrip("/").endswith("mlruns")):
         raise UsageError(f"tracking URI {uri!r} is a file store, which MLflow 3.13+ refuses; "
                          "fix: use --tracking-uri sqlite:///mlflow.db or an http:// server")
+    if "://" not in uri and uri != "databricks":
+        raise UsageError(f"tracking URI {uri!r} is not a URI; fix: e.g. sqlite:///mlflow.db or http://127.0.0.1:5000")
+    _check_scheme(uri)
     db = sqlite_path(uri)
     if db is not None:
-        if not db.parent.is_dir() or not os.access(db.parent, os.W_OK):
-            raise UsageError(f"tracking URI {uri!r}: folder {db.parent} does not exist or is not writable; "
-                             "fix: create it or choose another --tracking-uri")
-        return
-    if uri.startswith(("http://", "https://")):
-        url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/search?max_results=1"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-                resp.read(1)
-        except urllib.error.HTTPError as e:
-            raise UsageError(f"tracking URI {uri!r} answered HTTP {e.code}: not an MLflow server? "
-                             "fix: check the address, or start one with `mlflow server`") from None
-        except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise UsageError(f"tracking URI {uri!r} is unreachable ({reason}); "
-                             "fix: start the server (see README) or pass another --tracking-uri") from None
-        return
-    if "://" not in uri:
-        raise UsageError(f"tracking URI {uri!r} is not a URI; fix: e.g. sqlite:///mlflow.db or http://127.0.0.1:5000")
+        _check_sqlite(uri, db)
+    elif uri.startswith(("http://", "https://")):
+        _check_server(uri, timeout_s)
+    elif uri.split(":", 1)[0].split("+", 1)[0] in SQL_SERVERS:
+        _check_database(uri, timeout_s)
+
+
+def _check_scheme(uri: str) -> None:
+    """A scheme MLflow's tracking store registry (plugins included) has a store for."""
+    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+    from mlflow.utils.uri import get_uri_scheme
+
+    try:
+        scheme = uri if uri == "databricks" else get_uri_scheme(uri)
+    except Exception:  # noqa: BLE001 - MlflowException: postgresql+a+b://
+        scheme = None
+    known = sorted(k for k in _tracking_store_registry._registry if k not in ("", "file", "uc", "databricks-uc"))
+    if scheme not in known:  # file: refused above; uc, databricks-uc: model registries MLflow refuses for tracking
+        raise UsageError(f"tracking URI {uri!r}: MLflow has no tracking store for that scheme; "
+                         f"fix: use one of {', '.join(known)} (e.g. sqlite:///mlflow.db)")
+
+
+def _check_sqlite(uri: str, db: Path) -> None:
+    if not db.parent.is_dir() or not os.access(db.parent, os.W_OK):
+        raise UsageError(f"tracking URI {uri!r}: folder {db.parent} does not exist or is not writable; "
+                         "fix: create it or choose another --tracking-uri")
+    if db.is_dir():
+        raise UsageError(f"tracking URI {uri!r}: {db} is a folder; fix: name a database file, e.g. {db}/mlflow.db")
+    if db.is_file():
+        with open(db, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+        if head and head != SQLITE_HEADER:  # an empty file is a database SQLite will fill
+            raise UsageError(f"tracking URI {uri!r}: {db} is not a SQLite database; fix: point "
+                             "--tracking-uri at a new file or at an MLflow database")
+        if not os.access(db, os.W_OK):
+            raise UsageError(f"tracking URI {uri!r}: {db} is read-only; fix: make it writable or choose another file")
+
+
+def _check_server(uri: str, timeout_s: float) -> None:
+    """One request as MLflow's client makes it (its credentials, TLS settings and headers, from the
+    MLFLOW_TRACKING_* variables or ~/.mlflow/credentials; mlflow.utils.rest_utils.http_request), no retries."""
+    import warnings
+
+    import requests
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    try:
+        creds = get_default_host_creds(uri)
+        with warnings.catch_warnings():  # urllib3's InsecureRequestWarning when MLFLOW_TRACKING_INSECURE_TLS is set
+            warnings.simplefilter("ignore")
+            resp = http_request(creds, "/api/2.0/mlflow/experiments/search", "GET", max_retries=0, backoff_factor=0,
+                                timeout=(timeout_s, max(timeout_s, SERVER_ANSWER_S)), raise_on_status=False,
+                                params={"max_results": 1}, extra_headers={"Connection": "close"})  # a one-off
+    except MlflowException as e:
+        cause = next((c for c in _chain(e) if isinstance(c, requests.RequestException)), None)
+        if isinstance(cause, requests.exceptions.SSLError):
+            raise UsageError(f"tracking URI {uri!r}: TLS verification failed; fix: set "
+                             "MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle (or "
+                             "MLFLOW_TRACKING_INSECURE_TLS=true to skip the check)") from None
+        if cause is None and "server_cert_path" in str(e):  # both TLS variables set
+            raise UsageError("MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are both set; "
+                             "fix: unset one of them") from None
+        reason = "no answer in {:g} s".format(timeout_s) if isinstance(cause, requests.Timeout) else _reason(cause or e)
+        raise UsageError(f"tracking URI {uri!r} is unreachable ({reason}); "
+                         "fix: start the server (see README) or pass another --tracking-uri") from None
+    if resp.status_code in (401, 403):
+        if creds.username and creds.password:
+            sent = f"it refused those of MLFLOW_TRACKING_USERNAME={creds.username}"
+        else:
+            sent = "it refused MLFLOW_TRACKING_TOKEN" if creds.token else "none were sent"
+        raise UsageError(f"tracking URI {uri!r} answered HTTP {resp.status_code}: it needs credentials and {sent}; "
+                         f"fix: {CREDENTIALS}")
+    if resp.status_code != 200:
+        raise UsageError(f"tracking URI {uri!r} answered HTTP {resp.status_code}: not an MLflow server? "
+                         "fix: check the address, or start one with `mlflow server`")
+
+
+def _reason(e: BaseException) -> str:
+    """The innermost OS-level reason of a connection error ("Connection refused"), else the error's first line."""
+    for err in _chain(e):
+        if isinstance(err, OSError) and err.strerror:
+            return err.strerror
+    return str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+
+
+def _check_database(uri: str, timeout_s: float) -> None:
+    """The SQLAlchemy driver of a postgresql / mysql / mssql URI is importable, and the database answers."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    try:
+        url = make_url(uri)
+        dialect = url.get_dialect()
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError) as e:
+        raise UsageError(f"tracking URI {uri!r} is not a database URI SQLAlchemy reads ({e}); "
+                         "fix: e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE") from None
+    shown = url.render_as_string(hide_password=True)
+    try:
+        dialect.import_dbapi()
+    except ImportError as e:
+        module = dialect.driver
+        install = DRIVERS.get(module, f"pip install {module}")
+        raise UsageError(f"tracking URI {shown!r} needs the {url.get_backend_name()} driver {module} "
+                         f"({e.name or module} cannot be imported); fix: {install}") from None
+    timeout = max(2, int(timeout_s))
+    connect_args = {"pyodbc": {"timeout": timeout}, "pymssql": {"login_timeout": timeout}}.get(
+        dialect.driver, {"connect_timeout": timeout})
+    engine = sqlalchemy.create_engine(url, connect_args=connect_args, poolclass=NullPool)
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.DBAPIError as e:
+        reason = str(e.orig or e).strip().splitlines()[0][:300]
+        raise UsageError(f"tracking URI {shown!r}: cannot connect to the database ({reason}); fix: start it, or "
+                         "correct the host, port, user, password or database name in the URI") from None
+    finally:
+        engine.dispose()
 
 
 def _chain(e: BaseException):

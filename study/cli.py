@@ -24,7 +24,7 @@ def build_parser(prog: str = "python -m study.run") -> Parser:
     p.add_argument("--storage-path", help="Tune's experiment folder (default ~/ray_results)")
     p.add_argument("--from-config", metavar="YAML", help="train again, as one trial, the best configuration in a "
                    "best_config.yaml written by python -m analysis.export (STUDY may be omitted)")
-    p.add_argument("--rank", type=int, default=1, help="with --from-config: which of its top-k configs (default 1)")
+    p.add_argument("--rank", type=int, help="with --from-config: which of its top-k configs (default 1)")
     p.add_argument("--resume", action="store_true", help="continue the last interrupted run of STUDY")
     p.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default: the profile's, 1)")
     p.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (default 1 if the "

@@ -23,7 +23,7 @@ from record import schema as S
 from record.errors import RecordUnavailable, UsageError
 from record.store import retry
 from record.writer import Writer, flush_all, unwritten
-from study import confirm_phase, invocation, mlflow_ui, storage, tune_state
+from study import checks, confirm_phase, invocation, mlflow_ui, storage, tune_state
 from study.best import finish
 from study.interrupts import EXIT_RECORD, Interrupted, Interrupts, Stopped
 from study.mlflow_inputs import dataset_input
@@ -120,6 +120,9 @@ class Driver:
                 except UsageError:
                     if self.interrupts.signum is None:
                         raise
+        rec = self.record
+        checks.cluster_fits(ray.cluster_resources(), self.args, r,
+                            on_refuse=lambda: rec.writer.end_study(rec.parent_id, True))
         return data
 
     def _study(self, data) -> tuple[int, bool]:

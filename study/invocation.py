@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from record import reader
+from record import reader, store
 from record import schema as S
 from record.errors import UsageError
 from study import result_keys as keys
@@ -41,7 +41,12 @@ def find_resumable(storage_path: str, study: str) -> Resumable:
     from study.resolve import get_study
 
     get_study(study)  # an unknown name is a UsageError naming the valid ones
-    for name in reversed(storage.folders(storage_path, prefix=f"{study}-")):  # names end in a timestamp
+    try:
+        names = storage.folders(storage_path, prefix=f"{study}-")
+    except OSError as e:  # a file, a folder we may not read, an object store that does not answer
+        raise UsageError(f"cannot list --storage-path {storage_path} ({e}); fix: pass the folder or URI the run "
+                         "used") from None
+    for name in reversed(names):  # names end in a timestamp
         exp_dir = storage.join(storage_path, name)
         text = storage.read_text(storage.join(exp_dir, RECORD_FILE))
         if text is None:
@@ -52,6 +57,30 @@ def find_resumable(storage_path: str, study: str) -> Resumable:
             return Resumable(exp_dir, json.loads(text))
     raise UsageError(f"nothing to resume: no interrupted run of {study!r} under {storage_path}; "
                      "fix: run it without --resume, or pass the --storage-path it used")
+
+
+def finished(record: dict[str, Any]) -> bool:
+    """Whether the run ``record`` describes ended: its MLflow parent run is FINISHED (an interrupted or
+    killed study's is KILLED, or RUNNING when its driver died). Reads a SQLite database only if it exists.
+
+    Raises:
+        UsageError: the record's database is gone, or holds no such parent run.
+    """
+    from mlflow.exceptions import MlflowException
+
+    uri, parent_id = record["tracking_uri"], record["parent_run_id"]
+    fix = "fix: pass the --storage-path of another run, or start a new study without --resume"
+    db = store.sqlite_path(uri)
+    if db is not None and not db.is_file():
+        raise UsageError(f"the run to resume was recorded in {uri}, and {db} does not exist; {fix}")
+    try:
+        run = store.retry(store.client(uri).get_run, parent_id)
+    except MlflowException as e:
+        if e.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        raise UsageError(f"the run to resume names MLflow parent run {parent_id}, which {uri} does not hold; "
+                         f"{fix}") from None
+    return run.info.status == "FINISHED"
 
 
 def check_metric(record: dict[str, Any], study: str, metric: str) -> None:

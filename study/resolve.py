@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from trainables.family import Family
 
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 N_DRY_SAMPLES = 64  # configurations sampled at start-up to check that the space and --set values build
+SEED_MAX = 2**31 - 1  # numpy's RandomState (Optuna's samplers) takes seeds below 2**32, and a resumed search adds to it
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,8 @@ class Resolved:
 
 def get_study(name: str) -> Study:
     if name not in STUDIES:
-        raise UsageError(f"unknown study {name!r}; valid studies: {', '.join(sorted(STUDIES))} "
-                         "(see python -m study.run --list)")
+        raise UsageError(f"unknown study {name!r}; valid studies: {', '.join(sorted(STUDIES))}; "
+                         f"fix: {_did_you_mean(name, STUDIES)}name one of them (python -m study.run --list)")
     return STUDIES[name]
 
 
@@ -73,7 +75,8 @@ def parse_sets(items: list[str], family: Family) -> dict[str, Any]:
         if not sep or not key:
             raise UsageError(f"--set {item!r} is not KEY=VALUE; fix: e.g. --set beta=1.0")
         if key not in hints:
-            raise UsageError(f"unknown --set key {key!r}; valid keys: {', '.join(sorted(hints))}")
+            raise UsageError(f"unknown --set key {key!r}; valid keys: {', '.join(sorted(hints))}; "
+                             f"fix: {_did_you_mean(key, hints)}use one of them")
         if "," not in raw:
             out[key] = _parse_value(key, raw.strip(), hints[key])
             continue
@@ -114,6 +117,11 @@ def _parse_value(key: str, raw: str, hint: Any) -> Any:
                          f"fix: e.g. --set {key}={_example(hint)}") from None
 
 
+def _did_you_mean(name: str, valid) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    return f"did you mean {close[0]!r}? or " if close else ""
+
+
 def _example(hint: Any) -> str:
     return {bool: "true", int: "4", float: "0.5"}.get(hint, "value")
 
@@ -132,7 +140,8 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     """
     study = get_study(name)
     if profile not in study.profiles:
-        raise UsageError(f"unknown profile {profile!r}; valid: {', '.join(study.profiles)}")
+        raise UsageError(f"unknown profile {profile!r}; valid: {', '.join(study.profiles)}; "
+                         f"fix: {_did_you_mean(profile, study.profiles)}pass one of them to --profile")
     prof = study.profiles[profile]
     if not baselines:
         prof = dataclasses.replace(prof, use_baseline=False)
@@ -145,16 +154,19 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
         raise UsageError(f"--num-samples: a grid trains each of its {grid_size(grid)} points once; fix: drop "
                          "--num-samples (another pass: --seed N)")
     user = singles
-    epochs = max_epochs or user.get("max_epochs") or prof.max_epochs
+    # None, not 0, means "not given": --max-epochs 0 must be refused, not read as the profile's value
+    epochs = next(v for v in (max_epochs, user.get("max_epochs"), prof.max_epochs) if v is not None)
     checks = (("--num-samples", num_samples), ("--max-epochs", epochs), ("--max-concurrent", max_concurrent),
               ("--param-cap", param_cap))
     for flag, value in checks:
         if value is not None and value < 1:
-            raise UsageError(f"{flag} must be >= 1, got {value}")
+            raise UsageError(f"{flag} must be >= 1, got {value}; fix: pass 1 or more, or leave {flag} out "
+                             "for the profile's value")
     if confirm is not None and confirm < 0 or confirm_seeds is not None and confirm_seeds < 2:
         raise UsageError(f"--confirm must be >= 0 (0: none) and --confirm-seeds >= 2 (a spread needs two), got "
-                         f"{confirm} and {confirm_seeds}")
+                         f"{confirm} and {confirm_seeds}; fix: e.g. --confirm 3 --confirm-seeds 3")
     fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
+    _check_seeds([seed, fixed["seed"], *grid.get("seed", [])])
     fixed = {k: v for k, v in fixed.items() if k not in grid}  # e.g. --searcher grid --set seed=0,1,2
     resolved = Resolved(study, family, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
                         epochs, 0, max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap,
@@ -163,25 +175,42 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     return dataclasses.replace(resolved, max_t=_dry_run(resolved))
 
 
+def _check_seeds(seeds: list[Any]) -> None:
+    bad = [x for x in seeds if not isinstance(x, int) or not 0 <= x <= SEED_MAX]
+    if bad:
+        raise UsageError(f"seed {bad[0]} is out of range; fix: use a seed in 0..{SEED_MAX} (--seed or --set seed=)")
+
+
 def _dry_run(r: Resolved) -> int:
-    """Sample configs at random (and build every grid point) so a bad --set fails now, not inside a worker.
+    """Sample configs at random (and build every grid point) so a bad --set fails now, not inside a worker,
+    and a space whose every sampled config is over the parameter cap is refused before anything starts.
 
     Returns the number of reports a trial makes (the same for every config, or a UsageError).
     """
     probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     reports = set()
+    smallest = None  # parameters of the smallest config counted; counting stops at the first under the cap
     points = [{}] * N_DRY_SAMPLES + grid_points(r.grid)
     for point in points:
         trial = probe.ask()
         try:
             config = r.complete({**r.sample(trial), **point})
         except (TypeError, ValueError) as e:
-            raise UsageError(f"{r.study.name}: invalid configuration: {e}") from None
-        reports.add(r.family.n_reports(r.family.make_config(config)))
+            raise UsageError(f"{r.study.name}: invalid configuration: {e}; fix: change that value with --set "
+                             f"(python -m study.run {r.study.name} --print shows the space)") from None
+        cfg = r.family.make_config(config)
+        reports.add(r.family.n_reports(cfg))
+        if smallest is None or smallest > r.param_cap:
+            n = r.family.n_params(cfg)
+            smallest = n if smallest is None else min(smallest, n)
         probe.tell(trial, 0.0)
     if len(reports) != 1:
         raise UsageError(f"{r.study.name}: trials would make different numbers of reports {sorted(reports)}; "
                          "fix: do not search the keys that set the training length")
+    if smallest > r.param_cap:
+        raise UsageError(f"{r.study.name}: every one of {len(points)} configurations sampled is over the "
+                         f"{r.param_cap:,}-parameter cap (the smallest has {smallest:,}); fix: raise --param-cap to "
+                         f"{smallest:,} or more, or narrow the space (--set width=..., depth=...)")
     return reports.pop()
 
 

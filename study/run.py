@@ -21,7 +21,7 @@ from pathlib import Path
 from record import store
 from record.store import DEFAULT_PATIENCE_S, PATIENCE_ENV
 from record.errors import UsageError
-from study import invocation, report, storage, user_studies
+from study import checks, invocation, report, storage, user_studies
 from study.cli import build_parser
 from study.driver import Driver, address
 from study.resolve import resolve
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
         interrupts.install()
         if interrupts.signum is not None:
             raise Interrupted(interrupts.signum)
+        checks.flags(args)
         user_studies.load(args.studies)
         if args.list:
             print(report.list_studies())
@@ -72,7 +73,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
                                       "gpus_per_trial": args.gpus_per_trial, "address": address(args.address),
                                       "storage_path": storage.resolve(args.storage_path)}))
             return 0
+        checks.before_ray(args, r, address(args.address), storage.resolve(args.storage_path), resumed is not None)
         store.preflight(uri)
+        if resumed is not None and invocation.finished(resumed.record):
+            print(f"study.run: {r.study.name}: that run finished ({resumed.path}); nothing to resume; to run the study "
+                  f"again, start a new one: python -m study.run {r.study.name} (without --resume)", file=sys.stderr)
+            return 0
         return Driver(r, args, uri, data_root, resumed, interrupts).run()
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
@@ -96,7 +102,7 @@ def _apply_from_config(args) -> None:
     from record.config_file import ConfigFileError, read
 
     try:
-        study, _, config = read(args.from_config, args.rank)
+        study, _, config = read(args.from_config, 1 if args.rank is None else args.rank)
     except ConfigFileError as e:
         raise UsageError(str(e)) from None
     if args.study and args.study != study:

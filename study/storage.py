@@ -11,11 +11,16 @@ import re
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.fs as pafs
+
+from record.errors import UsageError
 
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 DEFAULT = "~/ray_results"  # Tune's default
 STAGING_ROOT = Path("~/.cache/genstudy/staging")  # best checkpoints of running trials when storage is remote
+# object stores and cluster filesystems: pyarrow may ask the network while opening one (an S3 bucket's region)
+NETWORK_SCHEMES = frozenset({"s3", "gs", "gcs", "abfs", "abfss", "hdfs", "viewfs"})
 
 
 def is_uri(location: str) -> bool:
@@ -39,9 +44,17 @@ def join(base: str, *names: str) -> str:
 
 
 def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
-    """The pyarrow filesystem of ``location`` and the path on it."""
+    """The pyarrow filesystem of ``location`` and the path on it.
+
+    Raises:
+        UsageError: a URI pyarrow (and so Ray) cannot open: an unknown scheme, an S3 URI without a bucket.
+    """
     if is_uri(location):
-        return pafs.FileSystem.from_uri(pyarrow_uri(location))
+        try:
+            return pafs.FileSystem.from_uri(pyarrow_uri(location))
+        except pa.ArrowInvalid as e:
+            raise UsageError(f"storage path {location!r}: {e}; fix: pass a folder or a URI Ray can write to "
+                             "(file://, s3://, gs://, ...) with --storage-path") from None
     return pafs.LocalFileSystem(), str(Path(location).expanduser().resolve())
 
 

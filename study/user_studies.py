@@ -65,7 +65,8 @@ def _import_file(path: Path) -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     if not path.is_file():
-        raise UsageError(f"studies file {path} does not exist; fix: pass a Python file that defines STUDIES "
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise UsageError(f"studies file {path} {what}; fix: pass a Python file that defines STUDIES "
                          f"(see examples/my_studies.py), with --studies or ${ENV}")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

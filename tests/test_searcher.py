@@ -1,5 +1,7 @@
 """The TPE searcher: the parameter cap, proposal counting, how ASHA stops are told to Optuna."""
 
+import dataclasses
+
 import optuna
 from ray.tune.search import Searcher
 
@@ -26,7 +28,10 @@ def test_over_cap_configs_are_never_suggested_and_are_counted():
 
 
 def test_everything_over_cap_suggests_nothing():
-    s = _searcher("arch=mlp", "width=8192", "depth=4")
+    # resolve refuses a space whose every sampled config is over the cap (exit 2 before Ray); the searcher
+    # still rejects every proposal over a cap lowered after resolving
+    r = resolve("vae_beta_sweep", "smoke", ["arch=mlp", "width=8192", "depth=4"], num_samples=6, param_cap=10**9)
+    s = make_searcher(dataclasses.replace(r, param_cap=25_000_000))
     assert s.suggest("t0") == Searcher.FINISHED
     assert len(s.rejected) == 6
 

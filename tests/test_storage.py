@@ -78,7 +78,9 @@ def _run_killed_then_resumed(tmp_path: Path, storage_uri: str, mnist_root: Path,
     log = tmp_path / "first.log"
     proc = subprocess.Popen([sys.executable, "-m", "study.run", "vae_beta_sweep", "--profile", "smoke",
                              "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", storage_uri,
-                             "--max-epochs", "4", "--num-samples", "4"],
+                             # 8: enough left after the fault point that the study cannot finish in the 12 s
+                             # below (with 4 it did, and the resume then rightly had nothing to resume)
+                             "--max-epochs", "4", "--num-samples", "8"],
                             cwd=cwd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=full_env,
                             start_new_session=True)
     deadline = time.time() + 300
@@ -99,7 +101,7 @@ def _run_killed_then_resumed(tmp_path: Path, storage_uri: str, mnist_root: Path,
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "resuming" in p.stdout
     after = _children(uri)
-    assert len(after) == 4 and all(r.info.status != "RUNNING" for r in after)
+    assert len(after) == 8 and all(r.info.status != "RUNNING" for r in after)
     client = MlflowClient(uri)
     for r in after:
         steps = [m.step for m in client.get_metric_history(r.info.run_id, "val_nelbo")]

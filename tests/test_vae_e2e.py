@@ -79,15 +79,16 @@ def test_best_checkpoint_is_the_best_validation_epoch_and_reproduces_both_number
     assert parents[0].data.metrics["best_test_nelbo"] == pytest.approx(test_logged)  # reported beside, not chosen by
 
 
-def test_all_over_cap_trains_nothing_and_exits_1(tmp_path, mnist_root):
+def test_all_over_cap_is_refused_before_ray(tmp_path, mnist_root):
+    # every configuration of the dry run over the cap: exit 2 before Ray (tests/test_bad_input.py); the
+    # searcher's rejection of each proposal over the cap is tests/test_searcher.py's
     uri = f"sqlite:///{tmp_path}/m.db"
     p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
                 "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"),
                 "--set", "arch=mlp", "--set", "width=8192", "--set", "depth=4")
-    assert p.returncode == 1, p.stderr[-2000:]
-    assert "over the 25,000,000-parameter cap" in p.stderr
-    _, parents, children = _runs(uri, "vae_beta_sweep")
-    assert children == [] and parents[0].data.metrics["n_rejected_cap"] == 6
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert "over the 25,000,000-parameter cap (the smallest has" in p.stderr
+    assert not (tmp_path / "m.db").exists()
 
 
 def test_mixed_cap_trains_only_feasible(tmp_path, mnist_root):
