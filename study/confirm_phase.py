@@ -22,12 +22,13 @@ def config_of(client, run_id: str, r: Resolved) -> dict:
 
 
 def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str, storage_path: str, data,
-        assets: dict, resources, run_tags: dict[str, str], data_root) -> bool:
+        assets: dict, resources, run_tags: dict[str, str], data_root, verbose: bool = False) -> bool:
     """Train the top ``r.confirm`` configurations with ``r.confirm_seeds`` fresh seeds each, record mean ±
     sd on the parent run and print it. Returns True when the phase was interrupted (resume continues it)."""
     from ray.tune import Tuner
 
     from study.mlflow_callback import MLflowTrialLogger
+    from study.progress import views
     from study.tuner import FixedPointsSearch, build_tuner, restore_tuner
 
     outcomes = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
@@ -49,8 +50,9 @@ def run(r: Resolved, client, uri: str, exp_id: str, parent_id: str, exp_dir: str
                                    config_tags=confirm.point_tags(cands, seeds), name_keys=run_name_keys(r),
                                    dataset=dataset_input(data, data_root), name_prefix="confirm")
         searcher = FixedPointsSearch(points, r.study.metric, r.study.mode, r.max_concurrent)
-        tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir), [logger],
-                            num_samples=len(points), fifo=True)
+        view = views(r, "confirmation", len(points), verbose, fifo=True, prefix="confirm")
+        tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir),
+                            [logger, *view], num_samples=len(points), fifo=True, verbose=verbose)
     tuner.fit()
     runs = invocation.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric,
                                phase=confirm.CONFIRM)

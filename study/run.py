@@ -132,6 +132,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
     import ray
 
     from study.mlflow_callback import MLflowTrialLogger
+    from study.progress import quiet_ray, views
     from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
 
     storage_path = storage.resolve(args.storage_path)
@@ -143,6 +144,8 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         setup = pool.submit(_open_study_record, r, args, uri, storage_path, data_root, resumed, loading)
         # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
         os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
+        if not args.verbose:  # genstudy's progress view instead of Ray's output
+            quiet_ray()
         # "local": a private instance, never one that a `ray start` on this machine happens to run
         ray.init(address=_address(args.address) or "local", include_dashboard=False, log_to_driver=True,
                  configure_logging=True, logging_level="WARNING")
@@ -164,7 +167,8 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
             logger = MLflowTrialLogger(uri, exp_id, parent_id, r.study.name, r.study.metric, r.study.mode, r.max_t,
                                        storage.staging_dir(exp_dir), run_tags=run_tags, name_keys=run_name_keys(r),
                                        dataset=dataset_input(data, data_root))
-            tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(exp_dir), [logger])
+            tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(exp_dir),
+                                [logger, *views(r, "search", r.num_samples, args.verbose)], verbose=args.verbose)
         else:
             ended = invocation.ended_trials(client, exp_id, parent_id, r.study.metric)
             tuner = restore_tuner(exp_dir, r, data, assets, resources, ended)
@@ -176,7 +180,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         code = _finish(r, client, exp_id, parent_id, searcher, uri, data, args.register)
         if code == 0 and not interrupted and r.confirm > 0:
             interrupted = confirm_phase.run(r, client, uri, exp_id, parent_id, exp_dir, storage_path, data, assets,
-                                            resources, source_tags(), data_root)
+                                            resources, source_tags(), data_root, verbose=args.verbose)
             interrupted |= invocation.close_stale_runs(client, exp_id, parent_id) > 0
     finally:
         ray.shutdown()
