@@ -29,7 +29,8 @@ TRIAL_FAILED_LOG = "Trial task failed for trial"  # Ray's ERROR log line, follow
 
 
 def quiet_ray() -> None:
-    """Ray's output off: call before ``Tuner.fit`` when the progress view is shown.
+    """Ray's output off, before ``Tuner.fit``: done wherever a ``ProgressCallback`` is made (``views``) or
+    restored with a Tuner (``--resume``), so Ray's output is off exactly when the view shows.
 
     Tune's default output engine (``RAY_AIR_NEW_OUTPUT=1`` in Ray 2.60) still prints, at
     ``RunConfig(verbose=0)``, a box-drawn table of each experiment's configuration, a "View detailed
@@ -47,6 +48,7 @@ def views(r, phase: str, total: int, verbose: bool, fifo: bool = False, prefix: 
         return []
     from study.resolve import run_name_keys
 
+    quiet_ray()
     asha = not fifo and r.scheduler != "fifo"
     grace = min(r.profile.grace_period, r.max_t)  # as study.tuner.build_tuner gives ASHA
     plan = Plan(study=r.study.name, phase=phase, metric=r.study.metric, mode=r.study.mode,
@@ -66,9 +68,20 @@ class ProgressCallback(Callback):
         self.terminal: Terminal | None = None
         self.synced = False  # trials that ended before a resume are counted once, at the first step
         self.drawn_at = -float("inf")
+        self.numbers: dict[str, int] = {}  # trial id -> number, saved with Tune's experiment state
 
     def __getstate__(self) -> dict:
         return ProgressCallback(self.plan).__dict__  # its plan only: a stream or a test's clock may not pickle
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        quiet_ray()  # restored with a Tuner (--resume): the experiment is shown as it was when it started
+
+    def get_state(self) -> dict:
+        return {"numbers": dict(self.numbers)}
+
+    def set_state(self, state: dict) -> None:
+        self.numbers = dict(state.get("numbers", {}))
 
     def _out(self) -> TextIO:
         return self.stream or sys.stdout
@@ -88,7 +101,7 @@ class ProgressCallback(Callback):
 
     # --- Tune hooks -----------------------------------------------------------------------------
     def setup(self, **info) -> None:
-        self.state = Progress(self.plan, start=self.clock())
+        self.state = Progress(self.plan, start=self.clock(), numbers=self.numbers)
         out = self._out()
         self.terminal = Terminal(out) if out.isatty() else None
         logging.getLogger("ray.tune.execution.tune_controller").addFilter(_no_trial_tracebacks)
@@ -96,6 +109,11 @@ class ProgressCallback(Callback):
             self._redraw()
 
     def on_step_begin(self, iteration: int, trials: list, **info) -> None:
+        self._sync(trials)
+
+    def _sync(self, trials: list) -> None:
+        """Count the trials a resumed experiment starts with: ended ones send no events. A resume of an
+        experiment that had ended (killed during the summary) takes no step: its end syncs."""
         if self.synced:
             return
         self.synced = True
@@ -127,6 +145,7 @@ class ProgressCallback(Callback):
         self._emit(self.state.failed(trial.trial_id, _reason(trial), self.clock()), failure=True)
 
     def on_experiment_end(self, trials: list, **info) -> None:
+        self._sync(trials)
         logging.getLogger("ray.tune.execution.tune_controller").removeFilter(_no_trial_tracebacks)
         if self.terminal is None:
             self._emit(self.state.ended(self.clock()))

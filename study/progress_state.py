@@ -94,6 +94,8 @@ class Progress:
     new_reports: int = 0  # reports that arrived since ``start`` (the rate's numerator)
     last_line_at: float | None = None  # when the last event or status line was returned (None: at start)
     last_event: str = ""  # the last event, for the terminal view
+    numbers: dict[str, int] = field(default_factory=dict)  # trial id -> its number, in start order as MLflow's
+    # run names (study.mlflow_callback); the callback keeps it in Tune's experiment state, so a resume keeps them
 
     def __post_init__(self) -> None:
         if self.last_line_at is None:
@@ -105,7 +107,7 @@ class Progress:
         if t is not None:  # Tune restarts a trial after a worker failure, from its last checkpoint
             t.status = RUNNING
             return self._event(f"{self._short(trial_id)} restarted from report {t.reports}", now)
-        number = len(self.trials) + 1
+        number = self._number_of(trial_id)
         name = trial_run_name(number, config, self.plan.name_keys, self.plan.prefix)
         self.trials[trial_id] = TrialState(number, name)
         values = name.partition(" ")[2]
@@ -159,7 +161,7 @@ class Progress:
         """A trial that ended before a resumed phase started: Tune sends no events for it, it is counted."""
         if trial_id in self.trials:
             return
-        number, reports = len(self.trials) + 1, int(last_result.get("training_iteration", 0))
+        number, reports = self._number_of(trial_id), int(last_result.get("training_iteration", 0))
         status = FAILED if errored or last_result.get(keys.FAILURE) else self._ended_status(reports)
         name = trial_run_name(number, config, self.plan.name_keys, self.plan.prefix)
         self.trials[trial_id] = TrialState(number, name, status, reports)
@@ -235,6 +237,9 @@ class Progress:
         if not self.plan.rungs:
             return f"every trial to report {self.plan.max_t}, at the rate so far"
         return f"if ASHA keeps 1 in {self.plan.reduction_factor} per rung, at the rate so far"
+
+    def _number_of(self, trial_id: str) -> int:
+        return self.numbers.setdefault(trial_id, max(self.numbers.values(), default=0) + 1)
 
     def _ended_status(self, reports: int) -> str:
         return FINISHED if reports >= self.plan.max_t else STOPPED

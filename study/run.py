@@ -132,7 +132,7 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
     import ray
 
     from study.mlflow_callback import MLflowTrialLogger
-    from study.progress import quiet_ray, views
+    from study.progress import views
     from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
 
     storage_path = storage.resolve(args.storage_path)
@@ -144,8 +144,6 @@ def _run(r: Resolved, args, uri: str, data_root: Path, resumed) -> int:
         setup = pool.submit(_open_study_record, r, args, uri, storage_path, data_root, resumed, loading)
         # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
         os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
-        if not args.verbose:  # genstudy's progress view instead of Ray's output
-            quiet_ray()
         # "local": a private instance, never one that a `ray start` on this machine happens to run
         ray.init(address=_address(args.address) or "local", include_dashboard=False, log_to_driver=True,
                  configure_logging=True, logging_level="WARNING")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import os
 import re
 from types import SimpleNamespace
 
@@ -110,6 +111,17 @@ def test_finished_and_failed_trials_and_the_reason():
     assert "trial-4 failed after report 0, retrying: OSError: disk" in retry[0] and not p.is_failed("d")
     assert p.counts()["running"] == 1  # a retry is no failure yet
     assert p.started("d", {}, 143)[0].endswith("trial-4 restarted from report 0")
+
+
+def test_a_nan_report_is_never_the_best():
+    p = Progress(QUICK, start=0.0)
+    p.started("b", {}, 1)
+    p.reported("b", result(1, math.nan, math.nan), 5)  # diverged first, before any other report
+    assert p.best_id is None and p.view(5)[2] == "best: no report yet"
+    p.started("a", {}, 6)
+    p.reported("a", result(1, 150.0), 10)
+    p.reported("b", result(2, 160.0), 11)
+    assert p.best_id == "a" and p.trials["b"].best == 160.0
 
 
 def test_max_mode_picks_the_largest():
@@ -242,6 +254,40 @@ def test_callback_prints_a_line_per_event_to_a_pipe(tmp_path):
     ]
 
 
+def test_a_resume_of_an_ended_experiment_counts_its_trials():
+    """Killed after the search ended: the resume's experiment ends at once, with no step; its trials count."""
+    from study.progress import ProgressCallback
+
+    out = io.StringIO()
+    cb = ProgressCallback(dataclasses.replace(QUICK, total=2), stream=out, clock=Clock())
+    cb.setup()
+    cb.on_experiment_end([trial("a", status="TERMINATED", last_result=result(12, 100.0)),
+                          trial("b", status="ERROR", last_result=result(1, 300.0))])
+    assert out.getvalue() == "[search 2/2 done, 0 running, 0s] search ended: 1 finished, 0 stopped early, 1 failed, " \
+                             "0 running\n"
+
+
+def test_a_resume_keeps_the_trial_numbers():
+    """Trials are numbered in start order, as their MLflow runs are named; Tune's creation order differs, so
+    the numbers go into Tune's experiment state and a resumed study names each trial as before."""
+    from study.progress import ProgressCallback
+
+    first = ProgressCallback(QUICK, stream=io.StringIO(), clock=Clock())
+    first.setup()
+    for trial_id in ("a", "x", "b"):
+        first.on_trial_start(0, [], trial(trial_id))
+    saved = first.get_state()
+    out = io.StringIO()
+    again = ProgressCallback(QUICK, stream=out, clock=Clock())
+    again.set_state(saved)  # Tune restores callback state before setup
+    again.setup()
+    again.on_step_begin(0, [trial("x", status="TERMINATED", last_result=result(2, 100.0)), trial("a"), trial("b")])
+    for trial_id in ("b", "a", "c"):
+        again.on_trial_start(0, [], trial(trial_id))
+    assert [ln.split("] ", 1)[1] for ln in out.getvalue().splitlines()] == \
+        ["trial-3 started [b]", "trial-1 started [a]", "trial-4 started [c]"]
+
+
 def test_callback_redraws_in_place_on_a_terminal():
     from study.progress import ProgressCallback
 
@@ -308,14 +354,16 @@ def test_callback_drops_rays_trial_tracebacks_while_it_shows():
     assert seen == ["Something else broke", "Trial task failed for trial run_trial_2"]
 
 
-def test_views_plan_a_study_phase():
+def test_views_plan_a_study_phase(monkeypatch):
     from study.progress import ProgressCallback, views
     from study.resolve import resolve
 
+    monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)
     r = resolve("vae_beta_sweep", "quick")
     assert views(r, "search", r.num_samples, verbose=True) == []  # --verbose: Ray's output instead
+    assert "RAY_AIR_NEW_OUTPUT" not in os.environ  # and Ray's default engine
     (search,) = views(r, "search", r.num_samples, verbose=False)
-    assert isinstance(search, ProgressCallback)
+    assert isinstance(search, ProgressCallback) and os.environ["RAY_AIR_NEW_OUTPUT"] == "0"  # Ray's output off
     plan = search.plan
     assert (plan.total, plan.max_t, plan.rungs, plan.reduction_factor) == (10, 12, (2, 6), 3)
     assert search.plan.metric == "val_nelbo" and search.plan.test_metric == "test_nelbo" and search.plan.mode == "min"
@@ -324,15 +372,18 @@ def test_views_plan_a_study_phase():
         ("confirmation", 4, (), "confirm")
 
 
-def test_callback_pickles_without_its_stream():
+def test_callback_pickles_without_its_stream_and_turns_ray_off_when_restored(monkeypatch):
     import pickle
 
     from study.progress import ProgressCallback
 
     cb = ProgressCallback(QUICK, stream=io.StringIO(), clock=Clock())
     cb.setup()
-    back = pickle.loads(pickle.dumps(cb))  # Tune saves the callbacks with the Tuner
+    data = pickle.dumps(cb)  # Tune saves the callbacks with the Tuner
+    monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)
+    back = pickle.loads(data)  # --resume: Tuner.restore, before fit
     assert back.plan == QUICK and back.state is None and back.stream is None
+    assert os.environ["RAY_AIR_NEW_OUTPUT"] == "0"
 
 
 def test_quiet_ray_picks_the_engine_that_is_silent_at_verbose_0(monkeypatch):
@@ -368,7 +419,8 @@ def test_smoke_study_piped_prints_a_line_per_trial_event(tmp_path, mnist_root):
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     out = p.stdout.splitlines()
     both = out + p.stderr.splitlines()
-    assert not [ln for ln in both if BOX.search(ln) or "Trial status" in ln or "Trial run_trial" in ln], both
+    tables = ("Trial status", "Trial run_trial", "== Status ==")  # Ray's default engine's and its legacy one's
+    assert not [ln for ln in both if BOX.search(ln) or any(t in ln for t in tables)], both
     search = [ln for ln in out if ln.startswith("[search ")]
     confirm = [ln for ln in out if ln.startswith("[confirmation ")]
     assert sum(" started [" in ln for ln in search) == 3
