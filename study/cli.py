@@ -47,6 +47,8 @@ def build_parser(prog: str = "python -m study.run") -> Parser:
                    "first (e.g. to compare searchers from the same start)")
     p.add_argument("--confirm", type=int, metavar="K", help="after the search, train its top K configurations again "
                    "with fresh seeds and record mean ± sd (default: the profile's, 3 for quick and full; 0: none)")
+    p.add_argument("--verbose", action="store_true", help="Ray Tune's own output (its trial table every 30 s, each "
+                   "trial's configuration and results) instead of genstudy's progress view")
     p.add_argument("--confirm-seeds", type=int, metavar="N", help="fresh seeds per confirmed configuration "
                    "(default: the profile's, 3)")
     return p

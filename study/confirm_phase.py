@@ -27,12 +27,13 @@ def config_of(client, run_id: str, r: Resolved) -> dict:
 
 
 def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_path: str, data,
-        assets: dict, resources, run_tags: dict[str, str], data_root) -> bool:
+        assets: dict, resources, run_tags: dict[str, str], data_root, verbose: bool = False) -> bool:
     """Train the top ``r.confirm`` configurations with ``r.confirm_seeds`` fresh seeds each, record mean ±
     sd on the parent run and print it. Returns True when the phase was interrupted (resume continues it)."""
     from ray.tune import Tuner
 
     from study.mlflow_callback import MLflowTrialLogger
+    from study.progress import views
     from study.tuner import FixedPointsSearch, build_tuner, restore_tuner
 
     client = writer.client
@@ -62,8 +63,9 @@ def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_
                                    tune_state_dir=None if storage.local_path(confirm_dir) is None else
                                    str(storage.local_path(confirm_dir)))
         searcher = FixedPointsSearch(points, r.study.metric, r.study.mode, r.max_concurrent)
-        tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir), [logger],
-                            num_samples=len(points), fifo=True)
+        view = views(r, "confirmation", len(points), verbose, fifo=True, prefix="confirm")
+        tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir),
+                            [logger, *view], num_samples=len(points), fifo=True, verbose=verbose)
     tuner.fit()
     flush_all()
     if unwritten()[0]:  # the store went away: MLflow cannot tell how the confirmation ended yet

@@ -130,6 +130,7 @@ class Driver:
         import ray
 
         from study.mlflow_callback import MLflowTrialLogger
+        from study.progress import views as progress_views
         from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
 
         r, rec, args = self.r, self.record, self.args
@@ -146,8 +147,9 @@ class Driver:
                                        dataset=dataset_input(data, self.data_root),
                                        spool_dir=str(storage.spool_dir(rec.exp_dir)),
                                        tune_state_dir=_local(rec.exp_dir))
+            views = progress_views(r, "search", r.num_samples, args.verbose)
             tuner = build_tuner(r, data, assets, searcher, resources, self.storage_path, storage.name(rec.exp_dir),
-                                [logger])
+                                [logger, *views], verbose=args.verbose)
         else:
             if _local(rec.exp_dir) and tune_state.repair(_local(rec.exp_dir)):
                 print(f"resuming: Tune's state in {rec.exp_dir} did not read (a disk that filled while Tune wrote "
@@ -169,7 +171,7 @@ class Driver:
             with self.interrupts.tuning():
                 interrupted = confirm_phase.run(r, rec.writer, rec.exp_id, rec.parent_id, rec.exp_dir,
                                                 self.storage_path, data, assets, resources, source_tags(),
-                                                self.data_root)
+                                                self.data_root, verbose=args.verbose)
             interrupted |= rec.writer.close_stale(rec.exp_id, rec.parent_id) > 0
         return code, interrupted
 

@@ -47,8 +47,9 @@ def make_trainable(r: Resolved, data: SplitData, assets: dict, resources: Resour
 
 def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: Searcher, resources: Resources,
                 storage_path: str, name: str, callbacks: list, num_samples: int | None = None,
-                fifo: bool = False) -> tune.Tuner:
-    """The search's Tuner (``r``'s scheduler), or with ``fifo`` one whose every trial trains to the end."""
+                fifo: bool = False, verbose: bool = False) -> tune.Tuner:
+    """The search's Tuner (``r``'s scheduler), or with ``fifo`` one whose every trial trains to the end;
+    ``verbose``: Ray's own output (its status table), else none (genstudy's view: study.progress)."""
     trainable = make_trainable(r, data, assets, resources)
     if fifo or r.scheduler == "fifo":
         scheduler = FIFOScheduler()  # every trial runs to max_t
@@ -63,7 +64,7 @@ def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: Searcher, 
             scheduler=scheduler, num_samples=num_samples or r.num_samples, reuse_actors=True),
         run_config=tune.RunConfig(
             name=name, storage_path=storage.pyarrow_uri(storage_path), callbacks=[JsonLoggerCallback(), *callbacks],
-            verbose=1,  # the status table; per-trial results are in MLflow
+            verbose=1 if verbose else 0,  # 1: Ray's status table (--verbose); per-trial results are in MLflow
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=2, checkpoint_score_attribute=r.study.metric, checkpoint_score_order=r.study.mode),
             failure_config=tune.FailureConfig(max_failures=2),
