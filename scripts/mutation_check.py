@@ -39,7 +39,7 @@ from mutations import MUTATIONS, Mutation  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 DATA_ENV = "GENSTUDY_TEST_DATA_ROOT"
 DEFAULT_TIMEOUT = 180.0  # seconds per mutation; the slowest selection takes well under a minute
-PYTEST = ("-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=")
+PYTEST = ("-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider", "-o", "addopts=")
 NO_TESTS, USAGE_ERROR, INTERNAL_ERROR = 5, 4, 3  # pytest exit codes that say nothing about the mutation
 
 
@@ -143,7 +143,15 @@ def check_one(copy: Path, m: Mutation, env: dict[str, str], timeout: float, time
     if code in (NO_TESTS, USAGE_ERROR, INTERNAL_ERROR):
         last = [ln for ln in tail.splitlines() if ln.strip()][-1:] or [""]
         return Outcome(m, "ERROR", seconds, f"(pytest exit {code}: {last[0].strip()})")
-    return Outcome(m, "KILLED", seconds)
+    return Outcome(m, "KILLED", seconds, failed_test(tail))
+
+
+def failed_test(output: str) -> str:
+    """``by NODE_ID`` for the first failing test in pytest's short summary (``-rfE``), else empty."""
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return "by " + line.split(" ", 1)[1].split(" - ", 1)[0].strip()
+    return ""
 
 
 def baseline(copy: Path, mutations: Sequence[Mutation], env: dict[str, str], timeout: float) -> str | None:
