@@ -103,7 +103,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "+ F.softplus(fake).mean()",
              "+ F.binary_cross_entropy_with_logits(fake, torch.full_like(fake, 1.0 - real_label))",
              "label smoothing is one-sided (fake target stays 0)",
-             (f"{GAN_LOSSES}::test_bce_smoothing_leaves_the_fake_target_at_0",)),
+             (f"{GAN_LOSSES}::test_bce_one_sided_label_smoothing",)),
     Mutation("instance_noise_off", "trainables/gan.py",
              "real_in, fake_in = _noisy(real, sigma), _noisy(fake, sigma)", "real_in, fake_in = real, fake",
              "instance noise on D's inputs",
