@@ -76,7 +76,7 @@ def copy_checkout(repo: Path, files: Sequence[str], dest: Path) -> Path:
     return dest
 
 
-def test_env(repo: Path) -> dict[str, str]:
+def env_for_tests(repo: Path) -> dict[str, str]:
     """The environment pytest runs in: the caller's, with the test data root passed through (the copy has no
     ``../shared/data`` beside it, so the checkout's is named when the variable is unset) and no bytecode
     written (a mutated file of the same size and second as a cached one would otherwise import stale)."""
@@ -167,7 +167,7 @@ def run(mutations: Sequence[Mutation], repo: Path, jobs: int, timeout: float, ti
         check_baseline: bool = True, probe_imports: bool = True) -> int:
     """Run the check and print one line per mutation, then ``killed K of N mutations``; returns the exit code."""
     start = time.perf_counter()
-    env = test_env(repo)
+    env = env_for_tests(repo)
     files = checkout_files(repo)
     with tempfile.TemporaryDirectory(prefix="genstudy-mutation-") as tmp:
         paths = [copy_checkout(repo, files, Path(tmp) / f"copy{i}") for i in range(max(1, min(jobs, len(mutations))))]
