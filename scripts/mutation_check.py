@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,13 +99,17 @@ def check_imports_from(copy: Path, env: dict[str, str]) -> None:
 
 
 def run_pytest(copy: Path, tests: Sequence[str], env: dict[str, str], timeout: float) -> tuple[int | None, str]:
-    """pytest's exit code (None on timeout) and the tail of its output."""
-    try:
-        p = subprocess.run([sys.executable, *PYTEST, *tests], cwd=copy, capture_output=True, text=True, env=env,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, ""
-    return p.returncode, (p.stdout + p.stderr)[-3000:]
+    """pytest's exit code (None on timeout) and the tail of its output. On a timeout pytest's whole process
+    group is killed (its own session: what the tests started goes with it, nothing else)."""
+    with subprocess.Popen([sys.executable, *PYTEST, *tests], cwd=copy, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True) as p:
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            return None, ""
+    return p.returncode, out[-3000:]
 
 
 def apply(copy: Path, m: Mutation) -> str | None:
