@@ -148,10 +148,11 @@ def _fit_and_moves(lr_g: float, lr_d: float, tmp_path) -> tuple[float, float]:
     """Largest change of any generator and of any discriminator weight over a short fit."""
     cfg = GANConfig(dataset="synthetic", depth=2, width=4, latent_dim=4, batch_size=16, train_size=64, max_epochs=1,
                     eval_samples=2, g_ema=0.0, norm_g="none", norm_d="none", lr_g=lr_g, lr_d=lr_d)
-    FAMILIES["gan"].fit(cfg, lambda m, d: None, load_dataset("synthetic"), workdir=str(tmp_path))
+    checkpoints = []
+    FAMILIES["gan"].fit(cfg, lambda m, d: checkpoints.append(d), load_dataset("synthetic"), workdir=str(tmp_path))
     seed_everything(cfg.seed)
     init = build_gan(cfg, (1, 28, 28))  # fit builds its networks right after seeding
-    trained, _ = restore_model(tmp_path / "report_0001")
+    trained, _ = restore_model(checkpoints[-1])
     moves = [max((a - b).abs().max().item() for a, b in zip(getattr(trained, part).parameters(),
                                                              getattr(init, part).parameters()))
              for part in ("generator", "discriminator")]
