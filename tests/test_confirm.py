@@ -57,6 +57,18 @@ def test_summary_ranks_by_the_mean_and_says_when_the_order_changed():
     assert not confirm.order_changed(confirm.summarise(cands, runs, "max"))
 
 
+def test_confirmation_ranks_by_the_validation_mean_never_the_test_mean():
+    # t1 is better on validation (mean 5.5 against 7.5), t2 on test (1.5 against 9.25)
+    cands = [confirm.Candidate(1, "t1", "r1", 5.0, {}), confirm.Candidate(2, "t2", "r2", 6.0, {})]
+    runs = {"x1": {"confirm_of": "t1", "best": 5.0, "test": 9.0, "status": "finished"},
+            "x2": {"confirm_of": "t1", "best": 6.0, "test": 9.5, "status": "finished"},
+            "y1": {"confirm_of": "t2", "best": 7.0, "test": 1.0, "status": "finished"},
+            "y2": {"confirm_of": "t2", "best": 8.0, "test": 2.0, "status": "finished"}}
+    rows = confirm.summarise(cands, runs, "min")
+    assert [r.trial_id for r in rows] == ["t1", "t2"] and not confirm.order_changed(rows)
+    assert [r.trial_id for r in confirm.summarise(cands, runs, "max")] == ["t2", "t1"]
+
+
 def test_fixed_points_search_hands_out_each_point_once_and_resumes(tmp_path):
     s = FixedPointsSearch([{"a": 1}, {"a": 2}, {"a": 3}], "m", "min", max_concurrent=2)
     assert s.suggest("t1") == {"a": 1} and s.suggest("t2") == {"a": 2}

@@ -1,5 +1,7 @@
 """Cycle-consistent VAE losses on known inputs, and what each optimiser step may change."""
 
+import math
+
 import pytest
 import torch
 
@@ -102,3 +104,14 @@ def test_non_finite_forward_loss_raises_diverged(model):
     x = torch.full((4, 1, 28, 28), float("nan"))
     with pytest.raises(Diverged, match="^diverged"):
         forward_step(model, fwd_opt, x, x, CFG)
+
+
+def test_reparameterize_is_mu_plus_sigma_eps():
+    mu = torch.tensor([[0.5, -1.0, 2.0]])
+    logvar = torch.tensor([[-2.0, 0.0, 1.0]])  # sigma = e^-1, 1, e^0.5
+    eps = torch.randn(1, 3, generator=torch.Generator().manual_seed(4))
+    z = reparameterize(mu, logvar, torch.Generator().manual_seed(4))
+    assert torch.allclose(z, mu + eps * torch.tensor([[math.exp(-1), 1.0, math.exp(0.5)]]), atol=1e-6)
+    draws = reparameterize(mu.expand(20_000, 3), logvar.expand(20_000, 3), torch.Generator().manual_seed(5))
+    assert torch.allclose(draws.std(0), torch.exp(0.5 * logvar[0]), rtol=0.03)  # N(mu, sigma^2) row by row
+    assert torch.allclose(draws.mean(0), mu[0], atol=0.05)

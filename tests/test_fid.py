@@ -189,3 +189,12 @@ def test_gan_assets_and_metrics_hold_no_fid_inception_without_the_network(tmp_pa
     gan = build_gan(cfg, data.image_shape)
     _, metrics = SampleEvaluator(cfg, assets, data.image_shape, torch.device("cpu"))(gan.generator, last=True)
     assert "val_fid" in metrics and "fid_inception" not in metrics
+
+
+def test_kid_is_the_unbiased_mmd_estimate_on_a_hand_computed_case():
+    # k(a, b) = (a b / d + 1)^3 with d = 1; x = {1, 2}, y = {0, 1}
+    # k(x, x'): 8, 27, 125; k(y, y'): 1, 1, 8; k(x, y): 1, 8, 1, 27
+    # unbiased MMD^2 = mean of the off-diagonal k(x, x') and k(y, y') - 2 mean k(x, y) = 27 + 1 - 2 * 37 / 4 = 9.5
+    # (the biased one, diagonals included, would be (8 + 2 * 27 + 125) / 4 + (1 + 2 + 8) / 4 - 18.5 = 31)
+    x, y = np.array([[1.0], [2.0]]), np.array([[0.0], [1.0]])
+    assert kernel_inception_distance(x, y, n_subsets=3, subset_size=2) == pytest.approx(9.5)

@@ -79,3 +79,28 @@ def test_d_won_detects_complete_separation_only():
 def test_mean_score_is_a_probability_for_bce_only():
     s = torch.tensor([0.0, 0.0])
     assert mean_score("bce", s).item() == 0.5 and mean_score("hinge", s).item() == 0.0
+
+
+def test_gradient_penalty_of_a_nonlinear_critic_is_taken_at_interpolates():
+    # f(x) = |x|^2 / 2 has gradient x: the penalty at a point is (|x| - 1)^2. Reals have norm 0.5 and fakes 1.5
+    # along one direction u, so at x = a real + (1 - a) fake, |x| = 1.5 - a and the penalty is (0.5 - a)^2:
+    # 1/12 on average over a ~ U(0, 1), where at the reals or at the fakes it would be 0.25 for every row.
+    critic = lambda x: 0.5 * x.flatten(1).pow(2).sum(1)  # noqa: E731
+    u = torch.randn(1, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    u = u / u.norm()
+    real, fake = 0.5 * u.repeat(20_000, 1, 1, 1), 1.5 * u.repeat(20_000, 1, 1, 1)
+    gp = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(1))
+    assert gp.item() == pytest.approx(1 / 12, rel=0.03)  # standard error of the mean: 0.7%
+    # with a seeded generator, the interpolation weights are its draws: the penalty row by row, by hand
+    alpha = torch.rand(6, 1, 1, 1, generator=torch.Generator().manual_seed(2))
+    by_hand = ((0.5 - alpha.flatten()) ** 2).mean()
+    assert gradient_penalty(critic, real[:6], fake[:6], generator=torch.Generator().manual_seed(2)).item() == \
+        pytest.approx(by_hand.item(), rel=1e-5)
+
+
+def test_gradient_penalty_is_two_sided():
+    # a 0.5-Lipschitz linear critic is penalised (0.5 - 1)^2 = 0.25: gradients below norm 1 count too
+    w = torch.randn(2 * 4 * 4)
+    critic = lambda x: 0.5 * x.flatten(1) @ (w / w.norm())  # noqa: E731
+    assert gradient_penalty(critic, torch.randn(8, 2, 4, 4), torch.randn(8, 2, 4, 4)).item() == pytest.approx(0.25,
+                                                                                                              rel=1e-5)
