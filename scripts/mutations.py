@@ -6,9 +6,8 @@ pytest node ids or files, run in that order with ``-x``: put the test meant to c
 stops at the first failure. Keep the selection to fast tests (no e2e studies): the whole check must stay
 within about 15 minutes on 2 cores.
 
-None of these lines is in the checkpoint-writing tail of a ``fit`` (``save_model`` / ``save_state`` /
-``report``), which is being restructured; the ``study/`` ones are marked to be re-checked after the
-``record/`` refactor.
+Add a mutation when you add a feature the platform names; ``tests/test_mutation_check.py`` checks that every
+mutation's text is still in its file exactly once and that ``docs/mutation_check.md`` lists them all.
 """
 
 from __future__ import annotations
@@ -272,47 +271,46 @@ MUTATIONS: tuple[Mutation, ...] = (
              "parameter count (biases and norms count) behind the 25M cap",
              ("tests/test_vae_models.py::test_pytorch_examples_mlp_parameter_count",
               "tests/test_gan_models.py::test_parameter_count_of_dcgan_matches_hand_count")),
-    Mutation("param_cap_comparison", "study/searcher.py",  # study/: re-check after the record/ refactor
+    Mutation("param_cap_comparison", "study/searcher.py",
              "if n_params > self.s.param_cap:", "if n_params > 2 * self.s.param_cap:",
              "configurations over the cap are never trained",
              ("tests/test_searcher.py::test_over_cap_configs_are_never_suggested_and_are_counted",)),
-    Mutation("asha_stopped_told_complete", "study/searcher.py",  # study/: re-check after the record/ refactor
+    Mutation("asha_stopped_told_complete", "study/searcher.py",
              'elif int(result.get("training_iteration", 0)) < self.s.max_t:', "elif False:",
              "ASHA-stopped trials are told to Optuna as pruned",
              ("tests/test_searcher.py::test_asha_stopped_trial_is_pruned_and_finished_trial_complete",)),
     # --- validation-only selection: swap validation and test where the study metric is read ------------
-    Mutation("select_searcher_on_test", "study/tuner.py",  # study/: re-check after the record/ refactor
+    Mutation("select_searcher_on_test", "study/tuner.py",
              "return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)",
              "return CappedTPESearch(settings, metric=r.study.test_metric, mode=r.study.mode)",
              "validation-only selection: the searcher's metric",
              (f"{SELECTION}::test_the_searcher_scheduler_and_tunes_checkpoints_read_the_validation_metric",
               "tests/test_searcher.py::test_asha_stopped_trial_is_pruned_and_finished_trial_complete")),
-    Mutation("select_scheduler_on_test", "study/tuner.py",  # study/: re-check after the record/ refactor
+    Mutation("select_scheduler_on_test", "study/tuner.py",
              "metric=r.study.metric, mode=r.study.mode, search_alg=searcher,",
              "metric=r.study.test_metric, mode=r.study.mode, search_alg=searcher,",
              "validation-only selection: the scheduler's (ASHA's) metric",
              (f"{SELECTION}::test_the_searcher_scheduler_and_tunes_checkpoints_read_the_validation_metric",)),
-    Mutation("select_tune_checkpoints_on_test", "study/tuner.py",  # study/: re-check after the record/ refactor
+    Mutation("select_tune_checkpoints_on_test", "study/tuner.py",
              "checkpoint_score_attribute=r.study.metric", "checkpoint_score_attribute=r.study.test_metric",
              "validation-only selection: the checkpoints Tune keeps",
              (f"{SELECTION}::test_the_searcher_scheduler_and_tunes_checkpoints_read_the_validation_metric",)),
-    Mutation("select_kept_checkpoint_on_test", "study/mlflow_callback.py",  # study/: re-check after the record/ refactor
-             'value = meta.get("metrics", {}).get(self.metric)',
-             'value = meta.get("metrics", {}).get(self.metric.replace("val_", "test_", 1))',
+    Mutation("select_kept_checkpoint_on_test", "study/mlflow_callback.py",
+             'value = meta.get(METRICS_KEY, {}).get(self.metric)',
+             'value = meta.get(METRICS_KEY, {}).get(self.metric.replace("val_", "test_", 1))',
              "validation-only selection: the checkpoint a trial keeps (and publishes)",
              (f"{SELECTION}::test_the_kept_checkpoint_is_the_best_on_validation",)),
-    Mutation("select_best_trial_on_test", "study/run.py",  # study/: re-check after the record/ refactor
-             'best_id = pick(scored, key=lambda t: scored[t]["best"])',
-             'best_id = pick(scored, key=lambda t: scored[t]["test"])',
+    Mutation("select_best_trial_on_test", "study/best.py",
+             'best_id = pick(scored, key=lambda t: scored[t].best)',
+             'best_id = pick(scored, key=lambda t: scored[t].test)',
              "validation-only selection: the best trial",
              (f"{SELECTION}::test_the_best_trial_is_chosen_on_validation",)),
-    Mutation("select_trial_best_on_test", "study/invocation.py",  # study/: re-check after the record/ refactor
-             "history = [(m.step, m.value) for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, metric)",
-             "history = [(m.step, m.value) for m in mlflow_store.retry(client.get_metric_history, run.info.run_id, "
-             "test_metric or metric)",
+    Mutation("select_trial_best_on_test", "record/reader.py",
+             "best = best_point(history(client, run.info.run_id, metric), mode)",
+             "best = best_point(history(client, run.info.run_id, test_metric or metric), mode)",
              "validation-only selection: each trial's best report (read back from MLflow)",
              (f"{SELECTION}::test_the_best_trial_is_chosen_on_validation",)),
-    Mutation("select_confirmation_on_test", "study/confirm.py",  # study/: re-check after the record/ refactor
+    Mutation("select_confirmation_on_test", "study/confirm.py",
              'return sorted(finite, key=lambda r: r.mean, reverse=mode == "max") + rest',
              'return sorted(finite, key=lambda r: r.test_mean, reverse=mode == "max") + rest',
              "validation-only selection: the confirmation ranking",

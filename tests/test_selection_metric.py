@@ -4,7 +4,7 @@ with two real studies; these tests name the piece that broke.)
 
 Pieces: the searcher (Optuna's values), the scheduler (ASHA's rungs) and Tune's checkpoint ranking (all
 three in ``study.tuner``), the checkpoint a trial keeps and publishes (``study.mlflow_callback``), each trial's
-best report and the study's best trial (``study.invocation.outcomes``, ``study.run._finish``), and the
+best report and the study's best trial (``record.reader.outcomes``, ``study.best.finish``), and the
 ``Study`` record itself, which refuses a test metric.
 """
 
@@ -15,9 +15,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from record.store import client as mlflow_client
+from record.writer import Writer
 from search_spaces import Study
-from study import run as study_run
-from study import mlflow_store, tuner
+from study import best as study_best
+from study import tuner
 from study.mlflow_callback import MLflowTrialLogger
 from study.resolve import resolve
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
@@ -39,13 +41,13 @@ def test_the_searcher_scheduler_and_tunes_checkpoints_read_the_validation_metric
 class _Writer:
     """The logger's MLflow writer, doing nothing (no checkpoint here holds an image to log)."""
 
-    def later(self, *args, **kwargs):
+    def image(self, *args, **kwargs):
         pass
 
 
 def _checkpoint(folder: Path, epoch: int, val: float, test: float) -> SimpleNamespace:
     folder.mkdir()
-    (folder / CONFIG_FILE).write_text(json.dumps({"epoch": epoch, "metrics": {"val_nelbo": val, "test_nelbo": test}}))
+    (folder / CONFIG_FILE).write_text(json.dumps({"report": epoch, "metrics": {"val_nelbo": val, "test_nelbo": test}}))
     (folder / MODEL_FILE).write_text(f"weights of report {epoch}")
 
     @contextmanager
@@ -70,7 +72,7 @@ def test_the_kept_checkpoint_is_the_best_on_validation(tmp_path):
 
 def test_the_best_trial_is_chosen_on_validation(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path}/m.db"
-    client = mlflow_store.client(uri)
+    client = mlflow_client(uri)
     exp_id = client.create_experiment("vae_beta_sweep")
     parent = client.create_run(exp_id, tags={"role": "study"}).info.run_id
     # trial a is best on validation (100 at report 2, where its test value is 130); b is best on test
@@ -88,7 +90,7 @@ def test_the_best_trial_is_chosen_on_validation(tmp_path, monkeypatch):
 
     monkeypatch.setattr(study.mlflow_models, "publish", lambda *a, **k: None)  # no checkpoint to publish here
     searcher = SimpleNamespace(rejected=[], proposed=2)
-    code = study_run._finish(resolve("vae_beta_sweep", "smoke", []), client, exp_id, parent, searcher, uri, None, None)
+    code = study_best.finish(resolve("vae_beta_sweep", "smoke", []), Writer(uri), exp_id, parent, searcher, None, None)
     assert code == 0
     record = client.get_run(parent).data
     assert record.tags["best_trial_id"] == "a"
