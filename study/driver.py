@@ -108,6 +108,7 @@ class Driver:
             # Tune keeps one trial pending at a time for a custom searcher; allow as many as may run at once
             os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(r.max_concurrent))
             try:
+                self.interrupts.keep_from_ray()
                 # "local": a private instance, never one that a `ray start` on this machine happens to run
                 ray.init(address=address(self.args.address) or "local", include_dashboard=False, log_to_driver=True,
                          configure_logging=True, logging_level="WARNING")

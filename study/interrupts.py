@@ -77,6 +77,15 @@ class Interrupts:
         for sig in SIGNALS:
             signal.signal(sig, self._handle)
 
+    @staticmethod
+    def keep_from_ray() -> None:
+        """Keep Ray from replacing the SIGTERM handler: ``ray.init`` and its core worker install one that exits
+        with status 15 at once (``ray._private.worker``), so a SIGTERM during ``ray.init`` would leave the
+        parent run RUNNING. Imports Ray: call it just before ``ray.init``."""
+        import ray._private.utils as ray_utils
+
+        ray_utils.set_sigterm_handler = lambda handler: None
+
     def hand_to_tune(self) -> None:
         """Give Tune's loop this stop event instead of its own SIGINT handler (imports Ray: call it once Ray is up)."""
         import ray.tune.tune as tune_module

@@ -60,10 +60,8 @@ def test_summary_ranks_by_the_mean_and_says_when_the_order_changed():
 def test_confirmation_ranks_by_the_validation_mean_never_the_test_mean():
     # t1 is better on validation (mean 5.5 against 7.5), t2 on test (1.5 against 9.25)
     cands = [confirm.Candidate(1, "t1", "r1", 5.0, {}), confirm.Candidate(2, "t2", "r2", 6.0, {})]
-    runs = {"x1": {"confirm_of": "t1", "best": 5.0, "test": 9.0, "status": "finished"},
-            "x2": {"confirm_of": "t1", "best": 6.0, "test": 9.5, "status": "finished"},
-            "y1": {"confirm_of": "t2", "best": 7.0, "test": 1.0, "status": "finished"},
-            "y2": {"confirm_of": "t2", "best": 8.0, "test": 2.0, "status": "finished"}}
+    runs = {"x1": _run("t1", 5.0, 9.0), "x2": _run("t1", 6.0, 9.5), "y1": _run("t2", 7.0, 1.0),
+            "y2": _run("t2", 8.0, 2.0)}
     rows = confirm.summarise(cands, runs, "min")
     assert [r.trial_id for r in rows] == ["t1", "t2"] and not confirm.order_changed(rows)
     assert [r.trial_id for r in confirm.summarise(cands, runs, "max")] == ["t2", "t1"]

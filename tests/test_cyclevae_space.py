@@ -3,6 +3,7 @@
 import optuna
 import pytest
 
+from record.errors import UsageError
 from search_spaces import STUDIES
 from study.resolve import resolve
 from trainables import metric_names as M
@@ -64,5 +65,7 @@ def test_baseline_is_a_point_of_the_space(name):
 
 
 def test_a_latent_size_over_the_cap_is_counted_over_it():
-    c = _sample("cyclevae_sweep", "smoke", n=1, sets=["z_dim=200000"])[0]
-    assert FAMILIES["cyclevae"].n_params(CycleVAEConfig(**c)) > 25_000_000
+    c = _sample("cyclevae_sweep", "smoke", n=1)[0]
+    assert FAMILIES["cyclevae"].n_params(CycleVAEConfig(**{**c, "z_dim": 200_000})) > 25_000_000
+    with pytest.raises(UsageError, match="over the 25,000,000-parameter cap"):  # refused before anything starts
+        resolve("cyclevae_sweep", "smoke", ["z_dim=200000"])

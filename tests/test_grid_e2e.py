@@ -100,7 +100,7 @@ with torch.no_grad():
         recon += F.binary_cross_entropy(x_hat, xb, reduction="sum").item()
         kl += (-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())).item()
     samples = vae.decode(torch.randn(7, mu.shape[1]))
-    program = torch.export.load(sys.argv[1] + "/vae_decode.pt2").module()  # the same decoder, as torch.export
+    program = torch.export.load(sys.argv[1] + "/decoder.pt2").module()  # the same decoder, as torch.export
     same = torch.allclose(program(torch.zeros(3, mu.shape[1])), vae.decode(torch.zeros(3, mu.shape[1])), atol=1e-6)
 print(json.dumps({"recon": recon / len(x), "kl": kl / len(x), "shape": list(x_hat.shape),
                   "samples": list(samples.shape), "pt2_decoder_matches": same}))
@@ -110,7 +110,7 @@ print(json.dumps({"recon": recon / len(x), "kl": kl / len(x), "shape": list(x_ha
 def test_models_load_without_genstudy_and_reproduce_the_logged_test_numbers(smoke, runs, mnist_root, tmp_path):
     _, parent, _ = runs
     models = smoke.out / "models"
-    assert {"vae.pt", "vae.pt2", "vae_encode.pt2", "vae_decode.pt2", "transforms.py", "README.md",
+    assert {"vae.pt", "vae.pt2", "encoder.pt2", "decoder.pt2", "transforms.py", "README.md",
             "metrics.json"} <= {p.name for p in models.iterdir()}
     meta = json.loads((models / "metrics.json").read_text())
     assert meta["run_id"] == parent.data.tags["best_run_id"]  # the best trial, chosen on val_nelbo

@@ -17,6 +17,7 @@ from record import store as mlflow_store
 def _calls(error: Exception, monkeypatch, fail_times: int = 2) -> tuple[int, object]:
     """Call a function that raises ``error`` ``fail_times`` times and then succeeds; (calls, outcome)."""
     monkeypatch.setattr(mlflow_store.time, "sleep", lambda s: None)
+    monkeypatch.setenv(mlflow_store.PATIENCE_ENV, "0")  # an unreachable store (a 500) is not waited for here
     calls = []
 
     def fn():
