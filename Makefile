@@ -1,6 +1,7 @@
 # Two entry points, each doing its own set-up on a fresh machine:
 #   make demo  - the VAE beta study, quick profile, real MNIST (about ten minutes on 2 CPU cores)
 #   make test  - the test suite (unit, contract and end-to-end with real Ray and MLflow)
+# and make docs: the documentation site (mkdocs, strict) into site/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 DATA_ROOT ?= $(if $(wildcard ../shared/data/MNIST/raw),../shared/data,$(HOME)/.cache/genstudy/data)
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test docs clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -28,8 +29,11 @@ test: setup
 	bash scripts/install_postgres.sh  # Debian's PostgreSQL for the team tracking test; no-op when present
 	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest $(PYTEST_ARGS)
 
-# The build only: the venv, packaging metadata and bytecode. Results (mlflow.db, mlartifacts/, exports/,
+docs: setup
+	$(PY) -m mkdocs build --strict --site-dir site
+
+# The build only: the venv, packaging metadata, bytecode and the docs site. Results (mlflow.db, mlartifacts/, exports/,
 # ray_results) are never touched; delete them by hand when you mean to.
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

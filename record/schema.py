@@ -4,7 +4,7 @@ Every name is defined here once; ``study/`` writes with these constants and ``an
 them (tests/test_record_schema.py checks that no other module spells one out). Metric names that
 trainables report are in :mod:`trainables.metric_names`; checkpoint files in :mod:`trainables.checkpoint`.
 
-The layout (README, "What MLflow holds"):
+The layout (docs/mlflow.md, "What MLflow holds"):
 
 * one experiment per study; one *parent run* per invocation of ``study.run`` (tag ``role=study``), with
   the budgets as params and, when the study ends, the best trial as ``best.*`` params and tags;

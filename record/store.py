@@ -129,7 +129,7 @@ def _check_server(uri: str, timeout_s: float) -> None:
                              "fix: unset one of them") from None
         reason = "no answer in {:g} s".format(timeout_s) if isinstance(cause, requests.Timeout) else _reason(cause or e)
         raise UsageError(f"tracking URI {uri!r} is unreachable ({reason}); "
-                         "fix: start the server (see README) or pass another --tracking-uri") from None
+                         "fix: start the server (see docs/clusters.md) or pass another --tracking-uri") from None
     if resp.status_code in (401, 403):
         if creds.username and creds.password:
             sent = f"it refused those of MLFLOW_TRACKING_USERNAME={creds.username}"

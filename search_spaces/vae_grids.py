@@ -3,7 +3,7 @@
 ``vae_beta_grid`` compares beta 0.8, 1 and 1.2, each with a constant beta and with a linear warm-up,
 on the MLP VAE of pytorch/examples (784-400-20, ReLU, Adam 1e-3, batch 128) for 20 epochs. The
 course seed these comparisons come from (seed 003) is not in this repository; the architecture is
-the classic pytorch/examples VAE, an assumption the README states. ``ae_latent_grid`` trains a plain
+the classic pytorch/examples VAE, an assumption docs/analysis.md states. ``ae_latent_grid`` trains a plain
 convolutional autoencoder at latent sizes 16, 128 and 1024.
 """
 

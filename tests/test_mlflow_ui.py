@@ -1,6 +1,6 @@
 """Acceptance 1: ``mlflow ui`` over a smoke study's database, in real headless Chromium. The link the study prints
 opens the experiment's runs (model training, not the GenAI overview) with every trial as a row and the study
-metric as a column. ``GENSTUDY_UI_SCREENSHOTS=docs`` also writes the screenshots the README shows."""
+metric as a column. ``GENSTUDY_UI_SCREENSHOTS=docs`` also writes the screenshots docs/mlflow.md shows."""
 
 import json
 import os
@@ -71,7 +71,7 @@ def ui(tmp_path_factory, mnist_root):
 
 
 def _keep(path: Path) -> None:
-    """Copy a screenshot into $GENSTUDY_UI_SCREENSHOTS (the README's docs/ folder) when it is set."""
+    """Copy a screenshot into $GENSTUDY_UI_SCREENSHOTS (docs/) when it is set."""
     folder = os.environ.get("GENSTUDY_UI_SCREENSHOTS")
     if folder:
         shutil.copy(path, Path(folder) / path.name)

@@ -13,6 +13,7 @@ Sources: the authors' release (github.com/ananyahjha93/cycle-consistent-vae: ``m
 the introduction, the forward- and reverse-cycle figures and Table 1 (the last three as images in the
 release's README). The method section's equations could not be read, so every training detail is the
 release's; where the two visibly differ we follow the release:
+
 - Reverse-cycle pairs: the issue asked for s "from images of different labels"; the paper's figure says
   the two images are "randomly sampled" and the release draws them as two independent batches, so
   their labels differ only by chance (9 pairs in 10 on MNIST). We follow the release
@@ -20,8 +21,9 @@ release's; where the two visibly differ we follow the release:
 - The paper's architecture for Sprites is not in the release (MNIST only); see our departures.
 
 What the release does, and we do:
+
 - Forward cycle: 2 x per-pixel MSE of each swapped reconstruction (sigmoid decoder, no likelihood
-  scale) + 3 x KL(q(z|x) || N(0, I)) / (C*H*W) for each image of the pair.
+  scale) + 3 x KL(q(z|x) || N(0, I)) / (C·H·W) for each image of the pair.
 - Reverse cycle: s encoded and detached, one z ~ N(0, I) decoded with both s, both images encoded
   again, 10 x the mean L1 between the two z *means* (``reparameterize(training=False)``), stepped by a
   second Adam that holds the encoder only.
@@ -31,6 +33,7 @@ What the release does, and we do:
   batch dropped.
 
 Our departures from the release:
+
 - Validation split: MNIST's last 10,000 training images are held out (the release trains on all
   60,000); the study selects on them, and test numbers are reported, never selected on.
 - Pairs and order: the release wraps its DataLoader in ``itertools.cycle``, which replays the first

@@ -1,6 +1,7 @@
 """Gaussian diffusion as small pure functions: noise schedules, forward noising, DDIM sampling.
 
 Schedules (``SCHEDULES[name](T)`` -> betas ``(T,)`` float64):
+
 * ``linear``: Ho et al. (2020), betas evenly from 1e-4 to 0.02 (for T = 1000; scaled by 1000 / T
   otherwise, as openai/improved-diffusion does).
 * ``cosine``: Nichol & Dhariwal (2021), alpha_bar(t) = cos²((t/T + s) / (1 + s) · π/2) with s = 0.008,
