@@ -8,8 +8,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.conftest import REPO
 from tests.docs_commands import runnable, shown
 
@@ -27,7 +25,6 @@ SKIPPED = {
 
 def test_the_site_builds_strictly(tmp_path):
     """Broken links, anchors, pages left out of the nav and mkdocstrings references that do not resolve fail."""
-    pytest.importorskip("mkdocstrings")
     site = tmp_path / "site"
     p = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(REPO / "mkdocs.yml"),
                         "--site-dir", str(site)], capture_output=True, text=True, timeout=300,
