@@ -95,6 +95,7 @@ VAL_NLL_IW_SE = "val_nll_iw_se"
 TEST_NLL_IW = "test_nll_iw"
 TEST_NLL_IW_SE = "test_nll_iw_se"
 NLL_IW_SPLIT_METRICS = {"val": (VAL_NLL_IW, VAL_NLL_IW_SE), "test": (TEST_NLL_IW, TEST_NLL_IW_SE)}
+FINAL_METRICS = (TEST_NLL_IW, TEST_NLL_IW_SE, VAL_NLL_IW, VAL_NLL_IW_SE)  # every family's Family.final_metrics names
 
 VAE_METRICS = (TRAIN_RECON, TRAIN_KL, TRAIN_LOSS, VAL_RECON, VAL_KL, VAL_LOSS, VAL_NELBO, TEST_RECON, TEST_KL,
                TEST_LOSS, TEST_NELBO)
