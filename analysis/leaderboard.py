@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.record import StudyRecord, Trial
 from record import schema as S
+from trainables.metric_names import FINAL_METRICS
 
 
 def asha_rungs(grace_period: int | None, reduction_factor: int | None, max_reports: int) -> list[int]:
@@ -56,6 +57,7 @@ def build(record: StudyRecord) -> pd.DataFrame:
     metric, mode = record.metric, record.mode
     rungs = asha_rungs(record.grace_period, record.reduction_factor, record.max_reports)
     rows = []
+    final_names = final_metric_names(record)
     for t in record.trials:
         best = t.best(metric, mode)
         series = t.series(metric)
@@ -74,6 +76,7 @@ def build(record: StudyRecord) -> pd.DataFrame:
         row["selected_on"] = "test (recorded before the validation split)" if record.selected_on_test else "val"
         for r in rungs:
             row[f"{metric}@{r}"] = t.at(metric, r)
+        row.update({name: t.metrics.get(name) for name in final_names})
         row.update({S.ERROR: t.error, **{k: t.config.get(k) for k in _param_order(record)}})
         rows.append(row)
     df = pd.DataFrame(rows)
@@ -84,6 +87,12 @@ def build(record: StudyRecord) -> pd.DataFrame:
         col = f"{metric}@{r}"
         df.insert(df.columns.get_loc(col) + 1, f"rank@{r}", df[col].rank(ascending=ascending, method="min").astype("Int64"))
     return df.sort_values(["rank", S.TRIAL_ID], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def final_metric_names(record: StudyRecord) -> list[str]:
+    """The metrics measured once on a kept checkpoint when the study ended (``Family.final_metrics``: the VAE's
+    importance-weighted NLL) that some trial of ``record`` holds."""
+    return [n for n in FINAL_METRICS if any(n in t.metrics for t in record.trials)]
 
 
 def _add_confirmation(df: pd.DataFrame, record: StudyRecord) -> None:

@@ -7,7 +7,7 @@ from record.errors import RecordError
 from record.study_record import StudyRecord, Trial, check_uri, typed_params
 from record.study_record import load as _load
 
-__all__ = ["RecordError", "StudyRecord", "Trial", "check_uri", "load", "typed_config"]
+__all__ = ["RecordError", "StudyRecord", "Trial", "best_nll_text", "check_uri", "load", "nelbo_caption", "typed_config"]
 
 
 def _config_type(family: str) -> type | None:
@@ -41,3 +41,28 @@ def _family_of_keys(keys: set) -> str | None:
 def load(study: str, uri: str, parent_run_id: str | None = None) -> StudyRecord:
     """Read one invocation of ``study`` (default: the newest) from ``uri``; raises RecordError with the fix."""
     return _load(study, uri, parent_run_id, config_types=_config_type, units=_unit, family_of_keys=_family_of_keys)
+
+
+def _best_config(record: StudyRecord) -> dict:
+    """The study's fixed values with the best trial's config over them (MLflow params, as strings or typed)."""
+    best = record.best_trial
+    return {**record.fixed, **(best.config if best is not None else {})}
+
+
+def nelbo_caption(record: StudyRecord) -> str:
+    """`` Every *_nelbo here is a Bernoulli cross-entropy bound on grey-level pixels, not a likelihood (...).``
+    for a record whose VAEs trained on grey levels (``trainables.vae_nll.GREY_NELBO_NOTE``), else ''. Every
+    caption, table and page that shows a ``*_nelbo`` appends it."""
+    from trainables.metric_names import VAL_NELBO
+    from trainables.vae_nll import nelbo_note
+
+    note = nelbo_note(VAL_NELBO, _best_config(record))  # None for a config without a Bernoulli decoder
+    return f" Every *_nelbo here is {note}." if note else ""
+
+
+def best_nll_text(record: StudyRecord) -> str | None:
+    """The best trial's ``test_nll_iw ± SE (k=...)`` beside the IWAE paper's Table 1 VAE row, when it has one."""
+    from trainables.vae_nll import nll_text
+
+    best = record.best_trial
+    return None if best is None else nll_text(best.metrics, _best_config(record))

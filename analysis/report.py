@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.items import Figure, Omitted, Section, Table
-from analysis.record import StudyRecord
+from analysis.leaderboard import final_metric_names
+from analysis.record import StudyRecord, best_nll_text, nelbo_caption
 from record import config_file
 from record import schema as S
 
@@ -54,6 +55,7 @@ def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
     """The leaderboard for the page: ids, status, budget, metric columns and the searched parameters."""
     keep = [c for c in df.columns if c in ("rank", S.TRIAL_ID, "status_detail", S.REPORTS_RUN, "n_params", S.ERROR)
             or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@", "confirmed_rank"))]
+    keep += final_metric_names(record)
     keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
     shown = df[keep].copy()
     html_table = shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
@@ -63,8 +65,18 @@ def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
     caption = (f"Every trial, ranked by its best {record.metric} ({record.mode}); {record.selection_note}. Status "
                f"names the ASHA rung where a trial was stopped. {record.metric}@R is the value after R reports (the "
                "ASHA rungs) and rank@R the trial's rank among those that reached R: the comparison at equal budget."
-               f"{test} All parameters are in leaderboard.csv.")
+               f"{test}{_notes(record)} All parameters are in leaderboard.csv.")
     return Table("Leaderboard", caption, html_table, "leaderboard.csv")
+
+
+def _notes(record: StudyRecord) -> str:
+    """What the study metric is not (a grey-level nelbo), and the best trial's importance-weighted NLL beside the
+    paper's; each sentence with a leading space, or ''."""
+    out, nll = nelbo_caption(record), best_nll_text(record)
+    if nll:
+        out += (f" Best trial, measured once on its kept checkpoint when the study ended (the leaderboard's "
+                f"*_nll_iw columns): {nll}.")
+    return out
 
 
 def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard: Table, best: dict | None) -> None:
@@ -88,6 +100,9 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
                  f"{r.metric} = {metric['best']:.4f}{beside} at report {metric['best_report']}. Config "
                  f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with the top {len(best[config_file.TOP_K])}): "
                  f"<code>{html.escape(config)}</code></p>")
+    notes = _notes(record).strip()
+    if notes:
+        head += f"<p>{html.escape(notes)}</p>"
     body = [head, "<h2>Leaderboard</h2>", _item_html(leaderboard)]
     for s in sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")

@@ -163,6 +163,12 @@ class Writer:
         self._json_artifact(parent_id, S.BEST_CONFIG_FILE, dict(config))
         self.flush()
 
+    def final_metrics(self, run_id: str, values: Mapping[str, float], step: int) -> None:
+        """What the family measures once on a run's kept checkpoint when the study ends (``Family.final_metrics``),
+        at that checkpoint's report ``step``."""
+        self._metrics(run_id, values, step=step)
+        self.flush()
+
     def published(self, run_ids: Iterable[str], model_uri: str) -> None:
         for run_id in run_ids:
             self._queue.later(run_id, "set_tag", S.BEST_MODEL_URI, model_uri)

@@ -45,15 +45,21 @@ def _width(p: Params, arch: str) -> int:
     return p.int("width", 16, 64, log=True, variant="conv")
 
 
+# The NLL estimate a binarised study measures when it ends (trainables.vae_nll), per profile: smoke in seconds;
+# quick at the paper's k = 5000 on 500 images a split, 0.3-0.85 s an image on one thread (trainables/iwae.py):
+# minutes; full: k = 5000 on the whole splits (a GPU's job)
+SMOKE_NLL_IW = {"nll_iw_k": 50, "nll_iw_images": 200}
+QUICK_NLL_IW = {"nll_iw_images": 500}
+
 VAE_PROFILES = {
     # smoke: about a minute on 2 cores; small models on 4,000 images, full test set
     "smoke": Profile(num_samples=6, max_epochs=4, grace_period=1, reduction_factor=2, use_baseline=False,
-                     fixed={"train_size": 4000, "image_every": 2},
+                     fixed={"train_size": 4000, "image_every": 2, **SMOKE_NLL_IW},
                      ranges={"width[mlp]": (64, 256), "width[conv]": (8, 16), "depth": (1, 2)}),
     # quick: the search (about 7 minutes on 2 cores with all of MNIST), then its top 2 again with 2 fresh
     # seeds each (mean ± sd): 4 trainings to the end (3 x 3 would be 9, too many for the demo)
     "quick": Profile(num_samples=10, max_epochs=12, grace_period=2, reduction_factor=3, confirm=2, confirm_seeds=2,
-                     fixed={"image_every": 4},
+                     fixed={"image_every": 4, **QUICK_NLL_IW},
                      ranges={"width[mlp]": (128, 768), "width[conv]": (16, 32)}),
     # full: a GPU machine or a cluster
     "full": Profile(num_samples=200, max_epochs=100, grace_period=5, reduction_factor=3,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from search_spaces.study import Profile, Reference, Study
-from search_spaces.vae import ae_space, vae_space
+from search_spaces.vae import QUICK_NLL_IW, SMOKE_NLL_IW, ae_space, vae_space
 from trainables import metric_names as M
 
 SEED_003 = "seed 003's reference, on its own test set"
@@ -36,10 +36,10 @@ def _profiles(grid: dict, quick_epochs: int, image_every: int, smoke_fixed: dict
     return {
         # smoke: under a minute or two on 2 cores; 4,000 training images, the full validation and test sets
         "smoke": Profile(num_samples=n, max_epochs=2, grace_period=2, use_baseline=False,
-                         fixed={"train_size": 4000, "image_every": 2, **smoke_fixed}),
+                         fixed={"train_size": 4000, "image_every": 2, **SMOKE_NLL_IW, **smoke_fixed}),
         # quick: all of MNIST, the seed's training length
         "quick": Profile(num_samples=n, max_epochs=quick_epochs, grace_period=quick_epochs, use_baseline=False,
-                         fixed={"image_every": image_every}),
+                         fixed={"image_every": image_every, **QUICK_NLL_IW}),
         # full: the same grid, more trials at once on a bigger machine
         "full": Profile(num_samples=n, max_epochs=quick_epochs, grace_period=quick_epochs, use_baseline=False,
                         max_concurrent=n, fixed={"image_every": image_every}),

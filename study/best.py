@@ -8,8 +8,10 @@ from record import reader, store
 from record import schema as S
 from record.writer import Writer
 from study import mlflow_ui, report
+from study.final import measure
 from study.resolve import Resolved
 from trainables.metric_names import best_of
+from trainables.vae_nll import nelbo_note, nll_text
 
 
 def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, data, register: str | None) -> int:
@@ -35,10 +37,19 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
     values = {best_of(r.study.metric): best.best}
     if best.test is not None:  # the test number of the chosen checkpoint: reported, not chosen by
         values[best_of(r.study.test_metric)] = best.test
+    final = measure(writer, best.run_id, best.best_report, r.family, data, f"best trial {best_id}")
+    values.update({best_of(k): v for k, v in final.items()})  # on the parent too, beside best_<metric>
     writer.best(parent_id, best_id, best.run_id, config, values)
     test = "" if best.test is None else f", {r.study.test_metric} = {best.test:.3f}"
     print(f"best trial {best_id} (chosen on {r.study.metric}): {r.study.metric} = {best.best:.3f}{test} at report "
           f"{best.best_report} ({best.status}, {best.reports} reports)")
+    note = nelbo_note(r.study.metric, config)
+    if note is not None:
+        print(f"  {r.study.metric} and {r.study.test_metric}: {note}")
+    for split in ("val", "test"):
+        line = nll_text(final, config, split)
+        if line is not None:
+            print(f"  {line}")
     print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
     publish(r, writer, exp_id, parent_id, best, data, register)
     uri = writer.uri

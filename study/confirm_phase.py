@@ -16,6 +16,7 @@ from record.writer import flush_all, unwritten
 from study import confirm, invocation, storage, tune_state
 from study.mlflow_inputs import dataset_input
 from study.resolve import Resolved, parse_sets, run_name_keys
+from trainables.vae_nll import nelbo_note
 
 SUFFIX = "-confirm"
 
@@ -76,4 +77,7 @@ def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_
     confirm.record(writer, parent_id, rows, r.study.metric, r.study.test_metric, len(seeds))
     for line in confirm.summary_lines(rows, r.study.metric, r.study.test_metric, len(seeds)):
         print(line)
+    note = nelbo_note(r.study.metric, cands[0].config)
+    if note is not None:
+        print(f"  {r.study.metric} and {r.study.test_metric}: {note}")
     return sum(o.status in (S.FINISHED, S.FAILED) for o in runs.values()) < len(points)

@@ -54,6 +54,13 @@ def signature(ex: Exportable):
     return ModelSignature(inputs=specs(ex.example, ex.inputs), outputs=specs(out, ex.outputs))
 
 
+def restore(writer: Writer, run_id: str, folder: str) -> tuple[torch.nn.Module, object]:
+    """The model and typed config of ``run_id``'s kept checkpoint, downloaded into ``folder``."""
+    for name in (MODEL_FILE, CONFIG_FILE):
+        retry(writer.client.download_artifacts, run_id, name, folder)
+    return restore_model(folder)
+
+
 def publish(writer: Writer, experiment_id: str, run_id: str, step: int, family: Family, data: SplitData,
             register: str | None = None, tags: dict[str, str] | None = None) -> Published | None:
     """Log the best run's model (and its ``.pt2`` programs and ``.pt`` scripts) and register it as ``register``.
@@ -66,9 +73,7 @@ def publish(writer: Writer, experiment_id: str, run_id: str, step: int, family: 
     if family.publish is None:
         return None
     with tempfile.TemporaryDirectory(prefix="genstudy-publish-") as tmp:
-        for name in (MODEL_FILE, CONFIG_FILE):
-            retry(writer.client.download_artifacts, run_id, name, tmp)
-        model, cfg = restore_model(tmp)
+        model, cfg = restore(writer, run_id, tmp)
         exports = family.publish(model, cfg, data)
         ex = exports.model
         example = tuple(t.numpy() for t in ex.example)

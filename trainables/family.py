@@ -44,6 +44,11 @@ class Family:
     family's one export: what its trained model is published as (:class:`trainables.export.Exports`:
     the MLflow model, ``.pt2`` programs and ``.pt`` scripts), used when a study ends and by
     ``analysis.export --models`` (which passes no data: an example batch is then made up).
+    ``final_metrics(model, cfg, data)``, when given, is what the family measures once on the best trial's
+    kept checkpoint when a study ends (too costly for every report: the VAE's importance-weighted NLL,
+    :mod:`trainables.vae_nll`); it returns ``{metric name: value}`` (names from
+    :mod:`trainables.metric_names`), possibly empty, which the study logs on the best run and, as
+    ``best_<name>``, on the parent run.
     """
 
     name: str
@@ -54,6 +59,7 @@ class Family:
     unit: str = REPORT
     prepare: Callable[..., dict] | None = None
     publish: Callable[[nn.Module, Any, SplitData | None], Exports] | None = None
+    final_metrics: Callable[[nn.Module, Any, SplitData], dict[str, float]] | None = None
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)

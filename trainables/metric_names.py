@@ -87,6 +87,16 @@ DDIM_SAMPLES_PER_S = "ddim_samples_per_s"  # images per second of DDIM sampling 
 LEGACY_FID = "fid"  # then: Fréchet distance to the test images
 LEGACY_KID = "kid"
 
+# VAE family, once per study for its best trial's kept checkpoint (Family.final_metrics; trainables.vae_nll):
+# the importance-weighted NLL estimate (Burda et al. 2016), nats per image, and its standard error over images.
+# Its k is the trial's config key nll_iw_k (a param of the run), its images nll_iw_images (None: the whole split).
+VAL_NLL_IW = "val_nll_iw"
+VAL_NLL_IW_SE = "val_nll_iw_se"
+TEST_NLL_IW = "test_nll_iw"
+TEST_NLL_IW_SE = "test_nll_iw_se"
+NLL_IW_SPLIT_METRICS = {"val": (VAL_NLL_IW, VAL_NLL_IW_SE), "test": (TEST_NLL_IW, TEST_NLL_IW_SE)}
+FINAL_METRICS = (TEST_NLL_IW, TEST_NLL_IW_SE, VAL_NLL_IW, VAL_NLL_IW_SE)  # every family's Family.final_metrics names
+
 VAE_METRICS = (TRAIN_RECON, TRAIN_KL, TRAIN_LOSS, VAL_RECON, VAL_KL, VAL_LOSS, VAL_NELBO, TEST_RECON, TEST_KL,
                TEST_LOSS, TEST_NELBO)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trainables.config import FlatConfig
+from trainables.data.binarize import BINARIZE_MODES
+from trainables.iwae import DEFAULT_K
 
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -33,6 +35,9 @@ class VAEConfig(FlatConfig):
     deterministic: bool = False  # True with beta=0: a plain autoencoder, no sampling
     train_size: int | None = None  # first N training images; None: all of them
     image_every: int = 2  # epochs between image grids (and always the last epoch)
+    binarize: str = "none"  # none (grey levels) | dynamic (a fresh Bernoulli draw each epoch) | static
+    nll_iw_k: int = DEFAULT_K  # importance samples of the NLL estimate at the study's end (Burda et al.: 5000)
+    nll_iw_images: int | None = None  # images per split that estimate scores (a fixed random subset); None: all
 
     def __post_init__(self) -> None:
         checks = [
@@ -52,6 +57,9 @@ class VAEConfig(FlatConfig):
              f"deterministic=true is a plain autoencoder: set beta=0 (got beta={self.beta})"),
             (self.train_size is None or self.train_size >= 1, "train_size must be >= 1 or None"),
             (self.image_every >= 1, f"image_every must be >= 1, got {self.image_every}"),
+            (self.binarize in BINARIZE_MODES, f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {self.binarize!r}"),
+            (self.nll_iw_k >= 1, f"nll_iw_k must be >= 1, got {self.nll_iw_k}"),
+            (self.nll_iw_images is None or self.nll_iw_images >= 1, "nll_iw_images must be >= 1 or None"),
         ]
         for ok, message in checks:
             if not ok:

@@ -17,6 +17,7 @@ from analysis.compare import Compared
 from analysis.families import ANALYSES
 from analysis.figures.family import DEFAULT_SPLIT_NOTE, FamilyAnalysis
 from analysis.figures.common import Context, html_table, image_panel
+from analysis.record import nelbo_caption
 from analysis.items import Figure, Omitted, Section, Table
 from record import schema as S
 from trainables.checkpoint import CONFIG_FILE, report_of
@@ -47,7 +48,8 @@ def _table(ctx: Context, key: str, trials: list[Compared], epoch: int, reference
                 "set, shown for orientation: never used to choose anything.") if references else "No references."
     splits = _family(ctx).split_note
     unit = ctx.record.unit
-    caption = f"Every metric each trial logged at {unit} {epoch} ({splits}). References: {ref_text} All columns: {name}."
+    caption = (f"Every metric each trial logged at {unit} {epoch} ({splits}). References: {ref_text} All columns: "
+               f"{name}.{nelbo_caption(ctx.record)}")
     return Table(f"All metrics at {unit} {epoch}, by {key}", caption, html_table(shown, "{:.4g}"), name)
 
 
@@ -76,7 +78,8 @@ def _curves(ctx: Context, key: str, trials: list[Compared], epoch: int) -> Figur
                        fontsize=7, loc="upper right", title="split", title_fontsize=7)
     caption = (f"Each colour one trial ({key} and the other settings that vary). Solid: training split (mean over the "
                "epoch's batches); dotted: validation split (what the study selects on); dashed: test split (reported "
-               f"only). The grey dash-dot line marks epoch {epoch}, where the table compares them.")
+               f"only). The grey dash-dot line marks epoch {epoch}, where the table compares them."
+               f"{nelbo_caption(ctx.record)}")
     return Figure(ctx.save(fig, f"compare_{key}_curves"), title, caption)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from analysis.confirmation import order_changed, spread_sentence, table
 from analysis.figures.common import Context
 from analysis.items import Section, Table
+from analysis.record import nelbo_caption
 
 CONFIRM_CSV = "confirmation.csv"
 
@@ -23,6 +24,6 @@ def sections(ctx: Context) -> list[Section]:
     caption = (f"The search's top {len(df)} configurations trained again to the end with {n_seeds} fresh seeds each "
                f"(child runs tagged phase=confirm). {r.metric}_mean ± {r.metric}_sd: the best {r.metric} of each "
                f"seed's run, averaged; {r.test_metric} is the test value at that report, reported beside and never "
-               f"used to rank. Ranked by the mean. {verdict}")
+               f"used to rank. Ranked by the mean. {verdict}{nelbo_caption(r)}")
     return [Section("Confirmation", f"{verdict} {spread_sentence(r, df)}".strip(),
                     [Table("Confirmation of the top configurations", caption, html, CONFIRM_CSV)])]

@@ -12,7 +12,7 @@ from analysis import importance
 from analysis.figures.common import STATUS_COLORS, Context
 from analysis.items import Figure, Omitted, Section
 from analysis.leaderboard import asha_rungs
-from analysis.record import Trial
+from analysis.record import Trial, nelbo_caption
 
 
 def sections(ctx: Context) -> list[Section]:
@@ -23,7 +23,7 @@ def sections(ctx: Context) -> list[Section]:
              _epochs(ctx, rungs), _pareto(ctx)]
     intro = (f"{len([t for t in r.trials if t.run_id])} trials of `{r.study}` (parent run "
              f"`{r.parent_run_id}`), metric `{r.metric}` ({r.mode}imised). Searched parameters: "
-             f"{', '.join(r.searched) or 'none'}.")
+             f"{', '.join(r.searched) or 'none'}.{nelbo_caption(r)}")
     return [Section("Study", intro, items)]
 
 

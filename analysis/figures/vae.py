@@ -16,7 +16,7 @@ from analysis.figures import vae_latent, vae_model
 from analysis.figures.common import Context, image_panel, read_png, split_grid
 from analysis.figures.family import CompareImages, FamilyAnalysis
 from analysis.items import Figure, Omitted, Section
-from analysis.record import Trial
+from analysis.record import Trial, nelbo_caption
 from record import schema as S
 from trainables import metric_names as M
 from trainables.data.registry import image_shape
@@ -92,7 +92,7 @@ def _rate_distortion(ctx: Context) -> Figure | Omitted:
     caption = ("Each trial's last test KL(q(z|x) || p(z)) (rate) and test reconstruction negative log-likelihood "
                "(distortion), both per image in nats on the test set, coloured by β; triangles were stopped early by "
                "ASHA, so they sit at an earlier point of their training. Larger β buys a lower rate for a higher "
-               "distortion; the negative ELBO is their sum.")
+               "distortion; the negative ELBO is their sum." + nelbo_caption(r))
     return Figure(ctx.save(fig, "study_rate_distortion"), title, caption)
 
 
@@ -144,7 +144,8 @@ def _curves(ctx: Context, trial: Trial, name: str, label: str) -> Figure | Omitt
     caption = ("Per-epoch means over the training split (solid; averaged over the epoch's batches while training), the "
                "validation split (dotted; what the study selects on) and the test split (dashed; reported only), the "
                "last two after the epoch with a seeded posterior sample: the objective recon + β·KL with the β in "
-               "force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats.")
+               "force, the reconstruction negative log-likelihood and the KL to the prior, per image in nats."
+               + nelbo_caption(ctx.record))
     return Figure(ctx.save(fig, name), title, caption)
 
 

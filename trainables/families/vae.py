@@ -15,6 +15,7 @@ from trainables.models.vae import VAE, build_vae
 from trainables.vae import train
 from trainables.vae_config import VAEConfig
 from trainables.vae_export import vae_exports
+from trainables.vae_nll import final_metrics
 
 N_EXAMPLE = 4  # rows of the example batch stored with an exported model
 
@@ -31,4 +32,4 @@ def publish(model: VAE, cfg: VAEConfig, data: ImageData | None) -> Exports:
     return vae_exports(model, cfg.likelihood, example)
 
 
-FAMILY = Family("vae", VAEConfig, train, build, unit=EPOCH, publish=publish)
+FAMILY = Family("vae", VAEConfig, train, build, unit=EPOCH, publish=publish, final_metrics=final_metrics)
