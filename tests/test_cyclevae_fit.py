@@ -1,4 +1,4 @@
-"""The cycle-consistent VAE training loop without Ray: metrics, checkpoints, exact resume, reload, probes, and the
+"""The cycle-consistent VAE training loop without Ray: metrics, checkpoints, reload, probes, and the
 Sprites smoke profile on generated files."""
 
 import json
@@ -63,17 +63,6 @@ def test_reports_every_epoch_with_every_metric(shapes, tmp_path):
     assert "swap.png" not in {p.name for p in (tmp_path / "report_0002").iterdir()}  # grids at the first and last epochs
     meta = json.loads((tmp_path / "report_0003" / "config.json").read_text())
     assert meta["family"] == "cyclevae" and meta["report"] == 3 and meta["unit"] == "epoch" and meta["image_shape"] == [1, 28, 28]
-
-
-def test_resume_continues_exactly(shapes, tmp_path):
-    cfg = CycleVAEConfig(**SMALL, max_epochs=3)
-    whole = _run(cfg, shapes, tmp_path / "whole")
-    first = _run(CycleVAEConfig(**{**cfg.to_dict(), "max_epochs": 2}), shapes, tmp_path / "a")
-    resumed = _run(cfg, shapes, tmp_path / "b", resume_from=first[-1][1])
-    assert [m[M.EPOCH] for m, _ in resumed] == [3]
-    drop = {M.SAMPLES_PER_S}
-    assert {k: v for k, v in resumed[0][0].items() if k not in drop} == \
-        pytest.approx({k: v for k, v in whole[-1][0].items() if k not in drop}, rel=1e-5)
 
 
 def test_reloaded_checkpoint_reproduces_logged_probe_metrics(shapes, tmp_path):
