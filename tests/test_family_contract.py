@@ -310,6 +310,7 @@ class TestFamilyContract:
     def test_the_test_split_never_steers(self, name, clean, whole, noisy):
         assert [Path(f).name for _, f in whole.reports] == [Path(f).name for _, f in noisy.reports]
         for (a, folder_a), (b, folder_b) in zip(whole.reports, noisy.reports):
+            assert a.keys() == b.keys()
             for key in a:
                 if M.split_of(key) in ("train", "val"):
                     assert a[key] == b[key], (key, a[key], b[key])
