@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,13 +35,22 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict
                           timeout=timeout, env=full_env)
 
 
-@pytest.fixture
-def torch_one_thread():
-    """torch on one thread for the test (restored after): on a loaded 2-core machine two spinning threads made
+@contextmanager
+def one_torch_thread():
+    """torch on one thread inside the block (restored after): on a loaded 2-core machine two spinning threads made
     a 5,000-row MLP fit 30x slower (measured)."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def torch_one_thread():
+    """torch on one thread for the test (:func:`one_torch_thread`)."""
+    with one_torch_thread():
+        yield

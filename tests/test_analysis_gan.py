@@ -2,6 +2,7 @@
 the health figures (class coverage with the collapse verdict, D's outputs, all 64 fixed-noise latents), and
 ``--models`` files that load without genstudy."""
 
+import math
 import subprocess
 import sys
 
@@ -9,8 +10,11 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from analysis.figures.gan import N_CLASSES
+from analysis.figures.gan_health import ENTROPY_FRACTION
 from tests.analysis_study import smoke_export
 from tests.test_analysis_export import assert_png
+from trainables import metric_names as M
 
 pytestmark = pytest.mark.e2e
 STUDY = "gan_loss_sweep"
@@ -50,9 +54,23 @@ def test_gan_leaderboard_has_each_trial_and_its_loss(smoke):
     assert set(df["loss"]) == {r.data.params["loss"] for r in runs} and "val_fid_best" in df.columns  # ranked on the validation FID
 
 
+def _last(client, run_id: str, key: str) -> float:
+    return max(client.get_metric_history(run_id, key), key=lambda m: m.step).value
+
+
 def test_gan_health_is_drawn_and_stated(smoke):
     page = (smoke.out / "report.html").read_text()
-    assert page.count("Mode collapse not detected") + page.count("Mode collapse DETECTED") >= 2  # intro and caption
+    client = MlflowClient(smoke.uri)
+    parent = next(r for r in client.search_runs([client.get_experiment_by_name(STUDY).experiment_id])
+                  if r.data.tags.get("role") == "study")
+    best = parent.data.tags["best_run_id"]
+    covered, entropy = _last(client, best, M.CLASSES_COVERED), _last(client, best, M.CLASS_ENTROPY)
+    # the verdict the best trial's last logged numbers call for, by the rule the page names
+    detected = covered < N_CLASSES or entropy < ENTROPY_FRACTION * math.log(N_CLASSES)
+    yes, no = "Mode collapse DETECTED", "Mode collapse not detected"
+    said, other = (yes, no) if detected else (no, yes)
+    assert page.count(said) >= 2 and other not in page, (covered, entropy)  # intro and caption, one verdict
+    assert f"{int(covered)} of {N_CLASSES} classes predicted" in page
     assert "fewer than all K classes" in page  # the rule is named
     # the smoke's two trials are the bce and lsgan baselines: D's outputs have an optimum, t/2
     assert "Right: D&#x27;s mean output on the real and on the generated images" in page and "both tend to 0.5" in page

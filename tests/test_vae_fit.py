@@ -1,4 +1,4 @@
-"""The VAE training loop without Ray: metrics, checkpoints, resume, reload."""
+"""The VAE training loop without Ray: metrics, checkpoints, reload (resume: tests/test_family_contract.py)."""
 
 import json
 
@@ -51,26 +51,6 @@ def test_reloaded_checkpoint_reproduces_logged_nelbo(shapes, tmp_path):
     assert loaded_cfg == cfg
     again = evaluate(model, torch.from_numpy(shapes.x_test), loaded_cfg)
     assert again["nelbo"] == pytest.approx(metrics[M.TEST_NELBO], rel=1e-5)
-
-
-def test_resume_continues_after_checkpoint(shapes, tmp_path):
-    cfg = VAEConfig(dataset="synthetic", arch="mlp", depth=1, width=32, latent_dim=4, max_epochs=4)
-    first = _run(VAEConfig(**{**cfg.to_dict(), "max_epochs": 2}), shapes, tmp_path / "a")
-    resumed = _run(cfg, shapes, tmp_path / "b", resume_from=first[-1][1])
-    assert [m[M.EPOCH] for m, _ in resumed] == [3, 4]
-
-
-@pytest.mark.parametrize("arch", ["mlp", "conv"])
-def test_resumed_run_reports_what_an_uninterrupted_run_reports(shapes, tmp_path, arch):
-    """A trial stopped after epoch 2 and resumed from that checkpoint matches one that never stopped,
-    epoch by epoch and number for number: the shuffle, the posterior noise and dropout continue."""
-    cfg = VAEConfig(dataset="synthetic", arch=arch, depth=1, width=16, latent_dim=4, max_epochs=4, batch_size=64,
-                    dropout=0.2, batchnorm=True, beta_schedule="linear", warmup_epochs=3)
-    whole = _run(cfg, shapes, tmp_path / "whole")
-    resumed = _run(cfg, shapes, tmp_path / "resumed", resume_from=whole[1][1])
-    timing = {M.SAMPLES_PER_S}
-    for (a, _), (b, _) in zip(whole[2:], resumed):
-        assert {k: v for k, v in a.items() if k not in timing} == {k: v for k, v in b.items() if k not in timing}
 
 
 def test_epochs_are_shuffled_differently(shapes, tmp_path):
