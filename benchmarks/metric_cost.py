@@ -46,7 +46,7 @@ def fid_cost(data_root: str, n: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def export_cost(data_root: str, extra: list[str]) -> dict:
+def export_cost(data_root: str, extra: list[str], export_extra: tuple[str, ...] = ()) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         uri = f"sqlite:///{tmp}/m.db"
         study = subprocess.run([sys.executable, "-m", "study.run", "vae_beta_sweep", "--profile", "smoke",
@@ -56,7 +56,7 @@ def export_cost(data_root: str, extra: list[str]) -> dict:
             return {"error": "smoke study failed"}
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, "analysis.export", "vae_beta_sweep",
-                               "--tracking-uri", uri, "--out", str(Path(tmp) / "export")],
+                               "--tracking-uri", uri, "--out", str(Path(tmp) / "export"), *export_extra],
                               capture_output=True, text=True, env={**os.environ, "GENSTUDY_DATA_ROOT": data_root})
         seconds = time.perf_counter() - start
         peaks = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK_KIB ")]
@@ -67,4 +67,5 @@ def export_cost(data_root: str, extra: list[str]) -> dict:
 
 def run(data_root: str, quick: bool) -> dict:
     return {"fid": fid_cost(data_root, 1000 if quick else 10_000), "fid_n": 1000 if quick else 10_000,
-            "export": export_cost(data_root, ["--num-samples", "2", "--max-epochs", "1"] if quick else [])}
+            "export": export_cost(data_root, ["--num-samples", "2", "--max-epochs", "1"] if quick else [],
+                                  ("--tsne-points", "200", "--svm-train-size", "1000") if quick else ())}

@@ -186,6 +186,10 @@ class MLflowTrialLogger(Callback):
     def on_experiment_end(self, trials: list, **info) -> None:
         self.writer.flush()
         staging = Path(self.staging)
+        known = {t.trial_id for t in trials}
+        for stage in staging.iterdir() if staging.is_dir() else ():
+            if stage.name not in known:  # a trial a killed driver started after Tune's last snapshot: the resume
+                shutil.rmtree(stage, ignore_errors=True)  # proposed it again; its first run is KILLED
         if staging.is_dir() and not any(staging.iterdir()):  # every trial's checkpoint is in MLflow
             staging.rmdir()
 

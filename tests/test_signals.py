@@ -51,6 +51,9 @@ def test_a_signal_stops_the_study_gracefully_and_resume_continues_it(tmp_path, m
     assert max(len(v) for v in logged.values()) >= 2  # the reports made before the signal are in MLflow
     assert all(v == list(range(1, len(v) + 1)) for v in logged.values())
     print(f"{name}: exited {code} {took:.1f} s after the signal")
+    if sig == signal.SIGINT:
+        return  # the record is the same whichever signal stopped it: one resume (after SIGTERM) covers both
+
 
     p = run_cli("study.run", "vae_beta_sweep", "--resume", "--storage-path", str(tmp_path / "ray"), timeout=900)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
