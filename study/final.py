@@ -1,8 +1,8 @@
 """The family's final metrics (``Family.final_metrics``) of a kept checkpoint, measured once when a study ends.
 
 Too costly for every report (the VAE's importance-weighted NLL: k decoder passes per image), so measured
-for the runs a study recommends: the best trial's, and each confirmation run's. A failure is printed and
-leaves the study's record standing without them.
+once, on the best trial's kept checkpoint (the confirmation runs are not measured yet). A failure is printed
+and leaves the study's record standing without them.
 """
 
 from __future__ import annotations
