@@ -36,11 +36,11 @@ os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 # record.store waits for the store (GENSTUDY_MLFLOW_PATIENCE_S) while the study goes on, then spools
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-os.environ.setdefault(PATIENCE_ENV, str(int(DEFAULT_PATIENCE_S)))
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> int:
     args = build_parser(prog).parse_args(argv)
+    os.environ.setdefault(PATIENCE_ENV, str(int(DEFAULT_PATIENCE_S)))  # a driver's, not an importer's, patience
     _quiet_optuna()  # resolving a study samples its space with Optuna
     interrupts = Interrupts(prog.removeprefix("python -m "), signum=STARTUP.signum)
     try:
