@@ -63,8 +63,8 @@ class DANNConfig(FlatConfig):
     """One deep-DANN trial, MNIST (source, labelled) -> MNIST-M (target, unlabelled in training).
 
     Every step draws ``batch_size / 2`` source and ``batch_size / 2`` target images. One epoch is
-    ``ceil(source training images / (batch_size / 2))`` steps; the training progress p runs from 0
-    to 1 over all ``max_epochs`` epochs and drives both schedules:
+    ``floor(source training images / (batch_size / 2))`` steps (the last partial batch is dropped);
+    the training progress p runs from 0 to 1 over all ``max_epochs`` epochs and drives both schedules:
     ``lr_p = lr / (1 + lr_alpha p) ** lr_beta`` and
     ``lambda_p = lambda_max * (2 / (1 + exp(-gamma p)) - 1)``. ``lambda_max = 0`` is the
     source-only model: the same network and batches, with no domain gradient reaching the features
