@@ -39,9 +39,16 @@ def test_every_loss_trains_finite(data, loss):
 
 
 def test_d_winning_for_a_long_stretch_stops_the_trial(data, monkeypatch):
-    monkeypatch.setitem(gan_losses.D_WON, "bce", lambda real, fake: True)
+    monkeypatch.setitem(gan_losses.D_WON, "bce", lambda real, fake, real_label: True)
     with pytest.raises(Diverged, match="^diverged: D won completely for 5 D steps"):
         fit(GANConfig(**TINY, max_epochs=1, d_win_patience=5), lambda m, d: None, data)
+
+
+def test_the_d_won_check_gets_the_smoothed_real_target(data, monkeypatch):
+    seen = []
+    monkeypatch.setitem(gan_losses.D_WON, "bce", lambda real, fake, real_label: seen.append(real_label) or False)
+    fit(GANConfig(**TINY, max_epochs=1, label_smoothing=0.3), lambda m, d: None, data)
+    assert seen and seen == pytest.approx([0.7] * len(seen))
 
 
 def test_non_finite_loss_stops_the_trial(data):

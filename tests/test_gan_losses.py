@@ -76,6 +76,17 @@ def test_d_won_detects_complete_separation_only():
     assert not D_WON["wgan_gp"](1e6 * ones, -1e6 * ones)
 
 
+def test_d_won_honours_label_smoothing():
+    """With smoothing 0.3 the bce D is trained to output 0.7 on real images: at 0.7 (and 0 on fakes) it has won,
+    though no real score reaches the unsmoothed threshold sigmoid > 0.99; at 0.5 it has not."""
+    ones = torch.ones(4)
+    at_target = torch.logit(torch.tensor(0.7)) * ones  # sigmoid = 0.7 exactly
+    assert D_WON["bce"](at_target, -10 * ones, real_label=0.7)
+    assert not D_WON["bce"](at_target, -10 * ones)  # the unsmoothed target 1: 0.7 is far from it
+    assert not D_WON["bce"](0 * ones, -10 * ones, real_label=0.7)  # 0.5 on real images: not won
+    assert D_WON["lsgan"](0.7 * ones, 0 * ones, real_label=0.7) and not D_WON["lsgan"](0.7 * ones, 0 * ones)
+
+
 def test_mean_score_is_a_probability_for_bce_only():
     s = torch.tensor([0.0, 0.0])
     assert mean_score("bce", s).item() == 0.5 and mean_score("hinge", s).item() == 0.0

@@ -114,8 +114,9 @@ def _train_span(gan: GAN, ema: Generator | None, opt_g, opt_d, x_train: torch.Te
                 total_steps: int) -> dict[str, float]:
     """D steps ``state["step"] .. end - 1`` (and the G steps among them); mean losses and D scores."""
     g, d = gan.generator.train(), gan.discriminator.train()
-    d_loss_fn, g_loss_fn, d_won = D_LOSSES[cfg.loss], G_LOSSES[cfg.loss], D_WON[cfg.loss]
     d_kwargs = {"real_label": 1.0 - cfg.label_smoothing} if cfg.loss in SMOOTHABLE_LOSSES else {}
+    d_loss_fn, g_loss_fn = partial(D_LOSSES[cfg.loss], **d_kwargs), G_LOSSES[cfg.loss]
+    d_won = partial(D_WON[cfg.loss], **d_kwargs)  # D wins at the real target it is trained to, smoothed or not
     sums = torch.zeros(4, dtype=torch.float64, device=x_train.device)  # loss_d, d_real, d_fake, loss_g
     n_d, n_g = 0, 0
     perm, perm_epoch = None, -1
@@ -132,7 +133,7 @@ def _train_span(gan: GAN, ema: Generator | None, opt_g, opt_d, x_train: torch.Te
             fake = g(z)
         real_in, fake_in = _noisy(real, sigma), _noisy(fake, sigma)
         s_real, s_fake = d(real_in), d(fake_in)
-        loss_d = d_loss_fn(s_real, s_fake, **d_kwargs)
+        loss_d = d_loss_fn(s_real, s_fake)
         if cfg.loss == "wgan_gp":
             loss_d = loss_d + cfg.gp_lambda * gradient_penalty(d, real_in, fake_in)
         _check_finite(loss_d, "D", step)

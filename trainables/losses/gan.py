@@ -3,7 +3,8 @@
 ``D_LOSSES[name](real, fake, **kw)`` and ``G_LOSSES[name](fake)`` take D's scores ``(B,)`` on real
 and generated images and return a scalar. bce and lsgan take ``real_label`` (1 - eps for one-sided
 label smoothing). wgan_gp's penalty is :func:`gradient_penalty`, added by the training loop.
-``D_WON[name](real, fake)`` says whether D separates the batch completely (G gets no useful signal).
+``D_WON[name](real, fake, **kw)`` says whether D separates the batch completely (G gets no useful signal); bce's
+and lsgan's take the same ``real_label``.
 """
 
 from __future__ import annotations
@@ -73,10 +74,25 @@ def mean_score(loss: str, scores: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(scores).mean() if loss == "bce" else scores.mean()
 
 
-D_WON: dict[str, Callable[[torch.Tensor, torch.Tensor], bool]] = {
-    # every image on the confident side: the D loss is ~0 and G's gradient vanishes or is noise
-    "bce": lambda real, fake: bool((real.min() > 4.6) & (fake.max() < -4.6)),  # sigmoid beyond 0.99 / 0.01
-    "lsgan": lambda real, fake: bool(((real - 1).abs().max() < 0.1) & (fake.abs().max() < 0.1)),
+WIN_MARGIN = 0.01  # bce: D's probabilities within 1% of their targets (real_label and 0) on every image
+LSGAN_WIN_MARGIN = 0.1  # lsgan: D's raw outputs within 0.1 of their targets (real_label and 0) on every image
+
+
+def bce_won(real: torch.Tensor, fake: torch.Tensor, real_label: float = 1.0) -> bool:
+    """Every real image within WIN_MARGIN of the real target (1 - label smoothing) and every fake within
+    WIN_MARGIN of 0, in probability: the D loss is at its minimum for that target."""
+    return bool((torch.sigmoid(real).min() > real_label - WIN_MARGIN) & (torch.sigmoid(fake).max() < WIN_MARGIN))
+
+
+def lsgan_won(real: torch.Tensor, fake: torch.Tensor, real_label: float = 1.0) -> bool:
+    return bool(((real - real_label).abs().max() < LSGAN_WIN_MARGIN) & (fake.abs().max() < LSGAN_WIN_MARGIN))
+
+
+D_WON: dict[str, Callable[..., bool]] = {
+    # every image on the confident side: the D loss is ~0 and G's gradient vanishes or is noise. bce and lsgan
+    # take real_label, as their D losses do: with one-sided smoothing D wins at the smoothed target, not at 1
+    "bce": bce_won,
+    "lsgan": lsgan_won,
     "hinge": lambda real, fake: bool((real.min() > 1.0) & (fake.max() < -1.0)),  # hinge loss exactly 0
     "wgan_gp": lambda real, fake: False,  # an unbounded critic never "wins"; non-finite losses still stop it
 }
