@@ -7,7 +7,8 @@ from record.errors import RecordError
 from record.study_record import StudyRecord, Trial, check_uri, typed_params
 from record.study_record import load as _load
 
-__all__ = ["RecordError", "StudyRecord", "Trial", "best_nll_text", "check_uri", "load", "nelbo_caption", "typed_config"]
+__all__ = ["RecordError", "StudyRecord", "Trial", "best_nll_text", "check_uri", "column_header", "distance", "label", "load",
+           "nelbo_caption", "typed_config"]
 
 
 def _config_type(family: str) -> type | None:
@@ -66,3 +67,26 @@ def best_nll_text(record: StudyRecord) -> str | None:
 
     best = record.best_trial
     return None if best is None else nll_text(best.metrics, _best_config(record))
+
+
+def distance(record: StudyRecord, metric: str) -> str | None:
+    """``FD (MNIST-classifier features, 128-d)`` for a sample-quality distance (:mod:`trainables.metric_labels`);
+    None for any other metric."""
+    from trainables.metric_labels import distance_label
+
+    return distance_label(metric, _best_config(record))
+
+
+def label(record: StudyRecord, metric: str) -> str:
+    """``metric`` as a figure's axis or legend shows it: a sample-quality distance with its feature space
+    (``val_fid: FD (MNIST-classifier features, 128-d)``, :mod:`trainables.metric_labels`), else its name."""
+    from trainables.metric_labels import metric_label
+
+    return metric_label(metric, _best_config(record))
+
+
+def column_header(record: StudyRecord, column: str) -> str:
+    """A table column's header: one holding a distance (``val_fid_best``) with its feature space, else its name."""
+    from trainables.metric_labels import column_label
+
+    return column_label(column, _best_config(record))

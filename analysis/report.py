@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis.items import Figure, Omitted, Section, Table
 from analysis.leaderboard import final_metric_names
-from analysis.record import StudyRecord, best_nll_text, nelbo_caption
+from analysis.record import StudyRecord, best_nll_text, column_header, nelbo_caption
 from record import config_file
 from record import schema as S
 
@@ -57,7 +57,7 @@ def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
             or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@", "confirmed_rank"))]
     keep += final_metric_names(record)
     keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
-    shown = df[keep].copy()
+    shown = df[keep].rename(columns=lambda c: column_header(record, c))  # a distance's header names its features
     html_table = shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
     test = "" if record.selected_on_test else (
         f" {record.test_metric}_at_best is the test-split value at the report where {record.metric} was best (the "

@@ -173,8 +173,9 @@ def test_fid_inception_uses_torchmetrics_fid_network_with_the_local_weights(tmp_
     assert torch.equal(first[:, 0], (grey[:50, 0] * 255).byte())
 
 
-def test_gan_assets_and_metrics_hold_no_fid_inception_without_the_network(tmp_path, monkeypatch):
+def test_gan_reports_and_final_metrics_hold_no_fid_inception_without_the_network(tmp_path, monkeypatch):
     _hub(tmp_path, monkeypatch, "inception_v3_google-0cc3c7bd.pth")
+    from trainables.families import FAMILIES
     from trainables.gan import SampleEvaluator
     from trainables.gan_config import GANConfig
 
@@ -182,13 +183,11 @@ def test_gan_assets_and_metrics_hold_no_fid_inception_without_the_network(tmp_pa
     monkeypatch.setattr(classifier, "MIN_STEPS", 50)
     data = load_dataset("synthetic")
     assets = prepare_assets(data, tmp_path)
-    assert "inception_ref" not in assets
     cfg = GANConfig(dataset="synthetic", depth=2, width=8, latent_dim=8, eval_samples=200)
-    from trainables.models.gan import build_gan
-
-    gan = build_gan(cfg, data.image_shape)
-    _, metrics = SampleEvaluator(cfg, assets, data.image_shape, torch.device("cpu"))(gan.generator, last=True)
-    assert "val_fid" in metrics and "fid_inception" not in metrics
+    gan = FAMILIES["gan"].build(cfg)
+    _, metrics = SampleEvaluator(cfg, assets, data.image_shape, torch.device("cpu"))(gan.generator)
+    assert "val_fid" in metrics and not [k for k in metrics if "inception" in k]
+    assert FAMILIES["gan"].final_metrics(gan, cfg, data) == {}  # absent, never computed with another network
 
 
 def test_kid_is_the_unbiased_mmd_estimate_on_a_hand_computed_case():

@@ -21,15 +21,15 @@ from torch import nn
 
 from trainables.data import ImageData
 from trainables.device import pick_device, seed_everything
-from trainables.fid import FeatureStats, inception_features, load_fid_inception
+from trainables.fid import FeatureStats
 from trainables.images import uint8_to_float
+from trainables.metric_labels import CLASSIFIER_FEATURE_DIM
 
 ARCH_VERSION = "cnn-v2"  # bump when the network or its training changes: old caches are ignored
-FEATURE_DIM = 128
+FEATURE_DIM = CLASSIFIER_FEATURE_DIM
 EPOCHS, BATCH, LR = 2, 128, 3e-3  # Adam + one-cycle: 99.2-99.3% on MNIST in 2 epochs (measured)
 MIN_STEPS = 400  # small datasets (digits, synthetic, test files) train for more epochs
 EVAL_BATCH = 1000
-INCEPTION_REF_IMAGES = 2000  # test images for the Inception reference statistics (299 px on CPU is slow)
 
 
 class Classifier(nn.Module):
@@ -159,8 +159,7 @@ def prepare_assets(data: ImageData, data_root: str | Path | None) -> dict:
 
     Returns:
         ``{"classifier": state dict (CPU tensors), "classifier_accuracy": float (test split),
-        "classifier_file": str, "refs": {"val": FeatureStats.to_dict(), "test": ...}, "inception_ref":
-        the test images' FID Inception statistics, only when :func:`trainables.fid.load_fid_inception` finds the network}``.
+        "classifier_file": str, "refs": {"val": FeatureStats.to_dict(), "test": ...}}``.
     """
     model, acc, path = load_or_train(data, data_root)
     device = next(model.parameters()).device
@@ -170,10 +169,6 @@ def prepare_assets(data: ImageData, data_root: str | Path | None) -> dict:
         refs[split] = FeatureStats.of(features_and_probs(model, x)[0]).to_dict()
     assets = {"classifier": {k: v.detach().cpu() for k, v in model.state_dict().items()},
               "classifier_accuracy": acc, "classifier_file": str(path), "refs": refs}
-    inception = load_fid_inception(device)
-    if inception is not None:
-        x_test = uint8_to_float(torch.from_numpy(np.array(data.x_test[:INCEPTION_REF_IMAGES])).to(device))
-        assets["inception_ref"] = FeatureStats.of(inception_features(inception, x_test)).to_dict()
     return assets
 
 

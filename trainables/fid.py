@@ -2,10 +2,11 @@
 
 The feature space is the penultimate layer of genstudy's own classifier (``trainables/classifier.py``),
 trained on the same dataset. Heusel et al. (2017) define FID with the pool features of a specific
-Inception-v3 (TensorFlow's 2015-12-05 graph); ``fid_inception`` uses that network through torchmetrics'
-FID (torch-fidelity's port, TF1-style resizing), and only when torchmetrics, torch-fidelity and the
-weights file are all present (never downloaded here): otherwise the metric is absent, never computed
-with another network. The Fréchet distance of its features is computed here, in float64, from
+Inception-v3 (TensorFlow's 2015-12-05 graph); ``val_fid_inception`` / ``test_fid_inception``
+(:func:`fid_inception`, measured once on a kept checkpoint) use that network through torchmetrics' FID
+(torch-fidelity's port, TF1-style resizing), and only when torchmetrics, torch-fidelity and the weights
+file are all present (never downloaded here): otherwise the metrics are absent, never computed with
+another network. The Fréchet distance of its features is computed here, in float64, from
 reference statistics made once per study (:func:`frechet_distance`, the formula torchmetrics uses).
 All statistics are computed in float64 NumPy.
 """
@@ -20,6 +21,8 @@ import numpy as np
 import torch
 
 from trainables import metric_names as M
+from trainables.images import uint8_to_float
+from trainables.metric_labels import INCEPTION_FEATURE_DIM
 
 # KID: the mean over KID_SUBSETS random subsets of KID_SUBSET_SIZE rows each. torch-fidelity's defaults are
 # kid_subsets=100, kid_subset_size=1000, and torchmetrics' KernelInceptionDistance's subsets=100, subset_size=1000;
@@ -30,6 +33,7 @@ KID_SUBSET_SIZE = 1000
 FID_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's port of TF's FID Inception (2015-12-05)
 FID_WEIGHTS_ENV = "GENSTUDY_FID_WEIGHTS"  # or a path to that file
 INCEPTION_BATCH = 50
+INCEPTION_REF_IMAGES = 2000  # images per split in the Inception reference statistics (299 px on a CPU is slow)
 
 
 @dataclass(frozen=True)
@@ -127,14 +131,14 @@ def fid_weights_path() -> Path | None:
 def load_fid_inception(device: torch.device) -> torch.nn.Module | None:
     """torchmetrics' FID feature extractor (Inception-v3 with the TF FID weights, 2048-d pool features),
     or None when torchmetrics / torch-fidelity are not installed or the weights are not on disk: then
-    ``fid_inception`` is not computed at all, rather than computed with another network."""
+    ``*_fid_inception`` are not computed at all, rather than computed with another network."""
     path = fid_weights_path()
     if path is None:
         return None
     try:
         from torchmetrics.image.fid import FrechetInceptionDistance
 
-        metric = FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=str(path),
+        metric = FrechetInceptionDistance(feature=INCEPTION_FEATURE_DIM, normalize=True, feature_extractor_weights_path=str(path),
                                           antialias=False)  # TF1's bilinear resize, as the original FID code
     except ImportError:  # torchmetrics, or the torch-fidelity it needs for this network, is missing
         return None
@@ -152,3 +156,16 @@ def inception_features(net: torch.nn.Module, images: torch.Tensor) -> np.ndarray
         x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
         out.append(net((x * 255).byte()).double().cpu().numpy())
     return np.concatenate(out)
+
+
+def fid_inception(net: torch.nn.Module, images: torch.Tensor, data, device: torch.device) -> dict[str, float]:
+    """``val_fid_inception`` and ``test_fid_inception``: FID of ``images`` ``(N, C, H, W)`` in [0, 1] to the
+    first ``INCEPTION_REF_IMAGES`` validation and test images of ``data`` (uint8 ``x_val`` / ``x_test``), in
+    the pool features of ``net`` (from :func:`load_fid_inception`)."""
+    gen = FeatureStats.of(inception_features(net, images))
+    out = {}
+    for split, name in M.FID_INCEPTION_SPLIT_METRICS.items():
+        real = torch.from_numpy(np.array(getattr(data, f"x_{split}")[:INCEPTION_REF_IMAGES])).to(device)
+        ref = FeatureStats.of(inception_features(net, uint8_to_float(real)))
+        out[name] = frechet_distance(gen.mu, gen.sigma, ref.mu, ref.sigma)
+    return out

@@ -25,7 +25,7 @@ from trainables.classifier import classifier_from_assets, features_and_probs
 from trainables.data import ImageData
 from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
 from trainables.errors import Diverged
-from trainables.fid import FeatureStats, frechet_distance, inception_features, load_fid_inception, sample_metrics
+from trainables.fid import FeatureStats, fid_inception, load_fid_inception, sample_metrics
 from trainables.gan_config import SMOOTHABLE_LOSSES, GANConfig
 from trainables.images import save_grid, signed_to_unit, uint8_to_float
 from trainables.losses.gan import D_LOSSES, D_WON, G_LOSSES, gradient_penalty, mean_score
@@ -88,7 +88,7 @@ def train(cfg: GANConfig, reporter: Reporter, data: ImageData, resume_from: str 
         metrics = {**base, M.EPOCH: state["step"] / steps_per_epoch, **means,
                    M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}
         scored = _scored(gan, ema)
-        images, sample_values = evaluate(scored.generator, last=k == total)
+        images, sample_values = evaluate(scored.generator)
         metrics.update(sample_values)
         state["report"] = k
         trained = {} if ema is None else {"generator_trained": gan.generator.state_dict()}
@@ -185,26 +185,44 @@ class SampleEvaluator:
         self.cfg, self.device = cfg, device
         self.classifier = classifier_from_assets(assets, shape, device) if assets else None
         self.refs = {split: FeatureStats(**ref) for split, ref in assets["refs"].items()} if assets else {}
-        self.inception_ref = FeatureStats(**assets["inception_ref"]) if assets and "inception_ref" in assets else None
 
-    @torch.no_grad()
-    def __call__(self, generator, last: bool) -> tuple[torch.Tensor, dict[str, float]]:
-        """Images ``(eval_samples, C, H, W)`` in [0, 1] and their metrics (fid_inception at the last report)."""
-        generator.eval()
-        gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed + EVAL_SEED_OFFSET)
-        z = torch.randn(self.cfg.eval_samples, self.cfg.latent_dim, generator=gen, device=self.device)
-        images = torch.cat([signed_to_unit(generator(z[i:i + EVAL_BATCH])) for i in range(0, len(z), EVAL_BATCH)])
-        generator.train()
+    def __call__(self, generator) -> tuple[torch.Tensor, dict[str, float]]:
+        """Images ``(eval_samples, C, H, W)`` in [0, 1] (:func:`sample_images`) and their metrics."""
+        images = sample_images(generator, self.cfg, self.device)
         if self.classifier is None:
             return images, {}
         features, probs = features_and_probs(self.classifier, images)
-        metrics = sample_metrics(features, probs, self.refs)
-        if last and self.inception_ref is not None:
-            net = load_fid_inception(self.device)
-            if net is not None:
-                s = FeatureStats.of(inception_features(net, images))
-                metrics[M.FID_INCEPTION] = frechet_distance(s.mu, s.sigma, self.inception_ref.mu, self.inception_ref.sigma)
-        return images, metrics
+        return images, sample_metrics(features, probs, self.refs)
+
+
+@torch.no_grad()
+def sample_images(generator, cfg: GANConfig, device: torch.device) -> torch.Tensor:
+    """The ``cfg.eval_samples`` images ``(N, C, H, W)`` in [0, 1] that a report scores, from latents seeded by
+    ``cfg.seed + EVAL_SEED_OFFSET``: a reloaded generator makes them again. The generator's mode is restored."""
+    was_training = generator.training
+    generator.eval()
+    gen = torch.Generator(device=device).manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+    z = torch.randn(cfg.eval_samples, cfg.latent_dim, generator=gen, device=device)
+    images = torch.cat([signed_to_unit(generator(z[i:i + EVAL_BATCH])) for i in range(0, len(z), EVAL_BATCH)])
+    generator.train(was_training)
+    return images
+
+
+def final_metrics(model: GAN, cfg: GANConfig, data: ImageData) -> dict[str, float]:
+    """``Family.final_metrics`` of the GAN family: ``val_fid_inception`` and ``test_fid_inception`` of the kept
+    checkpoint's samples (:func:`sample_images`, the images its report scored), or {} when
+    :func:`trainables.fid.load_fid_inception` finds no FID Inception network.
+
+    Args:
+        model: the GAN restored from the kept checkpoint (its scored generator: the average with ``g_ema``).
+        cfg: its ``GANConfig`` (eval_samples, latent_dim, seed).
+        data: the study's data: the validation and test images are the references.
+    """
+    device = pick_device()
+    net = load_fid_inception(device)
+    if net is None:
+        return {}
+    return fid_inception(net, sample_images(model.generator.to(device), cfg, device), data, device)
 
 
 @torch.no_grad()

@@ -36,7 +36,6 @@ CLASS_ENTROPY = "class_entropy"  # nats, of the classifier's predicted-class his
 SAMPLE_CONFIDENCE = "sample_confidence"  # the classifier's mean max-probability over samples
 CLASSES_COVERED = "classes_covered"  # classes predicted at least once among the samples
 CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier behind the fid metrics
-FID_INCEPTION = "fid_inception"  # FID with the FID Inception network (torchmetrics); absent without it
 
 # DANN families (Ganin et al. 2016). Accuracies are fractions in [0, 1]; the domain classifier predicts
 # P(target), and its accuracy is measured on equal numbers of held-out source and target examples
@@ -95,7 +94,18 @@ VAL_NLL_IW_SE = "val_nll_iw_se"
 TEST_NLL_IW = "test_nll_iw"
 TEST_NLL_IW_SE = "test_nll_iw_se"
 NLL_IW_SPLIT_METRICS = {"val": (VAL_NLL_IW, VAL_NLL_IW_SE), "test": (TEST_NLL_IW, TEST_NLL_IW_SE)}
-FINAL_METRICS = (TEST_NLL_IW, TEST_NLL_IW_SE, VAL_NLL_IW, VAL_NLL_IW_SE)  # every family's Family.final_metrics names
+NLL_IW_METRICS = (TEST_NLL_IW, TEST_NLL_IW_SE, VAL_NLL_IW, VAL_NLL_IW_SE)
+
+# GAN family, once per study for its best trial's kept checkpoint (Family.final_metrics; trainables.fid.fid_inception):
+# FID proper (Heusel et al. 2017: the FID Inception-v3 network through torchmetrics, 2048-d pool features) of the
+# samples every report scores, to the validation and to the test images. Absent when that network's weights are
+# not on disk (never downloaded, never replaced by another network).
+VAL_FID_INCEPTION = "val_fid_inception"
+TEST_FID_INCEPTION = "test_fid_inception"
+FID_INCEPTION_SPLIT_METRICS = {"val": VAL_FID_INCEPTION, "test": TEST_FID_INCEPTION}
+FID_INCEPTION_METRICS = (TEST_FID_INCEPTION, VAL_FID_INCEPTION)
+
+FINAL_METRICS = NLL_IW_METRICS + FID_INCEPTION_METRICS  # every family's Family.final_metrics names
 
 VAE_METRICS = (TRAIN_RECON, TRAIN_KL, TRAIN_LOSS, VAL_RECON, VAL_KL, VAL_LOSS, VAL_NELBO, TEST_RECON, TEST_KL,
                TEST_LOSS, TEST_NELBO)

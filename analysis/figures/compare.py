@@ -17,7 +17,7 @@ from analysis.compare import Compared
 from analysis.families import ANALYSES
 from analysis.figures.family import DEFAULT_SPLIT_NOTE, FamilyAnalysis
 from analysis.figures.common import Context, html_table, image_panel
-from analysis.record import nelbo_caption
+from analysis.record import column_header, distance, label, nelbo_caption
 from analysis.items import Figure, Omitted, Section, Table
 from record import schema as S
 from trainables.checkpoint import CONFIG_FILE, report_of
@@ -43,7 +43,7 @@ def _table(ctx: Context, key: str, trials: list[Compared], epoch: int, reference
     rows = compare.table_rows(ctx.record, trials, epoch, references)
     name = f"compare_{key}.csv"
     pd.DataFrame(rows).to_csv(ctx.out / name, index=False)
-    shown = [{k: v for k, v in row.items() if k not in (S.TRIAL_ID, S.STATUS)} for row in rows]
+    shown = [{column_header(ctx.record, k): v for k, v in row.items() if k not in (S.TRIAL_ID, S.STATUS)} for row in rows]
     ref_text = ("; ".join(r.text() for r in references) + ". A reference is another setup's number on its own test "
                 "set, shown for orientation: never used to choose anything.") if references else "No references."
     splits = _family(ctx).split_note
@@ -58,7 +58,7 @@ def _curves(ctx: Context, key: str, trials: list[Compared], epoch: int) -> Figur
     panels = [(t, keys) for t, keys in _family(ctx).compare_panels if any(
         k and c.trial.series(k) for c in trials for k in keys)]
     if not panels:
-        panels = [(ctx.record.metric, (None, ctx.record.metric, ctx.record.test_metric))]
+        panels = [(label(ctx.record, ctx.record.metric), (None, ctx.record.metric, ctx.record.test_metric))]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
     colors = plt.get_cmap("viridis" if len(trials) > 10 else "tab10")
     for ax, (panel, keys) in zip(axes[0], panels):
@@ -69,7 +69,8 @@ def _curves(ctx: Context, key: str, trials: list[Compared], epoch: int) -> Figur
                     steps, values = zip(*c.trial.series(metric))
                     ax.plot(steps, values, style, color=color, lw=1.4, label=c.label if metric == _first(keys, c) else None)
         ax.axvline(epoch, color="gray", lw=0.8, ls="-.")
-        ax.set_title(panel, fontsize=10)
+        heading = next((distance(ctx.record, k) for k in keys if k and distance(ctx.record, k)), panel)
+        ax.set_title(heading, fontsize=10)  # a distance's panel names its feature space
         ax.set_xlabel(ctx.record.unit)
     trial_legend = axes[0, 0].legend(fontsize=7)
     if len(panels) == 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analysis.confirmation import order_changed, spread_sentence, table
 from analysis.figures.common import Context
 from analysis.items import Section, Table
-from analysis.record import nelbo_caption
+from analysis.record import column_header, nelbo_caption
 
 CONFIRM_CSV = "confirmation.csv"
 
@@ -20,7 +20,7 @@ def sections(ctx: Context) -> list[Section]:
     verdict = ("The order changed: by the mean over fresh seeds the search's best configuration is not the best."
                if order_changed(df) else
                "The order held: the mean over fresh seeds ranks the configurations as the search did.")
-    html = df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
+    html = df.rename(columns=lambda c: column_header(r, c)).to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)
     caption = (f"The search's top {len(df)} configurations trained again to the end with {n_seeds} fresh seeds each "
                f"(child runs tagged phase=confirm). {r.metric}_mean ± {r.metric}_sd: the best {r.metric} of each "
                f"seed's run, averaged; {r.test_metric} is the test value at that report, reported beside and never "

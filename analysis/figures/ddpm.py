@@ -13,11 +13,10 @@ from analysis.figures import ddpm_model
 from analysis.figures.common import Context, save_grids_over_training
 from analysis.figures.family import FamilyAnalysis
 from analysis.items import Figure, Omitted, Section
-from analysis.record import Trial
+from analysis.record import Trial, label
 from trainables import metric_names as M
 
-METRIC_LABELS = {M.VAL_FID: "FID to the validation images (lower is better)",
-                 M.VAL_LOSS: "validation L_simple (lower is better)"}
+METRIC_LABELS = {M.VAL_LOSS: "validation L_simple (lower is better)"}
 
 
 def sections(ctx: Context) -> list[Section]:
@@ -55,7 +54,7 @@ def _metric_curves(ctx: Context, best: Trial | None) -> Figure | Omitted:
         ax.ticklabel_format(axis="y", useOffset=False)  # FIDs in classifier features can be large and close together
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("report")
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_ylabel(METRIC_LABELS.get(metric) or f"{label(ctx.record, metric)}, to the validation images (lower is better)")
     ax.legend(fontsize=7, ncol=2)
     cfg = trials[0].config
     if metric == M.VAL_FID:

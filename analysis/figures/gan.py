@@ -14,8 +14,9 @@ from analysis.figures import gan_health, gan_model
 from analysis.figures.common import Context
 from analysis.figures.family import CompareImages, FamilyAnalysis
 from analysis.items import Figure, Omitted, Section
-from analysis.record import Trial
+from analysis.record import Trial, distance
 from trainables import metric_names as M
+from trainables.metric_labels import CLASSIFIER_FEATURE_DIM
 
 N_CLASSES = 10  # classes of the datasets the GAN studies use (MNIST, CIFAR-10): the coverage maximum
 
@@ -88,8 +89,8 @@ def _losses(ctx: Context, t: Trial, label: str) -> Figure | Omitted:
 
 
 def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
-    title = "FID over training"
     r = ctx.record
+    title = f"{distance(r, r.metric) or r.metric} over training"
     trials = [t for t in r.trials if t.series(r.metric)]
     if not trials:
         return Omitted(title, f"no trial logged {r.metric} (no feature classifier was available to the study)")
@@ -109,20 +110,20 @@ def _fid(ctx: Context, best: Trial | None) -> Figure | Omitted:
     if min(values) > 0 and max(values) / min(values) > 20:
         ax.set_yscale("log")
     ax.set_xlabel("report")
-    ax.set_ylabel("FID (classifier features)")
+    ax.set_ylabel(distance(r, r.metric) or r.metric)
     ax.legend(fontsize=7, ncol=2)
     n, dataset = trials[0].config.get("eval_samples"), trials[0].config.get("dataset", "")
     against = ("the test images (this study was recorded before the validation split and selected on them)"
                if r.selected_on_test else f"the validation images ({r.metric}, solid: what the study selects on) and "
                f"the test images ({r.test_metric}, dashed: reported only)")
     caption = (f"Fréchet distance between the features of {n} generated images (seeded latents) and of {against}, in "
-               f"the 128-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after "
+               f"the {CLASSIFIER_FEATURE_DIM}-d penultimate layer of genstudy's {dataset} classifier (not Inception; lower is better), after "
                "each report of every trial; one colour per trial, the best trial bold.")
     return Figure(ctx.save(fig, "gan_fid"), title, caption)
 
 
 # --- the comparison section (analysis.export --compare KEY) ------------------------------------------------
-COMPARE_PANELS = (("FID (classifier features)", (None, M.VAL_FID, M.TEST_FID)),
+COMPARE_PANELS = (("Fréchet distance", (None, M.VAL_FID, M.TEST_FID)),  # titled with its feature space when drawn
                   ("discriminator loss", (M.LOSS_D, None, None)), ("generator loss", (M.LOSS_G, None, None)),
                   ("classes covered by the samples", (M.CLASSES_COVERED, None, None)))
 

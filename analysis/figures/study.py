@@ -12,7 +12,7 @@ from analysis import importance
 from analysis.figures.common import STATUS_COLORS, Context
 from analysis.items import Figure, Omitted, Section
 from analysis.leaderboard import asha_rungs
-from analysis.record import Trial, nelbo_caption
+from analysis.record import Trial, label, nelbo_caption
 
 
 def sections(ctx: Context) -> list[Section]:
@@ -49,7 +49,7 @@ def _importance(ctx: Context, rungs: list[int]) -> Figure | Omitted:
     names = sorted(imp.values, key=imp.values.get)
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(names) + 1.2))
     ax.barh(names, [imp.values[n] for n in names], color="tab:blue")
-    ax.set_xlabel(f"share of the variance of {r.metric} explained (fANOVA)")
+    ax.set_xlabel(f"share of the variance of {label(r, r.metric)} explained (fANOVA)")
     ax.set_xlim(0, 1)
     for i, n in enumerate(names):
         ax.text(imp.values[n] + 0.01, i, f"{imp.values[n]:.2f}", va="center", fontsize=8)
@@ -86,7 +86,7 @@ def _metric_vs_params(ctx: Context) -> Figure | Omitted:
         if log:
             ax.set_xscale("log")
         ax.set_xlabel(key)
-        ax.set_ylabel(f"last {r.metric}")
+        ax.set_ylabel(f"last {label(r, r.metric)}")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
@@ -103,7 +103,7 @@ def _parallel(ctx: Context) -> Figure | Omitted:
     trials = [t for t in r.trials if _final(t, r.metric) is not None]
     if not r.searched or len(trials) < 2:
         return Omitted(title, "fewer than two trials logged the metric, or no parameter was searched")
-    axes_names = [*r.searched, r.metric]
+    axes_names = [*r.searched, label(r, r.metric)]
     columns = []
     for key in r.searched:
         x, labels, log = encode([t.config.get(key) for t in trials])
@@ -131,7 +131,7 @@ def _parallel(ctx: Context) -> Figure | Omitted:
     ax.set_xticks(range(len(axes_names)), axes_names, rotation=30, ha="right")
     ax.set_yticks([])
     ax.set_ylim(-0.15, 1.15)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"last {r.metric}")
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"last {label(r, r.metric)}")
     caption = ("One line per trial through its value of each searched parameter (each axis scaled from its smallest to "
                "its largest value, printed below and above; categories in alphabetical order; log-scaled when a "
                f"positive parameter spans more than 50x) and its last {r.metric}; colour is the metric, best on top.")
@@ -155,7 +155,7 @@ def _asha_curves(ctx: Context, rungs: list[int]) -> Figure | Omitted:
     handles.append(plt.Line2D([], [], color="gray", ls="--", label="ASHA rung"))
     ax.legend(handles=handles, fontsize=8)
     ax.set_xlabel("report (epoch for VAEs)")
-    ax.set_ylabel(r.metric)
+    ax.set_ylabel(label(r, r.metric))
     values = [v for t in trials for _, v in t.series(r.metric)]
     if min(values) > 0 and max(values) / min(values) > 20:
         ax.set_yscale("log")
@@ -219,7 +219,7 @@ def _pareto(ctx: Context) -> Figure | Omitted:
         ax.annotate(trials[i].trial_id, points[i], textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("parameters (n_params, log scale)")
-    ax.set_ylabel(f"best {r.metric}")
+    ax.set_ylabel(f"best {label(r, r.metric)}")
     ax.legend(fontsize=8)
     caption = (f"Each trial that trained: its best {r.metric} against its parameter count. The "
                f"line joins the Pareto front ({len(front)} trials): no other trial is both at most as large and at "

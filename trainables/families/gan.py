@@ -9,7 +9,7 @@ from trainables.data import ImageData
 from trainables.data.registry import image_shape
 from trainables.export import Exports
 from trainables.family import Family
-from trainables.gan import train
+from trainables.gan import final_metrics, train
 from trainables.gan_config import GANConfig
 from trainables.gan_export import gan_exports
 from trainables.models.gan import GAN, build_gan
@@ -23,4 +23,4 @@ def publish(model: GAN, cfg: GANConfig, data: ImageData | None) -> Exports:
     return gan_exports(model, image_shape(cfg.dataset))
 
 
-FAMILY = Family("gan", GANConfig, train, build, prepare=prepare_assets, publish=publish)
+FAMILY = Family("gan", GANConfig, train, build, prepare=prepare_assets, publish=publish, final_metrics=final_metrics)
