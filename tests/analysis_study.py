@@ -1,6 +1,6 @@
 """One smoke study and its export, shared by the analysis test modules of a pytest session.
 
-Each module's fixture calls :func:`smoke_export`; the first call runs ``study.run`` and
+Each module's fixture calls :func:`smoke_export`; the first call (of any pytest-xdist worker) runs ``study.run`` and
 ``analysis.export`` (real Ray, MLflow on SQLite, real MNIST) and the later calls reuse the folder,
 so the study runs once per session however many modules need it.
 """
@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import once, run_cli
 
 # smaller t-SNE and SVM than the CLI defaults: the same code paths at a third of the CPU time
 EXPORT_ARGS = ("--tsne-points", "500", "--svm-train-size", "4000")
@@ -34,11 +34,16 @@ def smoke_export(base: Path, study: str, mnist_root: Path, study_args: tuple[str
     """Run (once per session) the smoke profile of ``study`` and export it into ``base/<study>/export``
     (``export_args``: more ``analysis.export`` flags; ``{out}`` in one is replaced by the export folder)."""
     folder = base / f"analysis-{study}"
-    record = folder / "smoke.json"
-    if record.is_file():
+    with once(folder):
+        record = folder / "smoke.json"
+        if not record.is_file():
+            record.write_text(json.dumps(_make(folder, study, mnist_root, study_args, export_args)))
         fields = json.loads(record.read_text())
-        return SmokeExport(**{**fields, "out": Path(fields["out"])})
-    folder.mkdir(parents=True, exist_ok=True)
+    return SmokeExport(**{**fields, "out": Path(fields["out"])})
+
+
+def _make(folder: Path, study: str, mnist_root: Path, study_args: tuple[str, ...],
+          export_args: tuple[str, ...]) -> dict:
     uri = f"sqlite:///{folder}/m.db"
     run = run_cli("study.run", study, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
                   "--storage-path", str(folder / "ray"), *study_args)
@@ -48,5 +53,4 @@ def smoke_export(base: Path, study: str, mnist_root: Path, study_args: tuple[str
                   *EXPORT_ARGS, *(a.replace("{out}", str(out)) for a in export_args))
     result = SmokeExport(study, uri, out, run.returncode, exp.returncode, time.perf_counter() - start,
                          f"study.run:\n{run.stdout[-1500:]}{run.stderr[-1500:]}\nexport:\n{exp.stderr[-20000:]}")
-    record.write_text(json.dumps({**result.__dict__, "out": str(out)}))
-    return result
+    return {**result.__dict__, "out": str(out)}

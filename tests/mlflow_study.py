@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import once, run_cli
 
 STUDY = "vae_beta_sweep"
 REGISTERED = "genstudy-smoke-vae"
@@ -27,14 +27,13 @@ class SmokeStudy:
 def smoke_study(base: Path, mnist_root: Path) -> SmokeStudy:
     """Run (once per session) ``vae_beta_sweep --profile smoke --register genstudy-smoke-vae`` under ``base``."""
     folder = base / "mlflow-smoke"
-    record = folder / "smoke.json"
-    if record.is_file():
+    with once(folder):
+        record = folder / "smoke.json"
+        if not record.is_file():
+            uri = f"sqlite:///{folder}/m.db"
+            p = run_cli("study.run", STUDY, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri",
+                        uri, "--storage-path", str(folder / "ray"), "--register", REGISTERED)
+            record.write_text(json.dumps({"uri": uri, "folder": str(folder), "code": p.returncode, "stdout": p.stdout,
+                                          "stderr": p.stderr}))
         fields = json.loads(record.read_text())
-        return SmokeStudy(**{**fields, "folder": Path(fields["folder"])})
-    folder.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{folder}/m.db"
-    p = run_cli("study.run", STUDY, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
-                "--storage-path", str(folder / "ray"), "--register", REGISTERED)
-    result = SmokeStudy(uri, folder, p.returncode, p.stdout, p.stderr)
-    record.write_text(json.dumps({**result.__dict__, "folder": str(folder)}))
-    return result
+    return SmokeStudy(**{**fields, "folder": Path(fields["folder"])})

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
-    s = smoke_export(tmp_path_factory.getbasetemp(), "vae_beta_sweep", mnist_root)
+def smoke(shared_base, mnist_root):
+    s = smoke_export(shared_base, "vae_beta_sweep", mnist_root)
     assert s.study_code == 0 and s.export_code == 0, s.log
     return s
 

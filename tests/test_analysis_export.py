@@ -27,8 +27,8 @@ VAE_FIGURES = ["study_importance", "study_metric_vs_params", "study_parallel_coo
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
-    s = smoke_export(tmp_path_factory.getbasetemp(), STUDY, mnist_root)
+def smoke(shared_base, mnist_root):
+    s = smoke_export(shared_base, STUDY, mnist_root)
     assert s.study_code == 0 and s.export_code == 0, s.log
     return s
 

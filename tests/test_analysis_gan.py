@@ -25,8 +25,8 @@ GAN_FIGURES = ["study_metric_vs_params", "study_parallel_coordinates", "study_as
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
-    s = smoke_export(tmp_path_factory.getbasetemp(), STUDY, mnist_root, ("--num-samples", "2"),
+def smoke(shared_base, mnist_root):
+    s = smoke_export(shared_base, STUDY, mnist_root, ("--num-samples", "2"),
                      export_args=("--models", "{out}/models"))
     assert s.study_code == 0 and s.export_code == 0, s.log
     return s

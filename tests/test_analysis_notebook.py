@@ -14,8 +14,8 @@ NOTEBOOK = REPO / "analysis" / "notebooks" / "explore_study.ipynb"
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
-    s = smoke_export(tmp_path_factory.getbasetemp(), "vae_beta_sweep", mnist_root)
+def smoke(shared_base, mnist_root):
+    s = smoke_export(shared_base, "vae_beta_sweep", mnist_root)
     assert s.study_code == 0, s.log
     return s
 

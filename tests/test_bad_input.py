@@ -178,6 +178,7 @@ def outcomes(request, tmp_path_factory, mnist_root) -> dict[str, Outcome]:
     return done
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", list(_params()))
 def test_bad_input_exits_2_with_one_line_naming_the_fix(name, outcomes):
     case, o = CASES[name], outcomes[name]

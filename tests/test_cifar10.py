@@ -85,25 +85,25 @@ def test_gan_trains_on_rgb_32px(tmp_path):
 
 
 @pytest.mark.e2e
-def test_smoke_study_with_set_dataset_cifar10(tmp_path, tmp_path_factory):
+def test_smoke_study_with_set_dataset_cifar10(tmp_path, short_tmp):
     write_cifar(tmp_path / "data")
     p = run_cli("study.run", "gan_loss_sweep", "--profile", "smoke", "--set", "dataset=cifar10",
                 "--num-samples", "1", "--set", "train_size=512", "--set", "eval_samples=200",
                 "--data-root", str(tmp_path / "data"),
                 "--tracking-uri", f"sqlite:///{tmp_path}/m.db", "--storage-path", str(tmp_path / "ray"),
-                env={"RAY_TMPDIR": str(tmp_path_factory.mktemp("rt"))})  # short: Ray's socket paths max 107 bytes
+                env={"RAY_TMPDIR": str(short_tmp())})  # short: Ray's socket paths max 107 bytes
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "dataset=cifar10" in p.stdout
     assert list((tmp_path / "data" / "classifiers").glob("cifar10-*.safetensors"))  # cached beside the data
 
 
 @pytest.mark.e2e
-def test_missing_dataset_exits_2_and_leaves_no_mlflow_run(tmp_path, tmp_path_factory):
+def test_missing_dataset_exits_2_and_leaves_no_mlflow_run(tmp_path, short_tmp):
     (tmp_path / "data").mkdir()
     uri = f"sqlite:///{tmp_path}/m.db"
     p = run_cli("study.run", "gan_loss_sweep", "--profile", "smoke", "--set", "dataset=cifar10",
                 "--data-root", str(tmp_path / "data"), "--tracking-uri", uri,
-                "--storage-path", str(tmp_path / "ray"), env={"RAY_TMPDIR": str(tmp_path_factory.mktemp("rt"))})
+                "--storage-path", str(tmp_path / "ray"), env={"RAY_TMPDIR": str(short_tmp())})
     assert p.returncode == 2, p.stdout[-3000:] + p.stderr[-3000:]
     errors = [line for line in p.stderr.splitlines() if line.startswith("study.run: error:")]
     assert len(errors) == 1 and "cifar-10-batches-py" in errors[0]

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def mnist_smoke(tmp_path_factory, mnist_root):
-    s = smoke_export(tmp_path_factory.getbasetemp(), "cyclevae_sweep", mnist_root)
+def mnist_smoke(shared_base, mnist_root):
+    s = smoke_export(shared_base, "cyclevae_sweep", mnist_root)
     assert s.study_code == 0 and s.export_code == 0, s.log
     return s, s.uri
 

@@ -39,16 +39,16 @@ def _per_report(client, children, keys):
 
 
 @pytest.fixture(scope="module")
-def moons(tmp_path_factory):
-    return _study(tmp_path_factory.mktemp("dann_moons"), tmp_path_factory.mktemp("rt"), "dann_moons")
+def moons(tmp_path_factory, short_tmp):
+    return _study(tmp_path_factory.mktemp("dann_moons"), short_tmp(), "dann_moons")
 
 
 @pytest.fixture(scope="module")
-def mnist_m(tmp_path_factory, mnist_root):
+def mnist_m(tmp_path_factory, short_tmp, mnist_root):
     tmp = tmp_path_factory.mktemp("dann_mnist_m")
     (tmp / "data").mkdir()
     (tmp / "data" / "MNIST").symlink_to(mnist_root / "MNIST")
-    return _study(tmp, tmp_path_factory.mktemp("rt"), "dann_mnist_m", tmp / "data") + (tmp / "data",)
+    return _study(tmp, short_tmp(), "dann_mnist_m", tmp / "data") + (tmp / "data",)
 
 
 def test_moons_smoke_trains_nn_and_dann_and_exports_figure_2(moons):

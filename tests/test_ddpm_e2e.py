@@ -23,14 +23,14 @@ FIGURES = ["ddpm_metric"] + [f"ddpm_best_{k}" for k in (
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
+def smoke(tmp_path_factory, short_tmp):
     tmp = tmp_path_factory.mktemp("ddpm_smoke")
     folder = write_shapes_folder(tmp / "shapes", n=N_IMAGES)  # coloured shapes, 40-100 px, half JPEG, 4 class folders
     (tmp / "root").mkdir()
     uri = f"sqlite:///{tmp}/m.db"
     common = ("--tracking-uri", uri, "--data-root", str(tmp / "root"))
     run = run_cli("study.run", STUDY, "--profile", "smoke", "--set", f"data_dir={folder}", "--storage-path",
-                  str(tmp / "ray"), *common, env={"RAY_TMPDIR": str(tmp_path_factory.mktemp("rt"))})
+                  str(tmp / "ray"), *common, env={"RAY_TMPDIR": str(short_tmp())})
     export = run_cli("analysis.export", STUDY, "--out", str(tmp / "export"), "--diffusion-samples", str(N_POOL), *common)
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name(STUDY).experiment_id])

@@ -17,12 +17,12 @@ STUDY = "gan_loss_sweep"
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
+def smoke(tmp_path_factory, short_tmp, mnist_root):
     tmp = tmp_path_factory.mktemp("gan_smoke")
     uri = f"sqlite:///{tmp}/m.db"
     # a Ray temp dir of its own: another driver on this machine using --address auto cannot attach to it
     p = run_cli("study.run", STUDY, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
-                "--storage-path", str(tmp / "ray"), env={"RAY_TMPDIR": str(tmp_path_factory.mktemp("rt"))})
+                "--storage-path", str(tmp / "ray"), env={"RAY_TMPDIR": str(short_tmp())})
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name(STUDY).experiment_id])
     parent = next(r for r in runs if r.data.tags.get("role") == "study")

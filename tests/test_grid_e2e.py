@@ -23,8 +23,8 @@ EPOCHS = 2  # the smoke profile's
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
-    s = smoke_export(tmp_path_factory.getbasetemp(), STUDY, mnist_root,
+def smoke(shared_base, mnist_root):
+    s = smoke_export(shared_base, STUDY, mnist_root,
                      export_args=("--compare", "beta", "--models", "{out}/models"))
     assert s.study_code == 0 and s.export_code == 0, s.log
     return s

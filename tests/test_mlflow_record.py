@@ -21,8 +21,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
-    s = smoke_study(tmp_path_factory.getbasetemp(), mnist_root)
+def smoke(shared_base, mnist_root):
+    s = smoke_study(shared_base, mnist_root)
     assert s.code == 0, s.stdout[-3000:] + s.stderr[-3000:]
     client = MlflowClient(s.uri)
     exp = client.get_experiment_by_name(STUDY)

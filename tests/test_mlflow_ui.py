@@ -33,10 +33,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory, mnist_root):
+def ui(shared_base, mnist_root):
     if not chromium.available():
         pytest.skip(f"{chromium.CHROMIUM} is missing; install it with scripts/install_chromium.sh")
-    s = smoke_study(tmp_path_factory.getbasetemp(), mnist_root)
+    s = smoke_study(shared_base, mnist_root)
     assert s.code == 0, s.stdout[-3000:] + s.stderr[-3000:]
     port = _free_port()
     log = open(s.folder / "mlflow_ui.log", "w")

@@ -404,6 +404,7 @@ def test_quiet_ray_picks_the_engine_that_is_silent_at_verbose_0(monkeypatch):
 BOX = re.compile("[╭╮╰╯│├┤─]")
 
 
+@pytest.mark.e2e
 def test_smoke_study_piped_prints_a_line_per_trial_event(tmp_path, mnist_root):
     """3 search trials of 2 reports (an ASHA rung at report 1) and 1 configuration confirmed with 2 seeds.
 
