@@ -112,7 +112,7 @@ class Driver:
                 # "local": a private instance, never one that a `ray start` on this machine happens to run
                 ray.init(address=address(self.args.address) or "local", include_dashboard=False, log_to_driver=True,
                          configure_logging=True, logging_level="WARNING")
-                self.interrupts.install()  # Ray's core worker installs a SIGTERM handler of its own
+                self.interrupts.install(deferred=True)  # Ray's core worker installs a SIGTERM handler of its own
                 self.interrupts.hand_to_tune()
                 data = loading.result()
             finally:
@@ -121,6 +121,7 @@ class Driver:
                 except UsageError:
                     if self.interrupts.signum is None:
                         raise
+        self.interrupts.arm()  # a signal during the set-up stops the study here, its record open
         rec = self.record
         checks.cluster_fits(ray.cluster_resources(), self.args, r,
                             on_refuse=lambda: rec.writer.end_study(rec.parent_id, True))

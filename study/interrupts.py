@@ -77,6 +77,15 @@ class Interrupts:
         for sig in SIGNALS:
             signal.signal(sig, self._handle)
 
+    def arm(self) -> None:
+        """From here on the first signal raises :class:`Interrupted` in the main thread (outside Tune's loop);
+        one that came while deferred raises now. Until then it is only noted: during the imports and ``ray.init``
+        of the set-up, an exception raised from a handler can land in importlib's module-lock callback, which
+        ignores it (the study then went on, and once hung in ``ray.init``)."""
+        self._deferred = False
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
     @staticmethod
     def keep_from_ray() -> None:
         """Keep Ray from replacing the SIGTERM handler: ``ray.init`` and its core worker install one that exits

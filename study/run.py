@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
     _quiet_optuna()  # resolving a study samples its space with Optuna
     interrupts = Interrupts(prog.removeprefix("python -m "), signum=STARTUP.signum)
     try:
-        interrupts.install()
+        interrupts.install(deferred=True)  # noted until the driver's set-up is done (Interrupts.arm)
         if interrupts.signum is not None:
             raise Interrupted(interrupts.signum)
         checks.flags(args)
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
             print(f"study.run: {r.study.name}: that run finished ({resumed.path}); nothing to resume; to run the study "
                   f"again, start a new one: python -m study.run {r.study.name} (without --resume)", file=sys.stderr)
             return 0
+        if interrupts.signum is not None:
+            raise Interrupted(interrupts.signum)
         return Driver(r, args, uri, data_root, resumed, interrupts).run()
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
