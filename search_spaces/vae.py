@@ -52,9 +52,10 @@ SMOKE_NLL_IW = {"nll_iw_k": 50, "nll_iw_images": 200}
 QUICK_NLL_IW = {"nll_iw_images": 500}
 
 VAE_PROFILES = {
-    # smoke: about a minute on 2 cores; small models on 4,000 images, full test set
+    # smoke: about a minute on 2 cores; small models on 4,000 images, scored on the first 2,000 validation and
+    # test images (scoring all 20,000 cost twice the training)
     "smoke": Profile(num_samples=6, max_epochs=4, grace_period=1, reduction_factor=2, use_baseline=False,
-                     fixed={"train_size": 4000, "image_every": 2, **SMOKE_NLL_IW},
+                     fixed={"train_size": 4000, "eval_size": 2000, "image_every": 2, **SMOKE_NLL_IW},
                      ranges={"width[mlp]": (64, 256), "width[conv]": (8, 16), "depth": (1, 2)}),
     # quick: the search (about 7 minutes on 2 cores with all of MNIST), then its top 2 again with 2 fresh
     # seeds each (mean ± sd): 4 trainings to the end (3 x 3 would be 9, too many for the demo)

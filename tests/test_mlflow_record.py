@@ -85,12 +85,12 @@ def test_best_model_loads_with_mlflow_and_reproduces_the_logged_test_metric(smok
     mlflow.set_tracking_uri(s.uri)
     model = mlflow.pytorch.load_model(uri)
     assert not isinstance(model, torch.jit.ScriptModule)  # a torch.export program, not pickle or TorchScript
-    x_test = torch.from_numpy(load_dataset("mnist", mnist_root).x_test).float() / 255
+    x_test = torch.from_numpy(load_dataset("mnist", mnist_root).x_test[:2000]).float() / 255  # what smoke scores
     torch.manual_seed(0)
     with torch.no_grad():
         nelbo = torch.cat([model(x_test[i:i + 1000]) for i in range(0, len(x_test), 1000)])
     logged = parent.data.metrics["best_test_nelbo"]
-    assert nelbo.shape == (10_000,) and math.isclose(nelbo.mean().item(), logged, rel_tol=0.01), \
+    assert nelbo.shape == (2000,) and math.isclose(nelbo.mean().item(), logged, rel_tol=0.01), \
         (nelbo.mean().item(), logged)
     logged_model = client.get_logged_model(uri.removeprefix("models:/"))
     assert logged_model.source_run_id == parent.data.tags["best_run_id"]

@@ -53,6 +53,15 @@ def test_reloaded_checkpoint_reproduces_logged_nelbo(shapes, tmp_path):
     assert again["nelbo"] == pytest.approx(metrics[M.TEST_NELBO], rel=1e-5)
 
 
+def test_eval_size_scores_the_first_images_of_each_split(shapes, tmp_path):
+    cfg = VAEConfig(dataset="synthetic", arch="mlp", depth=1, width=32, latent_dim=4, max_epochs=1, eval_size=10)
+    metrics, ckpt = _run(cfg, shapes, tmp_path)[-1]
+    model, _ = restore_model(ckpt)
+    for split, x, key in (("val", shapes.x_val, M.VAL_NELBO), ("test", shapes.x_test, M.TEST_NELBO)):
+        first, whole = (evaluate(model, torch.from_numpy(x[:n]), cfg)["nelbo"] for n in (10, None))
+        assert metrics[key] == pytest.approx(first, rel=1e-6) and first != pytest.approx(whole, rel=1e-6), split
+
+
 def test_epochs_are_shuffled_differently(shapes, tmp_path):
     """Each epoch draws its own order (a function of seed and epoch), not epoch 1's order again."""
     from trainables.device import epoch_generator

@@ -100,6 +100,7 @@ def train(cfg: VAEConfig, reporter: Reporter, data: ImageData, resume_from: str 
         start_epoch = int(state["epoch"]) + 1
 
     fixed_x = uint8_to_float(x_test[:N_RECON])
+    x_val, x_test = x_val[:cfg.eval_size], x_test[:cfg.eval_size]  # what each report scores (None: all)
     fixed_z = torch.randn(N_SAMPLES, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     recon_before = _reconstruct(model, fixed_x) if start_epoch == 1 else None
     schedule = BETA_SCHEDULES[cfg.beta_schedule]

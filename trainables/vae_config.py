@@ -34,6 +34,7 @@ class VAEConfig(FlatConfig):
     likelihood: str = "bernoulli"  # bernoulli (pixels in [0, 1]) | gaussian (learned scale)
     deterministic: bool = False  # True with beta=0: a plain autoencoder, no sampling
     train_size: int | None = None  # first N training images; None: all of them
+    eval_size: int | None = None  # first N validation and test images scored per report; None: all of them
     image_every: int = 2  # epochs between image grids (and always the last epoch)
     binarize: str = "none"  # none (grey levels) | dynamic (a fresh Bernoulli draw each epoch) | static
     nll_iw_k: int = DEFAULT_K  # importance samples of the NLL estimate at the study's end (Burda et al.: 5000)
@@ -56,6 +57,7 @@ class VAEConfig(FlatConfig):
             (not self.deterministic or self.beta == 0,
              f"deterministic=true is a plain autoencoder: set beta=0 (got beta={self.beta})"),
             (self.train_size is None or self.train_size >= 1, "train_size must be >= 1 or None"),
+            (self.eval_size is None or self.eval_size >= 1, "eval_size must be >= 1 or None"),
             (self.image_every >= 1, f"image_every must be >= 1, got {self.image_every}"),
             (self.binarize in BINARIZE_MODES, f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {self.binarize!r}"),
             (self.nll_iw_k >= 1, f"nll_iw_k must be >= 1, got {self.nll_iw_k}"),
