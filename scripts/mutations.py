@@ -31,6 +31,7 @@ GAN_LOSSES = "tests/test_gan_losses.py"
 DANN_STEP = "tests/test_dann_reversal.py"
 DANN_MODELS = "tests/test_dann_models.py"
 CYCLE = "tests/test_cyclevae_losses.py"
+CYCLE_SCORE = "tests/test_cyclevae_score.py"
 DIFFUSION = "tests/test_ddpm_diffusion.py"
 DDPM_STEP = "tests/test_ddpm_training.py"
 SELECTION = "tests/test_selection_metric.py"
@@ -238,6 +239,18 @@ MUTATIONS: tuple[Mutation, ...] = (
              "kl = kl_normal(mu, logvar)",
              "kl = kl_normal(torch.cat([mu, s], 1), torch.cat([logvar, torch.zeros_like(s)], 1))",
              "the KL term is on z only, never on s", (f"{CYCLE}::test_forward_terms_swap_s_between_the_pair",)),
+    Mutation("cyclevae_score_no_floor", "trainables/cyclevae_score.py",
+             "(zmean_acc if z_nats >= z_kl_floor(n_labels) else 1.0)", "zmean_acc",
+             "study metric: a z that carries under ln(labels) nats counts as fully leaking",
+             (f"{CYCLE_SCORE}::test_a_z_whose_mean_reads_no_label_but_carries_nothing_ranks_below_a_working_one",)),
+    Mutation("cyclevae_score_reads_sample", "trainables/cyclevae_eval.py",
+             "disentangle_score(out[s_key], out[zmean_key]", "disentangle_score(out[s_key], out[zsample_key]",
+             "study metric: the z probe it reads is on z's posterior mean, not a sample",
+             ("tests/test_cyclevae_fit.py::test_each_probe_metric_reads_its_own_latent",)),
+    Mutation("cyclevae_z_kl_summed_over_images", "trainables/cyclevae_score.py",
+             "logvar.double()).mean().item()", "logvar.double()).sum().item()",
+             "val_z_kl: mean over images of KL(q(z|x) || N(0, I))",
+             (f"{CYCLE_SCORE}::test_z_kl_is_the_closed_form_mean_over_images_summed_over_dimensions",)),
     # --- DDPM: schedules, q(x_t|x_0), Min-SNR, DDIM, the EMA ---------------------------------------------
     Mutation("linear_schedule_end", "trainables/diffusion.py",
              "np.linspace(scale * 1e-4, scale * 0.02, T", "np.linspace(scale * 1e-4, scale * 0.01, T",

@@ -18,6 +18,7 @@ from trainables.families import FAMILIES
 fit = FAMILIES["cyclevae"].fit
 from trainables.cyclevae_config import CycleVAEConfig
 from trainables.cyclevae_eval import EVAL_SEED_OFFSET, encode, evaluate
+from trainables.cyclevae_score import z_kl, z_kl_floor
 from trainables.data.arrays import ImageData
 from trainables.data.paired import SPLITS, PairedData
 from trainables.data.small import make_shapes
@@ -29,9 +30,9 @@ from trainables.probes import accuracy, fit_probe
 SMALL = dict(dataset="synthetic", z_dim=4, s_dim=4, width=4, batch_size=32, lr=1e-3, probe_train_size=200,
              probe_epochs=3, eval_size=100, image_every=2)
 METRICS = {M.EPOCH, M.N_PARAMS, M.LR, M.SAMPLES_PER_S, M.TRAIN_SWAP_MSE, M.TRAIN_KL, M.TRAIN_LOSS, M.TRAIN_REVERSE_L1,
-           M.TRAIN_Z_ACC, M.TRAIN_S_ACC, M.VAL_Z_ACC, M.VAL_S_ACC, M.TEST_Z_ACC, M.TEST_S_ACC, M.VAL_ACC_GAP,
-           M.TEST_ACC_GAP, M.VAL_RECON_MSE, M.VAL_SWAP_MSE, M.TEST_RECON_MSE, M.TEST_SWAP_MSE, M.TRAIN_ZMEAN_ACC,
-           M.VAL_ZMEAN_ACC, M.TEST_ZMEAN_ACC}
+           *M.PROBE_ACCURACIES["train"], *M.PROBE_ACCURACIES["val"], *M.PROBE_ACCURACIES["test"], M.VAL_Z_KL,
+           M.TEST_Z_KL, M.VAL_DISENTANGLE_SCORE, M.TEST_DISENTANGLE_SCORE, M.VAL_ACC_GAP, M.TEST_ACC_GAP,
+           M.VAL_RECON_MSE, M.VAL_SWAP_MSE, M.TEST_RECON_MSE, M.TEST_SWAP_MSE}
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -54,9 +55,10 @@ def test_reports_every_epoch_with_every_metric(shapes, tmp_path):
     assert [m[M.EPOCH] for m, _ in reports] == [1, 2, 3]
     for m, _ in reports:
         assert set(m) == METRICS
-        assert m[M.VAL_ACC_GAP] == pytest.approx(m[M.VAL_S_ACC] - m[M.VAL_Z_ACC])
-        assert m[M.TEST_ACC_GAP] == pytest.approx(m[M.TEST_S_ACC] - m[M.TEST_Z_ACC])
-        assert all(0 <= m[k] <= 1 for k in (M.TRAIN_Z_ACC, M.VAL_S_ACC, M.TEST_Z_ACC))
+        assert m[M.VAL_ACC_GAP] == pytest.approx(m[M.VAL_S_ACC] - m[M.VAL_ZSAMPLE_ACC])
+        assert m[M.TEST_ACC_GAP] == pytest.approx(m[M.TEST_S_ACC] - m[M.TEST_ZSAMPLE_ACC])
+        assert all(0 <= m[k] <= 1 for k in (M.TRAIN_ZSAMPLE_ACC, M.VAL_S_ACC, M.TEST_ZMEAN_ACC))
+        assert m[M.VAL_Z_KL] >= 0 and m[M.TEST_Z_KL] >= 0
     assert reports[-1][0][M.TRAIN_SWAP_MSE] < reports[0][0][M.TRAIN_SWAP_MSE]  # it learns
     names = {p.name for p in (tmp_path / "report_0003").iterdir()}
     assert {"model.safetensors", "config.json", "trainer_state.pt", "swap.png", "recon.png"} <= names
@@ -104,6 +106,8 @@ def test_each_probe_metric_reads_its_own_latent(shapes):
     cfg = CycleVAEConfig(**SMALL, max_epochs=1)
     torch.manual_seed(0)
     model = build_cyclevae(cfg)
+    with torch.no_grad():  # z's means spread far apart: z carries ~100 nats, over the floor, so the score reads a probe
+        model.encoder.z_mu.weight.mul_(30)
     tensors = {s: tuple(torch.from_numpy(a) for a in shapes.split(s)) for s in SPLITS}
     out = evaluate(model, shapes, tensors, cfg)
     seed = cfg.seed + EVAL_SEED_OFFSET
@@ -111,14 +115,18 @@ def test_each_probe_metric_reads_its_own_latent(shapes):
     (x_tr, y_tr), (x_te, y_te) = tensors["train"], tensors["test"]
     mu, logvar, s = encode(model, x_tr[fit_idx])
     mu_te, logvar_te, s_te = encode(model, x_te[:cfg.eval_size])
-    # the z probe (the study metric's) reads one sample of q(z|x), drawn from a generator seeded afresh per split
+    # the z-sample probe reads one sample of q(z|x), drawn from a generator seeded afresh per split
     z, z_te = (reparameterize(m, v, torch.Generator().manual_seed(seed)) for m, v in ((mu, logvar), (mu_te, logvar_te)))
     y_fit, y_score = y_tr[fit_idx], y_te[:cfg.eval_size]
     by_hand = {M.TEST_S_ACC: accuracy(fit_probe(s, y_fit, cfg.probe_epochs, seed), s_te, y_score),
                M.TEST_ZMEAN_ACC: accuracy(fit_probe(mu, y_fit, cfg.probe_epochs, seed), mu_te, y_score),
-               M.TEST_Z_ACC: accuracy(fit_probe(z, y_fit, cfg.probe_epochs, seed), z_te, y_score)}
+               M.TEST_ZSAMPLE_ACC: accuracy(fit_probe(z, y_fit, cfg.probe_epochs, seed), z_te, y_score)}
     assert {k: out[k] for k in by_hand} == by_hand
-    assert out[M.TEST_ACC_GAP] == out[M.TEST_S_ACC] - out[M.TEST_Z_ACC]
+    assert out[M.TEST_ACC_GAP] == out[M.TEST_S_ACC] - out[M.TEST_ZSAMPLE_ACC]
+    assert out[M.TEST_Z_KL] == pytest.approx(z_kl(mu_te, logvar_te))  # the scored test images' posteriors
+    assert out[M.TEST_Z_KL] > z_kl_floor(len(torch.unique(y_score)))
+    assert out[M.TEST_ZSAMPLE_ACC] != out[M.TEST_ZMEAN_ACC]  # measured 0.29 and 0.33: the score can tell them apart
+    assert out[M.TEST_DISENTANGLE_SCORE] == out[M.TEST_S_ACC] - out[M.TEST_ZMEAN_ACC]  # the mean probe, not the sample
 
 
 def test_sprites_smoke_profile_trains_on_generated_files(tmp_path):
@@ -136,7 +144,8 @@ def test_sprites_smoke_profile_trains_on_generated_files(tmp_path):
     assert [m[M.EPOCH] for m, _ in reports] == [1, 2]
     for m, _ in reports:
         assert set(m) == METRICS
-        assert all(0 <= m[k] <= 1 for k in (M.TRAIN_S_ACC, M.VAL_S_ACC, M.VAL_Z_ACC, M.TEST_S_ACC, M.TEST_Z_ACC))
+        assert all(0 <= m[k] <= 1 for k in (M.TRAIN_S_ACC, M.VAL_S_ACC, M.VAL_ZSAMPLE_ACC, M.TEST_S_ACC,
+                                            M.TEST_ZMEAN_ACC))
         assert np.isfinite(m[M.VAL_RECON_MSE]) and m[M.N_PARAMS] == family.n_params(cfg)
     meta = json.loads((tmp_path / "run" / "report_0002" / "config.json").read_text())
     assert meta["image_shape"] == [3, 60, 60] and {"swap.png", "recon.png"} <= set(os.listdir(reports[-1][1]))

@@ -5,8 +5,10 @@ The latent is split into z (unspecified factors; Gaussian, with a KL term) and s
 factor, deterministic). Each iteration takes a forward-cycle step (swap s between two images of the
 same label and reconstruct both) and a reverse-cycle step (decode one z ~ N(0, I) with two s, encode
 both images again, pull the two z means together; encoder only): :mod:`trainables.cyclevae_steps`.
-After every epoch, probes on z and on s predict the label (:mod:`trainables.cyclevae_eval`); the
-study metric is ``val_acc_gap`` = s-probe minus z-probe accuracy on the validation split.
+After every epoch, probes on z (a sample and the posterior mean) and on s predict the label
+(:mod:`trainables.cyclevae_eval`); the study metric is ``val_disentangle_score``: s-probe minus z-mean-probe
+accuracy on the validation split, with a z that carries under ln(number of labels) nats counted as fully
+leaking (:mod:`trainables.cyclevae_score` says why).
 
 Sources: the authors' release (github.com/ananyahjha93/cycle-consistent-vae: ``main.py``, ``networks.py``,
 ``training.py``, ``utils.py``, ``data_loader.py``) and, of the paper, what was readable here: the abstract,
@@ -46,8 +48,11 @@ Our departures from the release:
 - The two images of a pair go through the encoder in one batch (instance norm is per image: the same
   numbers as the release's two passes).
 - Probes: the release ships the probe network (``Classifier``) but no script that trains it; the
-  training settings and the fitted/scored images are ours (:mod:`trainables.probes`); z is
-  represented by one seeded sample of q(z|x), as the release's ``networks.py`` feeds the classifier.
+  training settings and the fitted/scored images are ours (:mod:`trainables.probes`). z is probed on
+  one seeded sample of q(z|x) and on its posterior mean; the release never scores either (its only sampled z
+  fed to the classifier is a shape check under ``networks.py``'s ``__main__``), and the paper does not say
+  which its Table 1 used.
+- The study metric (:mod:`trainables.cyclevae_score`) and z's KL per report (``val_z_kl``) are ours.
 - Sprites: we use the same layers scaled to 60x60x3 images (the first convolution widened by ``width``).
 - Reconstruction errors on validation and test (``val_recon_mse``, ``val_swap_mse``, ...) are ours.
 - The quick profile trains 6 epochs at lr 1e-3 (the release: 100 at 1e-4); the full profile keeps 100.

@@ -1,14 +1,14 @@
 """What a cycle-consistent VAE is scored on at each report: probe accuracies on z and on s (Table 1 of
-Jha et al. 2018), their gap (the study metric), and reconstruction errors, without gradients.
+Jha et al. 2018), z's information, the study metric built from them (:mod:`trainables.cyclevae_score`), and
+reconstruction errors, without gradients.
 
-z is represented by one seeded sample of q(z|x), as the release feeds its classifier (``networks.py``
-passes ``reparameterize(training=True, ...)``: the z the decoder sees), s by the encoder's deterministic
-output; reconstructions use the posterior mean. A third probe on z's posterior mean is logged beside
-(``*_zmean_acc``), never in the study metric: a mean can carry the label in variations far below the
-posterior's noise, which the decoder never receives (on the quick study's best MNIST model, 15 unused
-dimensions whose means vary by about 0.01 around a posterior standard deviation of 1 gave a probe 88%
-test accuracy, the one used dimension 13%; measured). The probes and the
-images they are fitted and scored on are described in :mod:`trainables.probes` and
+z is probed twice, with the same probe network fitted on the same images: on one seeded sample of q(z|x)
+(``*_zsample_acc``: the z the decoder sees in training) and on its posterior mean (``*_zmean_acc``: the
+encoder's output, which the study metric reads). Neither is "the release's": the release ships the
+classifier but no script that trains or scores it; its only sampled z fed to the classifier is a shape check
+under ``networks.py``'s ``__main__``. s is the encoder's deterministic output; reconstructions use the
+posterior mean. ``*_z_kl`` is the mean KL(q(z|x) || N(0, I)) of the scored images. The probes and the images
+they are fitted and scored on are described in :mod:`trainables.probes` and
 :meth:`trainables.data.paired.PairedData.probe_tasks`.
 """
 
@@ -19,6 +19,7 @@ import torch
 
 from trainables import metric_names as M
 from trainables.cyclevae_config import CycleVAEConfig
+from trainables.cyclevae_score import disentangle_score, z_kl
 from trainables.data.paired import SPLITS, PairedData, PairSampler
 from trainables.images import uint8_to_float
 from trainables.losses.cyclevae import pixel_mse
@@ -57,35 +58,42 @@ def reconstruction_errors(model: CycleVAE, x_u8: torch.Tensor, y: torch.Tensor, 
 
 def evaluate(model: CycleVAE, data: PairedData, tensors: dict[str, tuple[torch.Tensor, torch.Tensor]],
              cfg: CycleVAEConfig) -> dict[str, float]:
-    """Probe accuracies on z and s for every split, the val/test accuracy gaps, and val/test reconstruction
-    errors. ``tensors`` maps each split to its (uint8 images, labels) on the model's device."""
+    """Probe accuracies on z (sample and mean) and s for every split; for val and test, z's KL, the study
+    metric and the old sample gap, and reconstruction errors. ``tensors`` maps each split to its (uint8
+    images, labels) on the model's device."""
     seed = cfg.seed + EVAL_SEED_OFFSET
     tasks = data.probe_tasks(cfg.probe_train_size, cfg.eval_size, seed)
     device = next(model.parameters()).device
 
     def codes(split: str, idx: np.ndarray):
-        """(z sample, z mean, s, label) of ``idx`` in ``split``; the same call draws the same z."""
+        """((z sample, z mean, s), z's KL, labels) of ``idx`` in ``split``; the same call draws the same z."""
         x, y = tensors[split]
         i = torch.from_numpy(idx).to(device)
         mu, logvar, s = encode(model, x[i])
-        return reparameterize(mu, logvar, torch.Generator(device=device).manual_seed(seed)), mu, s, y[i]
+        z = reparameterize(mu, logvar, torch.Generator(device=device).manual_seed(seed))
+        return (z, mu, s), z_kl(mu, logvar), y[i]
 
     out: dict[str, float] = {}
-    probes: dict[tuple, tuple] = {}
+    probes: dict[tuple, list] = {}
+    nats: dict[str, float] = {}
+    n_labels: dict[str, int] = {}
     for split in SPLITS:
         task = tasks[split]
         key = (task.fit[0], task.fit[1].tobytes())
         if key not in probes:  # shared labels: one set of probes serves all three splits
-            *features, y = codes(*task.fit)
+            features, _, y = codes(*task.fit)
             probes[key] = [fit_probe(f, y, cfg.probe_epochs, seed) for f in features]
-        *features, y = codes(*task.score)
-        z_key, s_key = M.PROBE_ACCURACIES[split]
-        for name, probe, f in zip((z_key, M.ZMEAN_ACCURACIES[split], s_key), probes[key], features):  # codes' order
+        features, nats[split], y = codes(*task.score)
+        for name, probe, f in zip(M.PROBE_ACCURACIES[split], probes[key], features):  # (z sample, z mean, s)
             out[name] = accuracy(probe, f, y)
-    for split, gap, recon_key, swap_key in (("val", M.VAL_ACC_GAP, M.VAL_RECON_MSE, M.VAL_SWAP_MSE),
-                                            ("test", M.TEST_ACC_GAP, M.TEST_RECON_MSE, M.TEST_SWAP_MSE)):
-        z_key, s_key = M.PROBE_ACCURACIES[split]
-        out[gap] = out[s_key] - out[z_key]
+        n_labels[split] = len(torch.unique(y))
+    for split, kl_key, score, gap, recon_key, swap_key in (
+            ("val", M.VAL_Z_KL, M.VAL_DISENTANGLE_SCORE, M.VAL_ACC_GAP, M.VAL_RECON_MSE, M.VAL_SWAP_MSE),
+            ("test", M.TEST_Z_KL, M.TEST_DISENTANGLE_SCORE, M.TEST_ACC_GAP, M.TEST_RECON_MSE, M.TEST_SWAP_MSE)):
+        zsample_key, zmean_key, s_key = M.PROBE_ACCURACIES[split]
+        out[kl_key] = nats[split]
+        out[score] = disentangle_score(out[s_key], out[zmean_key], out[kl_key], n_labels[split])
+        out[gap] = out[s_key] - out[zsample_key]
         x, y = tensors[split]
         n = len(y) if cfg.eval_size is None else min(cfg.eval_size, len(y))
         out[recon_key], out[swap_key] = reconstruction_errors(model, x[:n], y[:n], seed)
