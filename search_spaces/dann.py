@@ -10,8 +10,9 @@ classifier on the target training points with the model's pseudo-labels, and sco
 source validation split. Here DEV replaces it, for cost: reverse validation trains a second DANN per
 report (as long as the trial's own training on MNIST-M: minutes of a 2-core machine, every report of
 every trial), DEV fits one logistic regression on features (four L2 weights: 1.7 to 3.8 s for
-10,000 768-d vectors on the loaded 2-core machine, measured). DEV is also the criterion its paper shows to be unbiased for the target risk
-(under covariate shift in the features), with lower variance than plain importance weighting.
+10,000 768-d vectors on the loaded 2-core machine, measured). Its paper argues it unbiased for the
+target risk given the true density ratio of the features (covariate shift), its control variate
+lowering the variance of plain importance-weighted validation.
 
 The labelled-target oracle stays available by name: ``dann_moons_oracle`` and ``dann_mnist_m_oracle``
 are the same studies selecting on ``target_val_acc`` (max). Every trial of every DANN study logs

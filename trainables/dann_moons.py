@@ -63,7 +63,8 @@ def train(cfg: MoonsConfig, reporter: Reporter, data: DomainData, resume_from: s
     device = pick_device()
     tensor = lambda a: torch.from_numpy(np.array(a)).to(device)  # noqa: E731
     xs, ys, xt = tensor(data["source_train"].x), tensor(data["source_train"].y), tensor(data["target_train"].x)
-    held_out = {k: (tensor(data[k].x), tensor(data[k].y)) for k in ("source_val", "source_test", "target_val", "target_test")}
+    held_out = {k: (tensor(data[k].x), tensor(data[k].y))
+                for k in ("source_val", "source_test", "target_val", "target_test")}
     model = build_moons_model(cfg).to(device)
     epoch, first = 0, 1
     if resume_from is not None:

@@ -41,9 +41,9 @@ CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier b
 # P(target), and its accuracy is measured on equal numbers of held-out source and target examples
 # (0.5: the features hide the domain).
 SOURCE_ACC = "source_acc"  # label accuracy on the source test split
-TARGET_VAL_ACC = "target_val_acc"  # label accuracy on the labelled target validation split: the oracle (*_oracle studies)
+TARGET_VAL_ACC = "target_val_acc"  # accuracy on the labelled target validation split: the oracle (*_oracle studies)
 TARGET_TEST_ACC = "target_test_acc"  # label accuracy on the target test split: reported, never selected on
-DOMAIN_ACC = "domain_acc"  # domain classifier accuracy, source validation (else test) vs target validation, equal numbers
+DOMAIN_ACC = "domain_acc"  # domain classifier accuracy, source val (else test) vs target val, equal numbers
 LABEL_LOSS = "label_loss"  # mean source cross-entropy over the report's training steps
 DOMAIN_LOSS = "domain_loss"  # mean domain logistic loss over the report's training steps (both domains)
 LAMBDA_P = "lambda_p"  # the gradient reversal's strength at the end of the report

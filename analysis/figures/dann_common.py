@@ -94,8 +94,8 @@ def criteria_table(ctx: Context, kinds: list[Kind]) -> Table | Omitted:
                "embedded validation, You et al. 2019: importance-weighted source validation error, no target label "
                f"read) and the one with the highest {M.TARGET_VAL_ACC} (accuracy on the labelled target validation "
                f"split: the oracle protocol unsupervised adaptation is meant to avoid), each with its logged "
-               f"{M.TARGET_TEST_ACC} at that report. Oracle advantage: the oracle's choice minus the label-free one, in "
-               f"accuracy points; it is what target labels would buy. This study selected on {ctx.record.metric}. "
+               f"{M.TARGET_TEST_ACC} at that report. Oracle advantage: the oracle's choice minus the label-free "
+               f"one, in accuracy points; it is what target labels would buy. This study selected on {ctx.record.metric}. "
                "Computed from the logged metrics, nothing retrained; ASHA stopped trials by the study's own metric, "
                "so the oracle chooses among the trials as they ran.")
     return Table(title, caption, html_table(rows))

@@ -55,7 +55,8 @@ def _table(ctx: Context, rows: list[dict]) -> Table:
                "at that trial's chosen report (the checkpoint drawn above). source_acc: accuracy on the source test "
                "split; target_test_acc: on the target test split, never selected on; domain_acc: the domain "
                "regressor's accuracy, source validation against target validation "
-               "(0.5: it cannot tell the domains apart); val_dev_risk: the label-free DEV estimate of the target error.")
+               "(0.5: it cannot tell the domains apart); val_dev_risk: the label-free DEV estimate of the target "
+               "error.")
     return Table("Two moons: source and target accuracy, NN and DANN", caption, html_table(rows))
 
 
