@@ -30,6 +30,7 @@ GAN_STEP = "tests/test_gan_features.py"
 GAN_LOSSES = "tests/test_gan_losses.py"
 DANN_STEP = "tests/test_dann_reversal.py"
 DANN_MODELS = "tests/test_dann_models.py"
+DEV = "tests/test_dann_dev.py"
 CYCLE = "tests/test_cyclevae_losses.py"
 CYCLE_SCORE = "tests/test_cyclevae_score.py"
 DIFFUSION = "tests/test_ddpm_diffusion.py"
@@ -221,6 +222,26 @@ MUTATIONS: tuple[Mutation, ...] = (
              "coeff = 1.0 if cfg.adversarial else 0.0", "coeff = -1.0 if cfg.adversarial else 0.0",
              "gradient-reversal sign in the shallow DANN (Algorithm 1)",
              (f"{DANN_MODELS}::test_two_moons_steps_are_algorithm_1",)),
+    # --- DANN selection without target labels: DEV (You et al. 2019) and the oracle beside it ---------------
+    Mutation("dev_control_variate_sign", "trainables/dev.py",
+             "return -cov / var_w", "return cov / var_w",
+             "DEV's control variate: eta = -Cov(w l, w) / Var(w)",
+             (f"{DEV}::test_the_control_variate_is_the_papers_formula_by_hand",)),
+    Mutation("dev_ratio_inverted", "trainables/dev.py",
+             "return torch.exp(target_logit.double()) * (n_source / n_target)",
+             "return torch.exp(-target_logit.double()) * (n_source / n_target)",
+             "DEV's density ratio p_t / p_s from the domain classifier's odds",
+             (f"{DEV}::test_density_ratio_is_the_odds_times_the_sample_ratio",)),
+    Mutation("dev_reads_target_labels", "trainables/dann_moons.py",
+             '**val_dev_risk(model, held_out["source_val"], xs, xt, lambda x: x)',
+             '**val_dev_risk(model, held_out["target_val"], xs, xt, lambda x: x)',
+             "the label-free criterion reads no target label (the source validation split, not the target's)",
+             (f"{DEV}::test_val_dev_risk_reads_no_target_label",)),
+    Mutation("dann_oracle_table_same_choice", "analysis/figures/dann_common.py",
+             "free, oracle = chosen_by(group, *LABEL_FREE), chosen_by(group, *ORACLE)",
+             "free, oracle = chosen_by(group, *ORACLE), chosen_by(group, *ORACLE)",
+             "the report's label-free choice beside the oracle's",
+             ("tests/test_dann_analysis.py::test_the_table_puts_the_label_free_choice_beside_the_oracles",)),
     # --- CycleVAE: forward and reverse cycles, KL on z only ----------------------------------------------
     Mutation("cyclevae_forward_no_swap", "trainables/cyclevae_steps.py",
              "swapped = model.decode(z, torch.cat([s[b:], s[:b]]))", "swapped = model.decode(z, s)",

@@ -18,8 +18,8 @@ def test_moons_150_per_class_per_split_and_rotated_target():
     from sklearn.datasets import make_moons
 
     d = load_moons({"dataset": "moons"})
-    assert d.split_sizes() == dict.fromkeys(("source_train", "source_test", "target_train", "target_val",
-                                             "target_test"), 300)
+    assert d.split_sizes() == dict.fromkeys(("source_train", "source_val", "source_test", "target_train",
+                                             "target_val", "target_test"), 300)
     for split in d.split_sizes():
         assert np.bincount(d[split].y).tolist() == [150, 150]
     assert np.allclose(d["source_train"].x.mean(axis=0), 0, atol=1e-6)  # shifted by its own mean

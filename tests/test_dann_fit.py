@@ -29,8 +29,8 @@ def _tiny(n=96, seed=0) -> DomainData:
 
 
 CFG = DANNConfig(batch_size=32, max_epochs=2, reports_per_epoch=2, seed=5)
-KEYS = {M.EPOCH, M.N_PARAMS, M.SOURCE_ACC, M.TARGET_VAL_ACC, M.TARGET_TEST_ACC, M.DOMAIN_ACC, M.LABEL_LOSS,
-        M.DOMAIN_LOSS, M.LAMBDA_P, M.LR_P, M.SAMPLES_PER_S}
+KEYS = {M.EPOCH, M.N_PARAMS, M.SOURCE_ACC, M.VAL_DEV_RISK, M.TARGET_VAL_ACC, M.TARGET_TEST_ACC, M.DOMAIN_ACC,
+        M.LABEL_LOSS, M.DOMAIN_LOSS, M.LAMBDA_P, M.LR_P, M.SAMPLES_PER_S}
 
 
 def test_deep_fit_reports_every_metric_at_every_report(tmp_path):

@@ -110,7 +110,8 @@ def _algorithm1_step(W, b, V, c, u, z, x_s, y_s, x_t, lam, lr, adversarial):
 
 def _one_point(x_s, y_s, x_t) -> DomainData:
     one = lambda x, y: Labelled(np.asarray([x], np.float32), np.asarray([y]))  # noqa: E731
-    return DomainData("moons", {"source_train": one(x_s, y_s), "source_test": one(x_s, y_s),
+    return DomainData("moons", {"source_train": one(x_s, y_s), "source_val": one(x_s, y_s),
+                                "source_test": one(x_s, y_s),
                                 "target_train": one(x_t, 0), "target_val": one(x_t, 0), "target_test": one(x_t, 0)}, 2)
 
 

@@ -7,7 +7,7 @@ import pytest
 from search_spaces import STUDIES
 from study.resolve import resolve
 
-DANN_STUDIES = ("dann_moons", "dann_mnist_m")
+DANN_STUDIES = ("dann_moons", "dann_mnist_m", "dann_moons_oracle", "dann_mnist_m_oracle")
 
 
 @pytest.mark.parametrize("name,profile", [(n, p) for n in DANN_STUDIES for p in ("smoke", "quick", "full")])
@@ -31,7 +31,7 @@ def test_baselines_are_enqueued_as_written(name):
     configs = [r.sample(study.ask()) for _ in s.baselines]
     for point, config in zip(s.baselines, configs):
         assert {k: config[k] for k in point} == point
-    if name == "dann_moons":
+    if name.startswith("dann_moons"):
         assert [c["adversarial"] for c in configs] == [True, False]
         assert all((c["lambda_adapt"], c["lr"], c["hidden"], c["max_epochs"]) == (6.0, 0.05, 15, 500) for c in configs)
     else:
@@ -45,3 +45,13 @@ def test_data_keys_are_fixed_not_searched():
     assert r.fixed["source_train_size"] == 4096 and r.fixed["batch_size"] == 32
     sampled = r.sample(optuna.create_study().ask())
     assert sampled["batch_size"] == 32 and sampled["photos"] == "skimage"
+
+
+def test_default_studies_select_without_target_labels_and_the_oracle_is_kept_by_name():
+    from trainables import metric_names as M
+
+    for name in ("dann_moons", "dann_mnist_m"):
+        default, oracle = STUDIES[name], STUDIES[f"{name}_oracle"]
+        assert (default.metric, default.mode, default.test_metric) == (M.VAL_DEV_RISK, "min", M.TARGET_TEST_ACC)
+        assert (oracle.metric, oracle.mode, oracle.test_metric) == (M.TARGET_VAL_ACC, "max", M.TARGET_TEST_ACC)
+        assert oracle.space is default.space and oracle.profiles is default.profiles

@@ -22,7 +22,10 @@ notebook; Ganin's Caffe code is not public):
   here its domain classifier still trains, on features it cannot change, so its features and
   predictions are those of source-only training with the same source batches (tf-dann's source-only
   mode uses whole batches of source images instead).
-* Hyperparameters are chosen on a labelled target validation split, not by reverse validation.
+* Hyperparameters are chosen by the DEV risk (``val_dev_risk``, :mod:`trainables.dev`; You et al. 2019),
+  a label-free criterion, not by the paper's reverse validation (cheaper: no second network is
+  trained per report; see docs/families/dann.md). The labelled-target oracle ``target_val_acc`` is
+  logged and selects only in the ``dann_mnist_m_oracle`` study.
 * The train-on-target bound is trained once by the study driver with a fixed recipe
   (:mod:`trainables.dann_reference`), not tuned.
 * Network, inputs and data: see :mod:`trainables.models.dann` and :mod:`trainables.data.mnist_m`.
@@ -38,7 +41,7 @@ import torch
 from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights
 from trainables.dann_config import DANNConfig
-from trainables.dann_eval import evaluate
+from trainables.dann_eval import evaluate, val_dev_risk
 from trainables.data.domains import DomainData
 from trainables.device import pick_device, seed_everything
 from trainables.errors import Diverged
@@ -120,7 +123,8 @@ def train(cfg: DANNConfig, reporter: Reporter, data: DomainData, resume_from: st
         seconds = time.perf_counter() - start
         step = ends[k - 1]
         p = step / total
-        metrics = {M.EPOCH: step / per_epoch, **base, **evaluate(model, held_out, uint8_to_float), **losses,
+        metrics = {M.EPOCH: step / per_epoch, **base, **evaluate(model, held_out, uint8_to_float),
+                   **val_dev_risk(model, held_out["source_val"], xs, xt, uint8_to_float), **losses,
                    M.LAMBDA_P: lambda_schedule(p, cfg.gamma, cfg.lambda_max),
                    M.LR_P: lr_schedule(p, cfg.lr, cfg.lr_alpha, cfg.lr_beta),
                    M.SAMPLES_PER_S: (ends[k - 1] - (ends[k - 2] if k > 1 else 0)) * cfg.batch_size / seconds}

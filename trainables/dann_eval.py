@@ -1,5 +1,7 @@
 """Evaluation shared by the DANN families: label accuracies on every held-out split and the domain
-classifier's accuracy, from one pass of the model over each split."""
+classifier's accuracy, from one pass of the model over each split; and the label-free selection
+criterion, the DEV risk (:mod:`trainables.dev`), from the source validation split and unlabelled
+training inputs of both domains."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import torch
 from torch import nn
 
 from trainables import metric_names as M
+from trainables.dev import dev_of
 from trainables.losses.dann import domain_correct
 
 EVAL_BATCH = 1000
@@ -46,3 +49,29 @@ def evaluate(model: nn.Module, held_out: dict[str, tuple[torch.Tensor, torch.Ten
     return {M.SOURCE_ACC: out["source_test"], M.TARGET_VAL_ACC: out["target_val"],
             M.TARGET_TEST_ACC: out["target_test"],
             M.DOMAIN_ACC: domain_correct(source[:n], logits["target_val"][:n]) / (2 * n)}
+
+
+@torch.no_grad()
+def features(model: nn.Module, x: torch.Tensor, inputs: Inputs) -> torch.Tensor:
+    """``model.features`` (the label predictor's and domain classifier's input) over ``x``, in batches, in eval mode."""
+    model.eval()
+    return torch.cat([model.features(inputs(x[i:i + EVAL_BATCH])) for i in range(0, len(x), EVAL_BATCH)])
+
+
+@torch.no_grad()
+def val_dev_risk(model: nn.Module, source_val: tuple[torch.Tensor, torch.Tensor], source_train_x: torch.Tensor,
+                 target_train_x: torch.Tensor, inputs: Inputs) -> dict[str, float]:
+    """``{"val_dev_risk": ...}``: the DEV estimate of the target error rate (0-1 loss) of ``model``.
+
+    The per-example losses are 0-1 errors on the labelled source validation split (``get_dev_risk``'s
+    "typically 0 for correct classification and 1 for wrong"); the density ratio comes from a domain
+    classifier on the features of the first ``len(source_val)`` source training inputs and as many
+    unlabelled target training inputs (fewer when a split is smaller). Takes no target labels.
+    """
+    x, y = source_val
+    n = len(x)
+    f_val = features(model, x, inputs)
+    errors = (model.label(f_val).argmax(1) != y).double()
+    risk = dev_of(f_val, errors, features(model, source_train_x[:n], inputs),
+                  features(model, target_train_x[:n], inputs))
+    return {M.VAL_DEV_RISK: risk}

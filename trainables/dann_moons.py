@@ -26,7 +26,7 @@ import torch
 from trainables import metric_names as M
 from trainables.checkpoint import load_state, load_weights
 from trainables.dann_config import MoonsConfig
-from trainables.dann_eval import evaluate
+from trainables.dann_eval import evaluate, val_dev_risk
 from trainables.data.domains import DomainData
 from trainables.device import pick_device, seed_everything
 from trainables.errors import Diverged
@@ -63,7 +63,8 @@ def train(cfg: MoonsConfig, reporter: Reporter, data: DomainData, resume_from: s
     device = pick_device()
     tensor = lambda a: torch.from_numpy(np.array(a)).to(device)  # noqa: E731
     xs, ys, xt = tensor(data["source_train"].x), tensor(data["source_train"].y), tensor(data["target_train"].x)
-    held_out = {k: (tensor(data[k].x), tensor(data[k].y)) for k in ("source_test", "target_val", "target_test")}
+    held_out = {k: (tensor(data[k].x), tensor(data[k].y))
+                for k in ("source_val", "source_test", "target_val", "target_test")}
     model = build_moons_model(cfg).to(device)
     epoch, first = 0, 1
     if resume_from is not None:
@@ -81,6 +82,7 @@ def train(cfg: MoonsConfig, reporter: Reporter, data: DomainData, resume_from: s
         points = (until - epoch) * len(xs)
         epoch = until
         metrics = {M.EPOCH: epoch, M.N_PARAMS: n_params, **evaluate(model, held_out, lambda x: x),
+                   **val_dev_risk(model, held_out["source_val"], xs, xt, lambda x: x),
                    M.LABEL_LOSS: float(sums[0] / max(1, steps)), M.DOMAIN_LOSS: float(sums[1] / max(1, steps)),
                    M.SAMPLES_PER_S: points / max(seconds, 1e-9)}
         reporter(k, metrics, model, cfg.to_dict(), {"epoch": epoch, "report": k})

@@ -41,17 +41,21 @@ CLASSIFIER_ACCURACY = "classifier_accuracy"  # test accuracy of the classifier b
 # P(target), and its accuracy is measured on equal numbers of held-out source and target examples
 # (0.5: the features hide the domain).
 SOURCE_ACC = "source_acc"  # label accuracy on the source test split
-TARGET_VAL_ACC = "target_val_acc"  # label accuracy on the labelled target validation split: the study metric
+TARGET_VAL_ACC = "target_val_acc"  # accuracy on the labelled target validation split: the oracle (*_oracle studies)
 TARGET_TEST_ACC = "target_test_acc"  # label accuracy on the target test split: reported, never selected on
-DOMAIN_ACC = "domain_acc"  # domain classifier accuracy, source held-out vs target validation, equal numbers
+DOMAIN_ACC = "domain_acc"  # domain classifier accuracy, source val (else test) vs target val, equal numbers
 LABEL_LOSS = "label_loss"  # mean source cross-entropy over the report's training steps
 DOMAIN_LOSS = "domain_loss"  # mean domain logistic loss over the report's training steps (both domains)
 LAMBDA_P = "lambda_p"  # the gradient reversal's strength at the end of the report
 LR_P = "lr_p"  # the learning rate at the end of the report
 TARGET_ONLY_VAL_ACC = "target_only_val_acc"  # the train-on-target upper bound (trained once per study)
 TARGET_ONLY_TEST_ACC = "target_only_test_acc"
+# the label-free study metric (min): deep embedded validation (You et al. 2019; trainables.dev), the importance-
+# weighted 0-1 error on the labelled *source* validation split with a control variate, an estimate of the target
+# error rate that reads no target label
+VAL_DEV_RISK = "val_dev_risk"
 
-DANN_METRICS = (SOURCE_ACC, TARGET_VAL_ACC, TARGET_TEST_ACC, DOMAIN_ACC, LABEL_LOSS, DOMAIN_LOSS, LAMBDA_P, LR_P,
+DANN_METRICS = (SOURCE_ACC, VAL_DEV_RISK, TARGET_VAL_ACC, TARGET_TEST_ACC, DOMAIN_ACC, LABEL_LOSS, DOMAIN_LOSS, LAMBDA_P, LR_P,
                 TARGET_ONLY_VAL_ACC, TARGET_ONLY_TEST_ACC)
 
 # Cycle-consistent VAE family: probe accuracies in [0, 1] of the label from z and from s (trainables.probes), per

@@ -10,8 +10,10 @@ section 5.1.1 speaks of 150 examples of each class, so here every split is
 ``make_moons(n_samples=2 * n_per_class)`` with ``n_per_class = 150``: 300 points, 150 per moon.
 
 Splits and their ``random_state``: source_train 1 and target_train 2 (the authors' two draws),
-target_val 3, target_test 4, source_test 5. Training reads source_train's labels and target_train's
-points only; target_val (labelled) chooses hyperparameters; target_test is only reported.
+target_val 3, target_test 4, source_test 5, source_val 6. Training reads source_train's labels and
+target_train's points only; source_val (labelled) and the unlabelled training points choose
+hyperparameters by the DEV risk; target_val (labelled) chooses them only in the oracle study;
+target_test is only reported.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from trainables.data.domains import DomainData, Labelled
 
-DRAWS = {"source_train": 1, "target_train": 2, "target_val": 3, "target_test": 4, "source_test": 5}
+DRAWS = {"source_train": 1, "target_train": 2, "target_val": 3, "target_test": 4, "source_test": 5, "source_val": 6}
 
 
 def rotation_matrix(degrees: float) -> np.ndarray:
