@@ -208,7 +208,7 @@ def _tsne(ctx: Context, model, x_test: torch.Tensor, y_test: torch.Tensor, cfg, 
     mu, logvar, s = encode(model, x_test[torch.from_numpy(idx)])
     sample = reparameterize(mu, logvar, torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET))
     perplexity = o.tsne_perplexities[-1]
-    panels = (("s", s), ("z (posterior mean)", mu), ("z (one sample, as the probes see it)", sample))
+    panels = (("s", s), ("z (posterior mean)", mu), ("z (one sample, as the z-sample probe sees it)", sample))
     fig, axes = plt.subplots(1, 3, figsize=(15.6, 4.8))
     y = y_test[torch.from_numpy(idx)].numpy()
     for ax, (name, codes) in zip(axes, panels):
