@@ -1,8 +1,9 @@
 """The family's final metrics (``Family.final_metrics``) of a kept checkpoint, measured once when a study ends.
 
 Too costly for every report (the VAE's importance-weighted NLL: k decoder passes per image; the GAN's FID
-with the FID Inception network, when its weights are on disk), so measured once, on the best trial's kept checkpoint (the confirmation runs are not measured yet). A failure is printed
-and leaves the study's record standing without them.
+with the FID Inception network, when its weights are on disk), so measured once, on the best trial's kept
+checkpoint (the confirmation runs are not measured yet). A failure is printed and leaves the study's record
+standing without them.
 """
 
 from __future__ import annotations
