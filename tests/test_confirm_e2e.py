@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.confirm_study import confirmed_study
 from tests.conftest import run_cli
 from tests.test_faults import _children, _start, _wait_for
 
@@ -25,12 +26,11 @@ def _phases(uri: str):
     return search, confirm
 
 
-def test_smoke_study_confirms_its_top_two_with_fresh_seeds(tmp_path, mnist_root):
-    uri = f"sqlite:///{tmp_path}/m.db"
-    p = run_cli("study.run", "vae_beta_sweep", *ARGS, "--data-root", str(mnist_root), "--tracking-uri", uri,
-                "--storage-path", str(tmp_path / "ray"))
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "confirmation: the top 2 configurations, 2 fresh seeds each" in p.stdout and " ± " in p.stdout
+def test_smoke_study_confirms_its_top_two_with_fresh_seeds(tmp_path, shared_base, mnist_root):
+    s = confirmed_study(shared_base, mnist_root)  # 3 trials, then the top 2 with 2 fresh seeds each
+    uri = s.uri
+    assert s.code == 0, s.stdout[-3000:] + s.stderr[-3000:]
+    assert "confirmation: the top 2 configurations, 2 fresh seeds each" in s.stdout and " ± " in s.stdout
     search, confirm = _phases(uri)
     assert len(search) == 3 and len(confirm) == 4
     client = MlflowClient(uri)

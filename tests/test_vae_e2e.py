@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from analysis.checkpoints import load_model
 from tests.conftest import run_cli
+from tests.mlflow_study import smoke_study
 from trainables.data import load_dataset
 from trainables.vae import evaluate
 
@@ -25,12 +27,11 @@ def _runs(uri: str, study: str):
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, mnist_root):
-    tmp = tmp_path_factory.mktemp("vae_smoke")
-    uri = f"sqlite:///{tmp}/m.db"
-    p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
-                "--tracking-uri", uri, "--storage-path", str(tmp / "ray"))
-    return p, uri
+def smoke(shared_base, mnist_root):
+    """The session's VAE smoke study (tests/mlflow_study.py: the smoke profile, with ``--register``), shared with
+    the MLflow record and UI modules: one study for all three."""
+    s = smoke_study(shared_base, mnist_root)
+    return SimpleNamespace(returncode=s.code, stdout=s.stdout, stderr=s.stderr), s.uri
 
 
 def test_smoke_study_exits_0_and_prints_best(smoke):
@@ -97,7 +98,8 @@ def test_mixed_cap_trains_only_feasible(tmp_path, mnist_root):
     uri = f"sqlite:///{tmp_path}/m.db"
     cap = 150_000
     p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
-                "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), "--param-cap", str(cap))
+                "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), "--param-cap", str(cap),
+                "--max-epochs", "1")  # the cap's decisions come before training: one report is enough
     assert p.returncode == 0, p.stderr[-2000:]
     client, parents, children = _runs(uri, "vae_beta_sweep")
     rejected = parents[0].data.metrics["n_rejected_cap"]
