@@ -1,6 +1,6 @@
 """Cost of the metrics: FID between 10,000 images (training images standing in for generated ones)
-and 10,000 test images, classifier features included, and the analysis export of a smoke study;
-wall time and peak resident memory, each in its own process."""
+and 10,000 test images, classifier features included, and the analysis export of the smoke study that
+:mod:`benchmarks.memory` ran; wall time and peak resident memory, each in its own process."""
 
 from __future__ import annotations
 
@@ -46,26 +46,22 @@ def fid_cost(data_root: str, n: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def export_cost(data_root: str, extra: list[str], export_extra: tuple[str, ...] = ()) -> dict:
+def export_cost(uri: str, data_root: str, export_extra: tuple[str, ...] = ()) -> dict:
+    """Wall time and peak RSS of ``analysis.export`` of the smoke study recorded at ``uri``."""
     with tempfile.TemporaryDirectory() as tmp:
-        uri = f"sqlite:///{tmp}/m.db"
-        study = subprocess.run([sys.executable, "-m", "study.run", "vae_beta_sweep", "--profile", "smoke",
-                                "--data-root", data_root, "--tracking-uri", uri, "--storage-path", f"{tmp}/ray",
-                                *extra], capture_output=True, text=True)
-        if study.returncode != 0:
-            return {"error": "smoke study failed"}
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, "analysis.export", "vae_beta_sweep",
                                "--tracking-uri", uri, "--out", str(Path(tmp) / "export"), *export_extra],
                               capture_output=True, text=True, env={**os.environ, "GENSTUDY_DATA_ROOT": data_root})
         seconds = time.perf_counter() - start
-        peaks = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK_KIB ")]
-        if proc.returncode != 0 or not peaks:
-            return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-        return {"seconds": seconds, "peak_mib": int(peaks[-1].split()[1]) / 1024}
+    peaks = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK_KIB ")]
+    if proc.returncode != 0 or not peaks:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    return {"seconds": seconds, "peak_mib": int(peaks[-1].split()[1]) / 1024}
 
 
-def run(data_root: str, quick: bool) -> dict:
+def run(data_root: str, quick: bool, smoke_uri: str) -> dict:
+    """``smoke_uri``: the tracking URI of the smoke study that :mod:`benchmarks.memory` ran."""
     return {"fid": fid_cost(data_root, 1000 if quick else 10_000), "fid_n": 1000 if quick else 10_000,
-            "export": export_cost(data_root, ["--num-samples", "2", "--max-epochs", "1"] if quick else [],
+            "export": export_cost(smoke_uri, data_root,
                                   ("--tsne-points", "200", "--svm-train-size", "1000") if quick else ())}
