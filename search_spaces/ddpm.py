@@ -59,10 +59,11 @@ def loss_space(p: Params) -> dict:
 
 DDPM_PROFILES = {
     # smoke: a generated 48 px image folder (python -m trainables.data.shapes_folder DIR; --set data_dir=DIR),
-    # two tiny U-Nets, two reports each and no ASHA stop: a few minutes on 2 cores, most of it the FID classifier
+    # two tiny U-Nets, two reports each and no ASHA stop: a few minutes on 2 cores, most of it the FID classifier;
+    # 5 DDIM steps: the sampler's code path at half the cost of 10 (sampling was most of the export's time)
     "smoke": Profile(num_samples=2, max_epochs=1, grace_period=2, reduction_factor=2, use_baseline=False,
                      fixed={"dataset": "image_folder", "image_size": 48, "channel_mult": "1,2", "reports_per_epoch": 2,
-                            "batch_size": 32, "warmup_steps": 20, "eval_samples": 64, "ddim_steps": 10,
+                            "batch_size": 32, "warmup_steps": 20, "eval_samples": 64, "ddim_steps": 5,
                             "loss_eval_images": 64},
                      ranges={"base_channels": [16], "num_res_blocks": (1, 1)}),
     # quick: MNIST padded to 32 px on 2 cores in under 30 minutes: two 0.69M-parameter U-Nets side by side, one
