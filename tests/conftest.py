@@ -92,9 +92,22 @@ def torch_one_thread():
         yield
 
 
+# The longest modules of a full run on 3 workers (pytest --durations, CI log of 2026-12-02), longest first
+LONGEST = ("test_benchmarks", "test_dann_e2e", "test_ddpm_e2e", "test_tracking_outage", "test_storage", "test_disk_full",
+           "test_confirm_e2e", "test_bad_input", "test_cifar10", "test_faults", "test_signals", "test_cyclevae_e2e",
+           "test_analysis_gan")
+
+
 def pytest_collection_modifyitems(items: list) -> None:
-    """Modules with end-to-end tests first, each module's tests kept together and in order: pytest-xdist
-    (``--dist loadfile``) hands out modules in this order, so the long ones start early and the short unit
-    modules fill the workers' last minutes instead of one long module running alone at the end."""
+    """Modules with end-to-end tests first, the longest known ones (:data:`LONGEST`) first of all, each module's
+    tests kept together and in order: pytest-xdist (``--dist loadfile``) hands out modules in this order, so the
+    long ones start early and the short unit modules fill the workers' last minutes instead of one long module
+    running alone at the end."""
     e2e = {item.module.__name__ for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: item.module.__name__ not in e2e)
+    rank = {f"tests.{name}": i for i, name in enumerate(LONGEST)}
+
+    def order(item) -> tuple[bool, int]:
+        name = item.module.__name__
+        return name not in e2e, rank.get(name, len(LONGEST))
+
+    items.sort(key=order)
