@@ -15,9 +15,9 @@ import torch
 from trainables.data import load_dataset
 from trainables.data.binarize import binarize_eval
 from trainables.images import uint8_to_float
-from trainables.iwae import DEFAULT_CHUNK, DEFAULT_K, estimate_nll
+from trainables.iwae import DEFAULT_CHUNK, estimate_nll
 from trainables.models.vae import build_vae
-from trainables.vae_config import VAEConfig
+from trainables.vae_config import DEFAULT_K, VAEConfig
 
 SIZES = ((16, 16, 3), (32, 32, 3), (32, 32, 2), (32, 32, 1))  # (width, latent_dim, depth): quick's conv range
 

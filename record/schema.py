@@ -14,9 +14,10 @@ The layout (docs/mlflow.md, "What MLflow holds"):
 
 from __future__ import annotations
 
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-
-PARENT_RUN_ID = MLFLOW_PARENT_RUN_ID  # MLflow's own tag: a trial's run names its study's parent run
+# MLflow's own tag (mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID): a trial's run names its study's parent run.
+# Spelled out, not imported, so reading these names does not import MLflow (seconds): a bad invocation of
+# study.run is refused without it. tests/test_record_schema.py checks it equals MLflow's constant.
+PARENT_RUN_ID = "mlflow.parentRunId"
 
 # --- tags of the parent run (one per invocation) ----------------------------------------------------
 ROLE = "role"

@@ -40,6 +40,11 @@ def flags(args) -> None:
                          "or 0 to train on the CPU")
 
 
+def ray_address(cli_value: str | None) -> str | None:
+    """``--address``, else ``$RAY_ADDRESS``, else None (a private local Ray)."""
+    return cli_value or os.environ.get("RAY_ADDRESS") or None
+
+
 def before_ray(args, r, ray_address: str | None, storage_location: str, resuming: bool) -> None:
     """What a run needs of this machine and of the services it names, checked before Ray starts: a new
     run's storage path, and the Ray address or, without one, the CPUs and GPUs one trial asks of this machine."""

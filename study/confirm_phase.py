@@ -24,7 +24,7 @@ SUFFIX = "-confirm"
 def config_of(client, run_id: str, r: Resolved) -> dict:
     """A search trial's full config, typed, from its MLflow params (exactly the config it trained)."""
     params = retry(client.get_run, run_id).data.params
-    return parse_sets([f"{k}={v}" for k, v in params.items()], r.family)
+    return parse_sets([f"{k}={v}" for k, v in params.items()], r.config_cls)
 
 
 def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_path: str, data,

@@ -32,11 +32,6 @@ from trainables.data import DataUnavailable, check_splits
 
 
 
-def address(cli_value: str | None) -> str | None:
-    """``--address``, else ``$RAY_ADDRESS``, else None (a private local Ray)."""
-    return cli_value or os.environ.get("RAY_ADDRESS") or None
-
-
 def source_tags() -> dict[str, str]:
     """MLflow's own source tag, ``mlflow.source.git.commit`` (the UI shows it), when genstudy runs from a git checkout."""
     from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
@@ -110,7 +105,7 @@ class Driver:
             try:
                 self.interrupts.keep_from_ray()
                 # "local": a private instance, never one that a `ray start` on this machine happens to run
-                ray.init(address=address(self.args.address) or "local", include_dashboard=False, log_to_driver=True,
+                ray.init(address=checks.ray_address(self.args.address) or "local", include_dashboard=False, log_to_driver=True,
                          configure_logging=True, logging_level="WARNING")
                 self.interrupts.install(deferred=True)  # Ray's core worker installs a SIGTERM handler of its own
                 self.interrupts.hand_to_tune()

@@ -1,4 +1,9 @@
-"""From a study name, a profile and ``--set`` values to what a run needs: no Ray, no training."""
+"""From a study name, a profile and ``--set`` values to what a run needs: no Ray, no training.
+
+The study, its profile and the ``--set`` values are checked with the family's config class
+(:mod:`trainables.configs`, torch-free); the family's training code (:mod:`trainables.families`, which
+imports torch) is imported only to count parameters and by the driver and the trials (:attr:`Resolved.family`).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,17 @@ import dataclasses
 import difflib
 import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
 from record.errors import UsageError
 from search_spaces import STUDIES, Profile, Study, sample_space
 from study.grid import grid_points, grid_size
-from trainables.families import FAMILIES
-from trainables.family import Family
+from trainables.configs import CONFIGS
+
+if TYPE_CHECKING:
+    from trainables.family import Family
 
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 N_DRY_SAMPLES = 64  # configurations sampled at start-up to check that the space and --set values build
@@ -26,7 +33,6 @@ class Resolved:
     """A study with its profile and the user's overrides applied."""
 
     study: Study
-    family: Family
     profile_name: str
     profile: Profile
     fixed: dict[str, Any]  # every value a trial does not sample: study, profile, --set, flags
@@ -42,13 +48,25 @@ class Resolved:
     confirm: int = 0  # top configurations trained again after the search (study.confirm)
     confirm_seeds: int = 3  # fresh seeds for each
 
+    @property
+    def config_cls(self) -> type:
+        """The family's typed config class (torch-free)."""
+        return CONFIGS[self.study.family]
+
+    @property
+    def family(self) -> Family:
+        """The family's training code: imports torch on first use."""
+        from trainables.families import FAMILIES
+
+        return FAMILIES[self.study.family]
+
     def complete(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """Sampled values + fixed values -> the trial's full config, defaults included."""
-        cfg = self.family.make_config({**sampled, **self.fixed})
+        cfg = self.config_cls(**{**sampled, **self.fixed})
         return dataclasses.asdict(cfg)
 
     def n_params(self, config: dict[str, Any]) -> int:
-        return self.family.n_params(self.family.make_config(config))
+        return self.family.n_params(self.config_cls(**config))
 
     def sample(self, trial: optuna.trial.Trial) -> dict[str, Any]:
         """One full config from ``trial`` (any sampler)."""
@@ -62,12 +80,12 @@ def get_study(name: str) -> Study:
     return STUDIES[name]
 
 
-def parse_sets(items: list[str], family: Family) -> dict[str, Any]:
-    """``["beta=1", "arch=conv"]`` -> ``{"beta": 1.0, "arch": "conv"}``, typed by the family's config.
+def parse_sets(items: list[str], config_cls: type) -> dict[str, Any]:
+    """``["beta=1", "arch=conv"]`` -> ``{"beta": 1.0, "arch": "conv"}``, typed by the family's config class.
 
     ``KEY=a,b,c`` gives a list of typed values: a grid axis for ``--searcher grid``.
     """
-    hints = typing.get_type_hints(family.config_cls)
+    hints = typing.get_type_hints(config_cls)
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -145,8 +163,7 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     prof = study.profiles[profile]
     if not baselines:
         prof = dataclasses.replace(prof, use_baseline=False)
-    family = FAMILIES[study.family]
-    user = parse_sets(sets or [], family)
+    user = parse_sets(sets or [], CONFIGS[study.family])
     singles = {k: v for k, v in user.items() if not isinstance(v, list)}
     searcher, grid = _grid(study, {**prof.fixed, **singles}, user, searcher)
     scheduler = scheduler or ("fifo" if searcher == "grid" else "asha")
@@ -168,7 +185,7 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     fixed = {**study.fixed, **prof.fixed, **user, "max_epochs": epochs, "seed": user.get("seed", seed)}
     _check_seeds([seed, fixed["seed"], *grid.get("seed", [])])
     fixed = {k: v for k, v in fixed.items() if k not in grid}  # e.g. --searcher grid --set seed=0,1,2
-    resolved = Resolved(study, family, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
+    resolved = Resolved(study, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
                         epochs, 0, max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap,
                         searcher, scheduler, grid, prof.confirm if confirm is None else confirm,
                         confirm_seeds or prof.confirm_seeds)
@@ -198,7 +215,7 @@ def _dry_run(r: Resolved) -> int:
         except (TypeError, ValueError) as e:
             raise UsageError(f"{r.study.name}: invalid configuration: {e}; fix: change that value with --set "
                              f"(python -m study.run {r.study.name} --print shows the space)") from None
-        cfg = r.family.make_config(config)
+        cfg = r.config_cls(**config)
         reports.add(r.family.n_reports(cfg))
         if smallest is None or smallest > r.param_cap:
             n = r.family.n_params(cfg)

@@ -22,10 +22,9 @@ from record import store
 from record.store import DEFAULT_PATIENCE_S, PATIENCE_ENV
 from record.errors import UsageError
 from study import checks, invocation, report, storage, user_studies
+from study.checks import ray_address
 from study.cli import build_parser
-from study.driver import Driver, address
 from study.resolve import resolve
-from trainables.data import default_data_root
 
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # MLflow is the record; skip CSV/JSON/TBX
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -70,10 +69,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
         if args.print:
             print(report.describe(r, {"tracking_uri": uri, "data_root": str(data_root),
                                       "cpus_per_trial": args.cpus_per_trial or r.profile.cpus_per_trial,
-                                      "gpus_per_trial": args.gpus_per_trial, "address": address(args.address),
+                                      "gpus_per_trial": args.gpus_per_trial, "address": ray_address(args.address),
                                       "storage_path": storage.resolve(args.storage_path)}))
             return 0
-        checks.before_ray(args, r, address(args.address), storage.resolve(args.storage_path), resumed is not None)
+        checks.before_ray(args, r, ray_address(args.address), storage.resolve(args.storage_path), resumed is not None)
         store.preflight(uri)
         if resumed is not None and invocation.finished(resumed.record):
             print(f"study.run: {r.study.name}: that run finished ({resumed.path}); nothing to resume; to run the study "
@@ -81,6 +80,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
             return 0
         if interrupts.signum is not None:
             raise Interrupted(interrupts.signum)
+        from study.driver import Driver  # Ray, MLflow and torch: imported once the invocation is checked
+
         return Driver(r, args, uri, data_root, resumed, interrupts).run()
     except UsageError as e:
         print(f"study.run: error: {e}", file=sys.stderr)
@@ -117,6 +118,8 @@ def _apply_from_config(args) -> None:
 
 def _data_root(cli_value: str | None) -> Path:
     if cli_value is None:
+        from trainables.data import default_data_root  # numpy
+
         return default_data_root()
     root = Path(cli_value).expanduser()
     if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):

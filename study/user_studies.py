@@ -7,7 +7,7 @@ Three ways in, all read by every ``study.run`` / ``genstudy`` invocation:
 * an installed package's entry point in the group ``genstudy.studies``, naming such a list, a function
   returning one, or a module with ``STUDIES``.
 
-A study trains a registered family (``trainables.families.FAMILIES``): the search space runs in the
+A study trains a registered family (``trainables.configs.CONFIGS``): the search space runs in the
 driver only, so Ray workers never import the user's file. The contract (as ``tests/test_search_spaces.py``
 checks the built-in studies): a new ``<model>_<question>`` name, a known family, a validation metric,
 the smoke, quick and full profiles, and in every profile a space whose sampled configs build and make
@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from record.errors import UsageError
 from search_spaces import STUDIES, Study
-from trainables.families import FAMILIES
+from trainables.configs import CONFIGS
 
 ENV = "GENSTUDY_STUDIES"
 GROUP = "genstudy.studies"
@@ -123,8 +123,8 @@ def _register(studies: Iterable[Study], origin: str) -> list[str]:
 def _check_record(s: Study, where: str) -> None:
     if "_" not in s.name or not s.name.replace("_", "").isalnum():
         raise UsageError(f"{where}: a study is named <model>_<question> (letters, digits, underscores); fix: rename it")
-    if s.family not in FAMILIES:
-        raise UsageError(f"{where}: unknown family {s.family!r}; fix: use one of {', '.join(sorted(FAMILIES))}")
+    if s.family not in CONFIGS:
+        raise UsageError(f"{where}: unknown family {s.family!r}; fix: use one of {', '.join(sorted(CONFIGS))}")
     missing = [p for p in PROFILES if p not in s.profiles]
     if missing:
         raise UsageError(f"{where}: no {', '.join(missing)} profile; fix: give it profiles {', '.join(PROFILES)}")

@@ -29,6 +29,34 @@ def test_print_resolves_without_starting_ray(tmp_path):
     assert body["param_cap"] == 25_000_000 and body["tracking_uri"] == "sqlite:///mlflow.db"
 
 
+# Bad invocations refused before anything needs torch, MLflow, Ray or pandas (argparse, flag checks, the study, its
+# profile and --set values, checked with the torch-free config classes): each took ~3.5 CPU-s importing them before.
+REFUSED_LIGHT = [
+    ["vae_beta_sweep", "--bogus"],  # argparse
+    ["vae_beta_sweep", "--rank", "2"],  # study.checks.flags
+    ["--from-config", "/nonexistent/best_config.yaml"],  # record.config_file
+    ["vae_beta_swep"],  # unknown study
+    ["vae_beta_sweep", "--profile", "huge"],  # unknown profile
+    ["vae_beta_sweep", "--set", "betta=1"],  # unknown --set key
+    ["vae_beta_sweep", "--set", "beta=high"],  # wrong type
+    ["vae_beta_sweep", "--set", "arch=rnn"],  # the config class refuses the value
+    ["vae_beta_sweep", "--num-samples", "0"],
+]
+HEAVY = ("torch", "mlflow", "ray", "pandas")
+
+
+def test_bad_input_decided_before_the_dry_run_imports_no_torch_mlflow_ray_or_pandas():
+    code = ("import sys\nfrom study.run import main\n"
+            f"for argv in {REFUSED_LIGHT!r}:\n"
+            "    try:\n        rc = main(argv)\n    except SystemExit as e:\n        rc = e.code\n"
+            "    assert rc == 2, (argv, rc)\n"
+            f"    heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+            "    assert not heavy, f'{argv}: imported {heavy}'\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stderr.count("study.run: error: ") == len(REFUSED_LIGHT), p.stderr  # each refused, with its one line
+
+
 @pytest.mark.parametrize("args,fragment", [
     (["nope"], "unknown study 'nope'; valid studies: "),
     (["vae_beta_sweep", "--set", "betta=1"], "unknown --set key 'betta'; valid keys:"),

@@ -81,6 +81,13 @@ def test_each_record_name_is_spelled_out_once():
     assert in_mlflow_calls == [], "MLflow names come from record.schema (or trainables.metric_names)"
 
 
+def test_the_parent_run_tag_is_mlflows_own():
+    """record.schema spells MLflow's parent-run tag out (importing MLflow for it took seconds); it must stay MLflow's."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    assert S.PARENT_RUN_ID == MLFLOW_PARENT_RUN_ID
+
+
 def test_the_schema_check_sees_a_name_spelled_out(tmp_path):
     """The check above is not vacuous: it flags a literal tag name and a literal in an MLflow call."""
     tree = ast.parse('run.data.tags.get("status")\nclient.set_tag(run_id, "epochs_run", "3")\nx = "stopped_by"')
@@ -113,5 +120,6 @@ def test_adding_a_family_is_one_registry_line_each(registry, folder, registered)
         files = {p.stem for p in (REPO / folder).glob("*.py")} - {"__init__", "study"}
         assert sorted(entries) == sorted(files)
         assert {s.family for s in table.values()} == set(import_module("trainables.families").FAMILIES)
-    else:  # a family's name is its module's name, in both registries
+    else:  # a family's name is its module's name, in both registries, and it has a config in trainables.configs
         assert entries == list(table) == list(import_module("trainables.families").FAMILIES)
+        assert list(import_module("trainables.configs").CONFIGS) == entries

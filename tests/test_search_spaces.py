@@ -6,6 +6,7 @@ import pytest
 from record.errors import UsageError
 from search_spaces import STUDIES
 from study.resolve import parse_sets, resolve
+from trainables.configs import CONFIGS
 from trainables.families import FAMILIES
 
 CASES = [(name, profile) for name, s in STUDIES.items() for profile in s.profiles]
@@ -43,7 +44,7 @@ def test_set_fixes_a_searched_parameter():
 
 
 def test_parse_sets_types_and_errors():
-    fam = FAMILIES["vae"]
+    fam = CONFIGS["vae"]
     assert parse_sets(["latent_dim=8", "train_size=none", "lr=1e-3"], fam) == \
         {"latent_dim": 8, "train_size": None, "lr": 1e-3}
     with pytest.raises(UsageError, match="unknown --set key 'betta'.*beta"):

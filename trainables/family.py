@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
+from trainables.configs import CONFIGS
 from trainables.data import SplitData, load_dataset
 from trainables.export import Exports
 from trainables.models.params import count_params
@@ -52,7 +53,6 @@ class Family:
     """
 
     name: str
-    config_cls: type
     train: Callable[..., None]
     build: Callable[[Any], nn.Module]
     load_data: Callable[[Mapping[str, Any], Path], SplitData] = load_images
@@ -60,6 +60,11 @@ class Family:
     prepare: Callable[..., dict] | None = None
     publish: Callable[[nn.Module, Any, SplitData | None], Exports] | None = None
     final_metrics: Callable[[nn.Module, Any, SplitData], dict[str, float]] | None = None
+
+    @property
+    def config_cls(self) -> type:
+        """The family's typed config: its entry in :data:`trainables.configs.CONFIGS` (torch-free)."""
+        return CONFIGS[self.name]
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)

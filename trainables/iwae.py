@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import torch
 
 from trainables.losses.vae import RECON_LOSSES
+from trainables.vae_config import DEFAULT_K  # the paper's evaluation k
 
 IWAE_TABLE1 = {  # NLL (nats), MNIST test set; keys: (model, stochastic layers, training k). The paper's numbers.
     ("VAE", 1, 1): 86.76, ("VAE", 1, 5): 86.47, ("VAE", 1, 50): 86.35,
@@ -42,7 +43,6 @@ IWAE_TABLE1 = {  # NLL (nats), MNIST test set; keys: (model, stochastic layers, 
 IWAE_TABLE1_SOURCE = ("Burda, Grosse & Salakhutdinov (ICLR 2016) Table 1, MNIST, as quoted in "
                       "github.com/nbip/IWAE README.md @ 0216b45b26fe4ba0b76738fe80a5de99b30ef963")
 
-DEFAULT_K = 5000  # the paper's evaluation k
 # Cost on CPU (benchmarks/iwae_cost.py): k decoder passes per image. At k = 5000, one torch thread, a quick-profile
 # conv VAE took 0.29-0.33 s per image (width 16, latent 16, depth 3) and 0.57-0.85 s (width 32, latent 32, depth 3):
 # 10,000 test images are 1-2.4 hours, so the quick profile scores a fixed random subset (subset_indices).

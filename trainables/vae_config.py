@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trainables.config import FlatConfig
-from trainables.data.binarize import BINARIZE_MODES
-from trainables.iwae import DEFAULT_K
 
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
 BETA_SCHEDULE_NAMES = ("constant", "linear", "cyclical")
+# defined here, not beside the torch code that uses them (trainables.data.binarize, trainables.iwae), so that
+# this config (and study.run's check of --set values) imports no torch
+BINARIZE_MODES = ("none", "dynamic", "static")  # see trainables.data.binarize
+DEFAULT_K = 5000  # the IWAE paper's evaluation k (trainables.iwae)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from trainables.data import ImageData
 from trainables.data.binarize import binarize_eval
 from trainables.device import pick_device
 from trainables.images import uint8_to_float
-from trainables.iwae import DEFAULT_K, IWAE_TABLE1, IWAE_TABLE1_SOURCE, estimate_nll, subset_indices
+from trainables.iwae import IWAE_TABLE1, IWAE_TABLE1_SOURCE, estimate_nll, subset_indices
+from trainables.vae_config import DEFAULT_K
 
 # A perfect reconstruction's Bernoulli cross-entropy on grey MNIST: the sum over pixels of each pixel's binary
 # entropy, mean over the 10,000 test images (45.93 over the validation split); measured with

@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-BINARIZE_MODES = ("none", "dynamic", "static")
+from trainables.vae_config import BINARIZE_MODES
+
 SLICE_ROWS = 4096  # images per draw: bounds the float32 uniforms to 4096 x 784 x 4 B = 13 MB for MNIST
 _TRAIN, _STATIC = 1, 2  # seed-sequence tags: each stream of draws gets its own
 _EVAL_TAGS = {"val": 3, "test": 4}

@@ -2,9 +2,8 @@
 
 from trainables.data.ddpm_data import load_ddpm_data
 from trainables.ddpm import train
-from trainables.ddpm_config import DDPMConfig
 from trainables.ddpm_eval import prepare
 from trainables.family import Family
 from trainables.models.unet import build_unet
 
-FAMILY = Family("ddpm", DDPMConfig, train, build_unet, load_data=load_ddpm_data, prepare=prepare)
+FAMILY = Family("ddpm", train, build_unet, load_data=load_ddpm_data, prepare=prepare)

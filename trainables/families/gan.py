@@ -23,4 +23,4 @@ def publish(model: GAN, cfg: GANConfig, data: ImageData | None) -> Exports:
     return gan_exports(model, image_shape(cfg.dataset))
 
 
-FAMILY = Family("gan", GANConfig, train, build, prepare=prepare_assets, publish=publish, final_metrics=final_metrics)
+FAMILY = Family("gan", train, build, prepare=prepare_assets, publish=publish, final_metrics=final_metrics)

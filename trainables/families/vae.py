@@ -32,4 +32,4 @@ def publish(model: VAE, cfg: VAEConfig, data: ImageData | None) -> Exports:
     return vae_exports(model, cfg.likelihood, example)
 
 
-FAMILY = Family("vae", VAEConfig, train, build, unit=EPOCH, publish=publish, final_metrics=final_metrics)
+FAMILY = Family("vae", train, build, unit=EPOCH, publish=publish, final_metrics=final_metrics)
