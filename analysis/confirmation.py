@@ -10,11 +10,14 @@ import pandas as pd
 
 from analysis.record import StudyRecord, Trial
 from record import schema as S
+from trainables.metric_names import FINAL_METRICS
 
 
 def table(record: StudyRecord) -> pd.DataFrame:
     """One row per confirmed configuration: search rank and value, seeds, mean and sd of the best validation
-    value per seed (and of the test value at that report), ranked by the mean."""
+    value per seed (and of the test value at that report, and of each final metric measured on the seeds' kept
+    checkpoints: ``Family.final_metrics``, none for a family that measures none), ranked by the mean."""
+    finals = final_names(record)
     by_trial: dict[str, list[Trial]] = {}
     for t in record.confirmations:
         by_trial.setdefault(t.tags.get(S.CONFIRM_OF, "?"), []).append(t)
@@ -34,6 +37,8 @@ def table(record: StudyRecord) -> pd.DataFrame:
             f"{record.metric}_sd": statistics.stdev(values) if len(values) > 1 else None,
             f"{record.test_metric}_mean": statistics.fmean(tests) if tests else None,
             f"{record.test_metric}_sd": statistics.stdev(tests) if len(tests) > 1 else None,
+            **{f"{name}_{stat}": value for name in finals
+               for stat, value in zip(("mean", "sd"), _stats([t.metrics[name] for t in done if name in t.metrics]))},
             **{k: (origin.config.get(k) if origin else None) for k in record.searched},
         })
     df = pd.DataFrame(rows)
@@ -42,6 +47,16 @@ def table(record: StudyRecord) -> pd.DataFrame:
     df = df.sort_values(f"{record.metric}_mean", ascending=record.mode == "min", na_position="last", kind="stable")
     df.insert(0, "confirmed_rank", range(1, len(df) + 1))
     return df.reset_index(drop=True)
+
+
+def final_names(record: StudyRecord) -> list[str]:
+    """The final metrics (``Family.final_metrics``) measured on some confirmation run's kept checkpoint."""
+    return [n for n in FINAL_METRICS if any(n in t.metrics for t in record.confirmations)]
+
+
+def _stats(values: list[float]) -> tuple[float | None, float | None]:
+    """(mean, sd) of ``values``; None where there are too few."""
+    return (statistics.fmean(values) if values else None, statistics.stdev(values) if len(values) > 1 else None)
 
 
 def order_changed(df: pd.DataFrame) -> bool:

@@ -11,9 +11,10 @@ import math
 
 import pandas as pd
 
+from analysis import confirmation
 from analysis.record import StudyRecord, Trial
 from record import schema as S
-from trainables.metric_names import FINAL_METRICS
+from trainables.metric_names import FINAL_METRICS, STANDARD_ERROR_OF
 
 
 def asha_rungs(grace_period: int | None, reduction_factor: int | None, max_reports: int) -> list[int]:
@@ -96,15 +97,21 @@ def final_metric_names(record: StudyRecord) -> list[str]:
 
 
 def _add_confirmation(df: pd.DataFrame, record: StudyRecord) -> None:
-    """For the trials the study confirmed: the mean and sd over fresh seeds, and their rank by that mean."""
+    """For the trials the study confirmed: the mean and sd over fresh seeds, and their rank by that mean; beside
+    them the same of each final estimate measured on the seeds' kept checkpoints (their standard errors within a
+    run are in the confirmation table)."""
     if not record.confirmations:
         return
-    from analysis.confirmation import table
+    confirmed = confirmation.table(record).set_index(S.TRIAL_ID)
+    df["confirmed_rank"] = df[S.TRIAL_ID].map(confirmed["confirmed_rank"])
+    for name in [record.metric, *confirmed_estimates(record)]:
+        for stat in ("mean", "sd"):
+            df[f"{name}_confirm_{stat}"] = df[S.TRIAL_ID].map(confirmed[f"{name}_{stat}"])
 
-    confirmed = table(record).set_index(S.TRIAL_ID)
-    for column in ("confirmed_rank", f"{record.metric}_mean", f"{record.metric}_sd"):
-        name = column if column == "confirmed_rank" else column.replace(record.metric, f"{record.metric}_confirm")
-        df[name] = df[S.TRIAL_ID].map(confirmed[column])
+
+def confirmed_estimates(record: StudyRecord) -> list[str]:
+    """The final estimates (not their standard errors) that the leaderboard shows over the confirmation's seeds."""
+    return [n for n in confirmation.final_names(record) if n not in STANDARD_ERROR_OF.values()]
 
 
 def _param_order(record: StudyRecord) -> list[str]:

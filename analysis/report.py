@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.items import Figure, Omitted, Section, Table
-from analysis.leaderboard import final_metric_names
+from analysis.leaderboard import confirmed_estimates, final_metric_names
 from analysis.record import StudyRecord, best_nll_text, column_header, nelbo_caption
 from record import config_file
 from record import schema as S
@@ -56,6 +56,7 @@ def leaderboard_table(df: pd.DataFrame, record: StudyRecord) -> Table:
     keep = [c for c in df.columns if c in ("rank", S.TRIAL_ID, "status_detail", S.REPORTS_RUN, "n_params", S.ERROR)
             or c.startswith((f"{record.metric}", f"{record.test_metric}_", "rank@", "confirmed_rank"))]
     keep += final_metric_names(record)
+    keep += [f"{n}_confirm_{stat}" for n in confirmed_estimates(record) for stat in ("mean", "sd")]
     keep += [k for k in record.searched if k in df.columns][:LEADERBOARD_SHOWN]
     shown = df[keep].rename(columns=lambda c: column_header(record, c))  # a distance's header names its features
     html_table = shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, escape=True)

@@ -14,6 +14,7 @@ from record.errors import RecordUnavailable
 from record.store import retry
 from record.writer import flush_all, unwritten
 from study import confirm, invocation, storage, tune_state
+from study.final import measure_runs
 from study.mlflow_inputs import dataset_input
 from study.resolve import Resolved, parse_sets, run_name_keys
 from trainables.vae_nll import nelbo_note
@@ -29,8 +30,9 @@ def config_of(client, run_id: str, r: Resolved) -> dict:
 
 def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_path: str, data,
         assets: dict, resources, run_tags: dict[str, str], data_root, verbose: bool = False) -> bool:
-    """Train the top ``r.confirm`` configurations with ``r.confirm_seeds`` fresh seeds each, record mean ±
-    sd on the parent run and print it. Returns True when the phase was interrupted (resume continues it)."""
+    """Train the top ``r.confirm`` configurations with ``r.confirm_seeds`` fresh seeds each, measure the family's
+    final metrics on each finished run's kept checkpoint, record mean ± sd on the parent run and print it.
+    Returns True when the phase was interrupted (resume continues it)."""
     from ray.tune import Tuner
 
     from study.mlflow_callback import MLflowTrialLogger
@@ -73,7 +75,7 @@ def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_
         raise RecordUnavailable("the tracking store stopped answering during the confirmation")
     runs = reader.outcomes(client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric,
                            phase=S.CONFIRM)
-    rows = confirm.summarise(cands, runs, r.study.mode)
+    rows = confirm.summarise(cands, runs, r.study.mode, measure_finished(writer, runs, r, data))
     confirm.record(writer, parent_id, rows, r.study.metric, r.study.test_metric, len(seeds))
     for line in confirm.summary_lines(rows, r.study.metric, r.study.test_metric, len(seeds)):
         print(line)
@@ -81,3 +83,12 @@ def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_
     if note is not None:
         print(f"  {r.study.metric} and {r.study.test_metric}: {note}")
     return sum(o.status in (S.FINISHED, S.FAILED) for o in runs.values()) < len(points)
+
+
+def measure_finished(writer, runs: dict, r: Resolved, data) -> dict[str, dict[str, float]]:
+    """The family's final metrics of every finished confirmation run (``runs``: trial id -> outcome) that kept a
+    checkpoint, logged on that run: run id -> values."""
+    done = [(o.run_id, o.best_report, f"confirmation trial {t} (of trial {o.confirm_of})")
+            for t, o in sorted(runs.items())
+            if o.status == S.FINISHED and o.best is not None and o.best_report is not None]
+    return measure_runs(writer, done, r.family, data, "confirmation runs")

@@ -77,6 +77,42 @@ def pd_isna(value) -> bool:
     return bool(pd.isna(value))
 
 
+def _confirmation_run(i, of, rank, seed, value, **finals):
+    t = _trial(i, "finished", [value + 10, value])
+    t.tags = {"phase": "confirm", "confirm_of": of, "confirm_rank": str(rank), "confirm_seed": str(seed)}
+    t.metrics = finals
+    return t
+
+
+@pytest.mark.parametrize("measured", [True, False])
+def test_the_confirmation_shows_the_final_metrics_over_seeds_only_when_measured(record, measured):
+    from analysis import confirmation, report
+    from analysis.figures.confirm import _finals_caption
+
+    def nll(v, se):
+        return {"test_nll_iw": v, "test_nll_iw_se": se, "val_nll_iw": v + 1} if measured else {}
+
+    record.confirmations = [_confirmation_run(10, "t0", 1, 11, 150, **nll(90.0, 0.5)),
+                            _confirmation_run(11, "t0", 1, 12, 152, **nll(92.0, 0.7)),
+                            _confirmation_run(12, "t3", 2, 11, 149, **nll(89.0, 0.4))]
+    table = confirmation.table(record).set_index("trial_id")
+    board = leaderboard.build(record).set_index("trial_id")
+    page = report.leaderboard_table(leaderboard.build(record), record).html
+    if not measured:
+        assert not [c for c in [*table.columns, *board.columns] if "nll" in c] and "nll" not in page
+        assert _finals_caption(record) == ""
+        return
+    assert table.loc["t0", "test_nll_iw_mean"] == pytest.approx(91.0)
+    assert table.loc["t0", "test_nll_iw_sd"] == pytest.approx(math.sqrt(2))
+    assert table.loc["t0", "test_nll_iw_se_mean"] == pytest.approx(0.6) and table.loc["t3", "val_nll_iw_mean"] == 90.0
+    assert pd_isna(table.loc["t3", "test_nll_iw_sd"])  # one seed: no spread
+    assert board.loc["t0", "test_nll_iw_confirm_mean"] == pytest.approx(91.0)
+    assert board.loc["t0", "val_nll_iw_confirm_sd"] == pytest.approx(math.sqrt(2))
+    assert "test_nll_iw_se_confirm_mean" not in board and pd_isna(board.loc["t1", "test_nll_iw_confirm_mean"])
+    assert "<th>test_nll_iw_confirm_mean</th>" in page and "<th>val_nll_iw_confirm_sd</th>" in page
+    assert "test_nll_iw, test_nll_iw_se, val_nll_iw (_mean, _sd): measured once on each seed" in _finals_caption(record)
+
+
 def test_importance_uses_equal_budget_values_when_few_trials_finished(record):
     pairs, target = importance.trial_values(record, first_rung=1)
     assert len(pairs) == 4 and "first ASHA rung" in target  # 2 finished < 5: the value after 1 report

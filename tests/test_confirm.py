@@ -1,4 +1,5 @@
-"""The confirmation's pure parts: which configurations, which seeds, the summary, the searcher that hands them out."""
+"""The confirmation's pure parts: which configurations, which seeds, the summary (with the final metrics measured
+on each seed's kept checkpoint, or without), the searcher that hands them out."""
 
 import json
 import math
@@ -8,14 +9,15 @@ import pytest
 from record.reader import Outcome
 from study import confirm
 from study.tuner import FixedPointsSearch
+from trainables import metric_names as M
 
 
 def _outcome(best, status="finished", run="r"):
     return Outcome("t", run, status, 3, best=best, test=None if best is None else best + 1)
 
 
-def _run(of, best, test, status="finished"):
-    return Outcome("x", "r", status, 3, best=best, test=test, confirm_of=of)
+def _run(of, best, test, status="finished", run="r"):
+    return Outcome("x", run, status, 3, best=best, test=test, confirm_of=of)
 
 
 def test_candidates_are_the_best_distinct_configurations_that_trained():
@@ -65,6 +67,53 @@ def test_confirmation_ranks_by_the_validation_mean_never_the_test_mean():
     rows = confirm.summarise(cands, runs, "min")
     assert [r.trial_id for r in rows] == ["t1", "t2"] and not confirm.order_changed(rows)
     assert [r.trial_id for r in confirm.summarise(cands, runs, "max")] == ["t2", "t1"]
+
+
+class _Writer:
+    """What ``confirm.record`` hands the writer."""
+
+    def confirmation(self, parent_id, values, order_changed, n_seeds, best_trial_id, doc):
+        self.values, self.doc = values, doc
+
+
+def _confirmed(finals):
+    cands = [confirm.Candidate(1, "t1", "r1", 5.0, {}), confirm.Candidate(2, "t2", "r2", 6.0, {})]
+    runs = {"x1": _run("t1", 7.0, 7.5, run="a"), "x2": _run("t1", 9.0, 9.5, run="b"),
+            "y1": _run("t2", 6.0, 6.1, run="c"),
+            "y2": _run("t2", 6.5, 6.6, "failed", run="d")}  # a failed seed's estimate does not count
+    rows = confirm.summarise(cands, runs, "min", finals)
+    writer = _Writer()
+    confirm.record(writer, "p", rows, "val_nelbo", "test_nelbo", 2)
+    return rows, writer, "\n".join(confirm.summary_lines(rows, "val_nelbo", "test_nelbo", 2))
+
+
+def test_the_final_metrics_of_each_seed_are_summarised_beside_the_study_metric():
+    finals = {"a": {M.TEST_NLL_IW: 90.0, M.TEST_NLL_IW_SE: 0.5, M.VAL_NLL_IW: 91.0, M.VAL_NLL_IW_SE: 0.4},
+              "b": {M.TEST_NLL_IW: 92.0, M.TEST_NLL_IW_SE: 0.7, M.VAL_NLL_IW: 93.0, M.VAL_NLL_IW_SE: 0.6},
+              "c": {M.TEST_NLL_IW: 88.0, M.TEST_NLL_IW_SE: 0.3}, "d": {M.TEST_NLL_IW: 1.0}}
+    rows, writer, text = _confirmed(finals)
+    t2, t1 = rows
+    assert t1.finals[M.TEST_NLL_IW] == [90.0, 92.0] and t2.finals == {M.TEST_NLL_IW: [88.0], M.TEST_NLL_IW_SE: [0.3]}
+    assert t1.final_stats()[M.TEST_NLL_IW] == pytest.approx((91.0, math.sqrt(2)))
+    assert writer.values["confirm_1_test_nll_iw_mean"] == pytest.approx(91.0)
+    assert writer.values["confirm_1_test_nll_iw_sd"] == pytest.approx(math.sqrt(2))
+    assert writer.values["confirm_1_test_nll_iw_se_mean"] == pytest.approx(0.6)
+    assert writer.values["confirm_2_test_nll_iw_mean"] == 88.0 and "confirm_2_test_nll_iw_sd" not in writer.values
+    assert writer.doc["rows"][1]["finals_mean"][M.VAL_NLL_IW] == pytest.approx(92.0)
+    assert "final metrics measured on each seed's kept checkpoint" in text
+    assert f"{M.TEST_NLL_IW} 91.000 ± 1.414 over 2 seeds (its standard error within a run 0.600 on average)" in text
+    assert f"{M.VAL_NLL_IW} 92.000 ± 1.414 over 2 seeds" in text and f"{M.TEST_NLL_IW} 88.000 over 1 seeds" in text
+    assert f"{M.TEST_NLL_IW_SE} " not in text  # a standard error is shown with its estimate, not as one
+
+
+@pytest.mark.parametrize("finals", [None, {}, {"a": {}, "b": {}, "c": {}}])  # no family measure, or none measured
+def test_a_confirmation_without_final_metrics_shows_nothing_new(finals):
+    rows, writer, text = _confirmed(finals)
+    assert all(r.finals == {} and r.final_stats() == {} for r in rows)
+    assert sorted(writer.values) == sorted(["confirm_1_val_nelbo_mean", "confirm_1_val_nelbo_sd",
+                                            "confirm_1_test_nelbo_mean", "confirm_1_test_nelbo_sd",
+                                            "confirm_2_val_nelbo_mean", "confirm_2_test_nelbo_mean"])
+    assert "final metrics" not in text and "nll" not in text and "standard error" not in text
 
 
 def test_fixed_points_search_hands_out_each_point_once_and_resumes(tmp_path):

@@ -1,10 +1,13 @@
-"""The confirmation end to end: real Ray, real MLflow, real MNIST; and a study killed during it resumes it."""
+"""The confirmation end to end: real Ray, real MLflow, real MNIST, with the family's final metrics (the VAE's
+importance-weighted NLL: binarised pixels, the smoke profile's k = 50, on 50 images a split) measured on each
+confirmation run; and a study killed during it resumes it."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import statistics
 import time
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from tests.confirm_study import confirmed_study
 from tests.conftest import run_cli
 from tests.test_faults import _children, _start, _wait_for
+from trainables import metric_names as M
 
 pytestmark = pytest.mark.e2e
 ARGS = ("--profile", "smoke", "--num-samples", "3", "--confirm", "2", "--confirm-seeds", "2")
@@ -27,10 +31,10 @@ def _phases(uri: str):
 
 
 def test_smoke_study_confirms_its_top_two_with_fresh_seeds(tmp_path, shared_base, mnist_root):
-    s = confirmed_study(shared_base, mnist_root)  # 3 trials, then the top 2 with 2 fresh seeds each
-    uri = s.uri
-    assert s.code == 0, s.stdout[-3000:] + s.stderr[-3000:]
-    assert "confirmation: the top 2 configurations, 2 fresh seeds each" in s.stdout and " ± " in s.stdout
+    p = confirmed_study(shared_base, mnist_root)  # 3 trials, then the top 2 with 2 fresh seeds each, binarised
+    uri = p.uri
+    assert p.code == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "confirmation: the top 2 configurations, 2 fresh seeds each" in p.stdout and " ± " in p.stdout
     search, confirm = _phases(uri)
     assert len(search) == 3 and len(confirm) == 4
     client = MlflowClient(uri)
@@ -47,6 +51,14 @@ def test_smoke_study_confirms_its_top_two_with_fresh_seeds(tmp_path, shared_base
     doc = json.loads(Path(client.download_artifacts(parent.info.run_id, "confirmation.json", str(tmp_path))).read_text())
     assert len(doc["rows"]) == 2 and all(len(r["values"]) == 2 for r in doc["rows"])
     assert parent.data.tags["confirm_order_changed"] in ("true", "false")
+    for rank in (1, 2):  # the estimate on every seed's kept checkpoint, its mean and sd over seeds on the parent
+        seeds = [r for r in confirm if r.data.tags["confirm_rank"] == str(rank)]
+        for name in M.NLL_IW_METRICS:
+            values = [r.data.metrics[name] for r in seeds]
+            assert parent.data.metrics[f"confirm_{rank}_{name}_mean"] == pytest.approx(statistics.fmean(values))
+            assert parent.data.metrics[f"confirm_{rank}_{name}_sd"] == pytest.approx(statistics.stdev(values))
+    assert "confirmation runs: final metrics measured on 4 kept checkpoints in " in p.stdout
+    assert f"{M.TEST_NLL_IW} " in p.stdout.split("confirmation: the top 2")[1]
 
     out = tmp_path / "export"
     e = run_cli("analysis.export", "vae_beta_sweep", "--tracking-uri", uri, "--out", str(out), "--data-root",
@@ -57,6 +69,8 @@ def test_smoke_study_confirms_its_top_two_with_fresh_seeds(tmp_path, shared_base
     assert "figures/study_pareto.png" in page and (out / "figures" / "study_pareto.png").is_file()
     board = (out / "leaderboard.csv").read_text()
     assert "confirmed_rank" in board and board.count("\n") == 4  # the search's 3 trials; confirmation runs apart
+    assert f"<th>{M.TEST_NLL_IW}_mean</th>" in page and f"<th>{M.TEST_NLL_IW}_confirm_mean</th>" in page
+    assert f"{M.TEST_NLL_IW}_confirm_mean" in board.splitlines()[0]
 
 
 def test_study_killed_during_confirmation_resumes_it_without_searching_again(tmp_path, mnist_root):

@@ -46,10 +46,12 @@ class Family:
     the MLflow model, ``.pt2`` programs and ``.pt`` scripts), used when a study ends and by
     ``analysis.export --models`` (which passes no data: an example batch is then made up).
     ``final_metrics(model, cfg, data)``, when given, is what the family measures once on the best trial's
-    kept checkpoint when a study ends (too costly for every report: the VAE's importance-weighted NLL,
-    :mod:`trainables.vae_nll`; the GAN's FID Inception distances, :func:`trainables.gan.final_metrics`); it returns ``{metric name: value}`` (names from
+    kept checkpoint (and each confirmation run's) when a study ends (too costly for every report: the VAE's
+    importance-weighted NLL, :mod:`trainables.vae_nll`; the GAN's FID Inception distances,
+    :func:`trainables.gan.final_metrics`); it returns ``{metric name: value}`` (names from
     :mod:`trainables.metric_names`), possibly empty, which the study logs on the best run and, as
-    ``best_<name>``, on the parent run.
+    ``best_<name>``, on the parent run (a confirmation run's on that run, and their mean and sd over seeds on
+    the parent: :mod:`study.confirm`).
     """
 
     name: str

@@ -99,7 +99,8 @@ DDIM_SAMPLES_PER_S = "ddim_samples_per_s"  # images per second of DDIM sampling 
 LEGACY_FID = "fid"  # then: Fréchet distance to the test images
 LEGACY_KID = "kid"
 
-# VAE family, once per study for its best trial's kept checkpoint (Family.final_metrics; trainables.vae_nll):
+# VAE family, once per study for its best trial's kept checkpoint and each confirmation run's (Family.final_metrics;
+# trainables.vae_nll):
 # the importance-weighted NLL estimate (Burda et al. 2016), nats per image, and its standard error over images.
 # Its k is the trial's config key nll_iw_k (a param of the run), its images nll_iw_images (None: the whole split).
 VAL_NLL_IW = "val_nll_iw"
@@ -108,8 +109,10 @@ TEST_NLL_IW = "test_nll_iw"
 TEST_NLL_IW_SE = "test_nll_iw_se"
 NLL_IW_SPLIT_METRICS = {"val": (VAL_NLL_IW, VAL_NLL_IW_SE), "test": (TEST_NLL_IW, TEST_NLL_IW_SE)}
 NLL_IW_METRICS = (TEST_NLL_IW, TEST_NLL_IW_SE, VAL_NLL_IW, VAL_NLL_IW_SE)
+STANDARD_ERROR_OF = dict(NLL_IW_SPLIT_METRICS.values())  # a final estimate -> its standard error within the run
 
-# GAN family, once per study for its best trial's kept checkpoint (Family.final_metrics; trainables.fid.fid_inception):
+# GAN family, once per study for its best trial's kept checkpoint and each confirmation run's (Family.final_metrics;
+# trainables.fid.fid_inception):
 # FID proper (Heusel et al. 2017: the FID Inception-v3 network through torchmetrics, 2048-d pool features) of the
 # samples every report scores, to the validation and to the test images. Absent when that network's weights are
 # not on disk (never downloaded, never replaced by another network).

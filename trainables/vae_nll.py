@@ -1,11 +1,11 @@
 """The VAE family's likelihood at the end of a study, and how its numbers are named wherever they are shown.
 
 :func:`final_metrics` is the family's ``Family.final_metrics``: when a study ends, the driver restores the
-best trial's kept checkpoint and this estimates its negative log-likelihood on the validation and test
-splits by importance sampling (:mod:`trainables.iwae`, Burda et al. 2016): ``val_nll_iw`` / ``test_nll_iw``
-with their standard errors ``*_nll_iw_se`` over images, from ``nll_iw_k`` samples per image (a config key,
-so a param of every run; 5000, the paper's, by default) on ``nll_iw_images`` images per split (a fixed
-random subset, the same for every trial; None: the whole split).
+best trial's kept checkpoint (and each confirmation run's) and this estimates its negative log-likelihood on
+the validation and test splits by importance sampling (:mod:`trainables.iwae`, Burda et al. 2016):
+``val_nll_iw`` / ``test_nll_iw`` with their standard errors ``*_nll_iw_se`` over images, from ``nll_iw_k``
+samples per image (a config key, so a param of every run; 5000, the paper's, by default) on ``nll_iw_images``
+images per split (a fixed random subset, the same for every trial; None: the whole split).
 
 It is computed only where it is a likelihood: a stochastic VAE with the Bernoulli decoder on binarised
 pixels (``binarize=dynamic`` or ``static``). On grey levels (``binarize=none``, the default) the Bernoulli

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.confirmation import order_changed, spread_sentence, table
+from analysis.confirmation import final_names, order_changed, spread_sentence, table
 from analysis.figures.common import Context
 from analysis.items import Section, Table
 from analysis.record import column_header, nelbo_caption
@@ -24,6 +24,15 @@ def sections(ctx: Context) -> list[Section]:
     caption = (f"The search's top {len(df)} configurations trained again to the end with {n_seeds} fresh seeds each "
                f"(child runs tagged phase=confirm). {r.metric}_mean ± {r.metric}_sd: the best {r.metric} of each "
                f"seed's run, averaged; {r.test_metric} is the test value at that report, reported beside and never "
-               f"used to rank. Ranked by the mean. {verdict}{nelbo_caption(r)}")
+               f"used to rank.{_finals_caption(r)} Ranked by the mean. {verdict}{nelbo_caption(r)}")
     return [Section("Confirmation", f"{verdict} {spread_sentence(r, df)}".strip(),
                     [Table("Confirmation of the top configurations", caption, html, CONFIRM_CSV)])]
+
+
+def _finals_caption(r) -> str:
+    """The final metrics' columns, with a leading space, or '' when the confirmation measured none."""
+    names = final_names(r)
+    if not names:
+        return ""
+    return (f" {', '.join(names)} (_mean, _sd): measured once on each seed's kept checkpoint when the study ended, "
+            "as the best trial's, then averaged over the seeds; never used to rank.")
