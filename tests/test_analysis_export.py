@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from analysis.record import typed_config
 from record import config_file
-from tests.analysis_study import smoke_export
+from tests.analysis_study import SVM_TRAIN_SIZE, smoke_export
 from tests.conftest import run_cli
 from trainables.vae_config import VAEConfig
 
@@ -76,7 +76,7 @@ def expected_roles(smoke) -> set[str]:
 
 
 def test_export_prints_progress_for_long_steps(smoke):
-    for step in ("t-SNE of 500 test latent means", "SVM on 4,000 training latent means", "fANOVA importance"):
+    for step in ("t-SNE of 300 test latent means", f"SVM on {SVM_TRAIN_SIZE:,} training latent means", "fANOVA importance"):
         assert step in smoke.log
 
 
@@ -113,7 +113,7 @@ def test_svm_report_fields(smoke, children):
     parent_best = MlflowClient(smoke.uri).get_run(runs[0].data.tags["mlflow.parentRunId"]).data.tags["best_run_id"]
     assert best["run_id"] == parent_best
     assert 0.5 < best["accuracy"] <= 1.0  # 10 classes: chance is 0.1; a 4-epoch smoke VAE reaches ~0.7
-    assert best["n_train"] == 4000 and best["n_test"] == 10_000
+    assert best["n_train"] == SVM_TRAIN_SIZE and best["n_test"] == 10_000
     assert set(best["per_class"]) == {str(k) for k in range(10)}
     for scores in best["per_class"].values():
         assert {"precision", "recall", "f1", "support"} <= set(scores) and 0 <= scores["f1"] <= 1

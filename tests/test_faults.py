@@ -111,7 +111,7 @@ def test_nan_trial_fails_as_diverged_and_others_finish(tmp_path, mnist_root):
     uri = f"sqlite:///{tmp_path}/m.db"
     p = subprocess.run([sys.executable, "-c", NAN_DRIVER, "vae_beta_sweep", "--profile", "smoke",
                         "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path",
-                        str(tmp_path / "ray"), "--num-samples", "4", "--set", "arch=mlp"],
+                        str(tmp_path / "ray"), "--num-samples", "4", "--max-epochs", "2", "--set", "arch=mlp"],
                        cwd=REPO, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     runs = _children(uri)
