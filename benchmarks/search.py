@@ -125,7 +125,7 @@ def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str,
     settings, as the file name says) is read instead of measured again, so an interrupted benchmark
     goes on where it stopped.
     """
-    n, epochs, train_size, n_seeds = (2, 2, 500, 1) if quick else (16, 8, 8000, 5)  # quick: the harness only
+    n, epochs, train_size, n_seeds = (1, 2, 500, 1) if quick else (16, 8, 8000, 5)  # quick: the harness only
     n_seeds = seeds or n_seeds
     methods = QUICK_METHODS if quick else METHODS
     runs: dict[tuple[str, str], list[Curve]] = {m: [] for m in methods}

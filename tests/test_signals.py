@@ -18,7 +18,8 @@ from tests.study_process import children, parents, running_with, start, steps, w
 
 pytestmark = pytest.mark.e2e
 
-LONG = ["--max-epochs", "10", "--num-samples", "3", "--set", "train_size=20000", "--set", "arch=mlp"]
+# long enough that the signal (sent at a trial's second report) finds trials running; the resume trains the rest
+LONG = ["--max-epochs", "6", "--num-samples", "3", "--set", "train_size=20000", "--set", "arch=mlp"]
 
 
 def _args(tmp_path, mnist_root, *extra: str) -> list[str]:
