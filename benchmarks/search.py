@@ -93,6 +93,7 @@ def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int,
     cmd = [sys.executable, "-m", "study.run", STUDY, "--profile", "quick", "--num-samples", str(n),
            "--max-epochs", str(epochs), "--seed", str(seed), "--searcher", searcher, "--scheduler", scheduler,
            "--set", f"train_size={train_size}", "--set", "image_every=1000", "--set", "arch=mlp", "--confirm", "0", "--no-baselines",
+           "--no-publish",  # the searchers are compared on what they train; publishing the best is the same for all
            "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray"), *extra]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -85,9 +85,10 @@ def dcgan_rate(data_root: str, train_size: int) -> float:
 # (label, study, its quick profile's first baseline shortened by these overrides: quick mode, full mode)
 FAMILY_ROWS = (
     ("DANN, MNIST → MNIST-M (`dann_mnist_m` quick), source + target images/s", "dann_mnist_m",
-     ["max_epochs=1", "reports_per_epoch=1", "source_train_size=2000"], ["max_epochs=1", "reports_per_epoch=2"]),
+     ["max_epochs=1", "reports_per_epoch=1", "source_train_size=2000", "eval_size=200"],
+     ["max_epochs=1", "reports_per_epoch=2"]),
     ("cycle-consistent VAE, MNIST 16/16 (`cyclevae_sweep` quick), images/s", "cyclevae_sweep",
-     ["max_epochs=1", "train_size=2000"], ["max_epochs=1"]),
+     ["max_epochs=1", "train_size=2000", "eval_size=200"], ["max_epochs=1"]),
     # the DDPM studies' quick U-Net; ddpm_loss_sweep trains it without FID (no classifier to train first)
     ("DDPM U-Net, MNIST 32 px (`ddpm_loss_sweep` quick: the DDPM studies' quick U-Net), images/s", "ddpm_loss_sweep",
      ["max_epochs=1", "reports_per_epoch=1", "train_size=320", "eval_samples=16", "ddim_steps=2",

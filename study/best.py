@@ -14,8 +14,10 @@ from trainables.metric_names import best_of
 from trainables.vae_nll import nelbo_note, nll_text
 
 
-def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, data, register: str | None) -> int:
-    """Print the summary and record the best trial on the parent run, from what MLflow holds."""
+def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, data, register: str | None,
+           publish_model: bool = True) -> int:
+    """Print the summary and record the best trial on the parent run, from what MLflow holds; publish the best
+    trial's model unless ``publish_model`` is False (``--no-publish``)."""
     outcomes = reader.outcomes(writer.client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
     for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
         print(line)
@@ -51,7 +53,10 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
         if line is not None:
             print(f"  {line}")
     print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
-    publish(r, writer, exp_id, parent_id, best, data, register)
+    if publish_model:
+        publish(r, writer, exp_id, parent_id, best, data, register)
+    else:
+        print(f"  model: not published (--no-publish); the best checkpoint is in run {best.run_id}")
     uri = writer.uri
     print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best.run_id}")
     base = uri if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"

@@ -31,6 +31,9 @@ def flags(args) -> None:
     if args.from_config and args.resume:
         raise UsageError("--from-config starts a new run of one configuration and --resume continues an old run; "
                          "fix: drop one of them")
+    if args.register and args.no_publish:
+        raise UsageError(f"--register {args.register} registers the published model and --no-publish publishes none; "
+                         "fix: drop one of them")
     cpus, gpus = args.cpus_per_trial, args.gpus_per_trial
     if cpus is not None and not (math.isfinite(cpus) and cpus > 0):
         raise UsageError(f"--cpus-per-trial must be > 0, got {cpus:g}; "

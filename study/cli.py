@@ -43,6 +43,9 @@ def build_parser(prog: str = "python -m study.run") -> Parser:
                         "(repeatable; also $GENSTUDY_STUDIES and the genstudy.studies entry points)")
     p.add_argument("--register", metavar="NAME", help="register the best model in the MLflow model registry as NAME "
                    "(a new version each time)")
+    p.add_argument("--no-publish", action="store_true", help="do not log the best trial as an MLflow model with its "
+                   ".pt2 programs when the study ends (its checkpoint stays in its run; analysis.export --models "
+                   "writes the programs later)")
     p.add_argument("--no-baselines", action="store_true", help="do not evaluate the study's known-good points "
                    "first (e.g. to compare searchers from the same start)")
     p.add_argument("--confirm", type=int, metavar="K", help="after the search, train its top K configurations again "

@@ -163,7 +163,8 @@ class Driver:
             storage.download(rec.exp_dir, ".pkl", Path(tmp))
             searcher.restore_from_dir(tmp)
         interrupted = rec.writer.close_stale(rec.exp_id, rec.parent_id) > 0 or searcher.proposed < r.num_samples
-        code = finish(r, rec.writer, rec.exp_id, rec.parent_id, searcher, data, args.register)
+        code = finish(r, rec.writer, rec.exp_id, rec.parent_id, searcher, data, args.register,
+                      publish_model=not args.no_publish)
         if code == 0 and not interrupted and r.confirm > 0:
             with self.interrupts.tuning():
                 interrupted = confirm_phase.run(r, rec.writer, rec.exp_id, rec.parent_id, rec.exp_dir,

@@ -19,7 +19,7 @@ RECORD_FILE = "genstudy.json"
 # the arguments that define a study run; --resume takes them from the record, not the command line
 STUDY_ARGS = ("profile", "sets", "num_samples", "max_epochs", "max_concurrent", "seed", "param_cap",
               "searcher", "scheduler", "tracking_uri", "data_root", "confirm", "confirm_seeds",
-              "no_baselines")
+              "no_baselines", "no_publish")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from tests.shared_study import SharedStudy, shared_study
 
 STUDY = "vae_beta_sweep"
 ARGS = ("--profile", "smoke", "--num-samples", "3", "--max-epochs", "2", "--confirm", "2", "--confirm-seeds", "2",
-        "--set", "binarize=dynamic", "--set", "nll_iw_images=50")
+        "--set", "binarize=dynamic", "--set", "nll_iw_images=50", "--no-publish")
 
 
 def confirmed_study(base: Path, mnist_root: Path) -> SharedStudy:

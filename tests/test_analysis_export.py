@@ -158,12 +158,13 @@ def test_from_config_trains_the_best_config_again(smoke, mnist_root, tmp_path):
     shutil.copy(smoke.uri[len("sqlite:///"):], db)
     uri = f"sqlite:///{db}"
     p = run_cli("study.run", "--from-config", str(smoke.out / "best_config.yaml"), "--profile", "smoke",
-                "--tracking-uri", uri, "--data-root", str(mnist_root), "--storage-path", str(tmp_path / "ray"))
+                "--tracking-uri", uri, "--data-root", str(mnist_root), "--storage-path", str(tmp_path / "ray"), "--no-publish")
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     _, _, config = config_file.read(smoke.out / "best_config.yaml")
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name(STUDY).experiment_id
     (parent,) = client.search_runs([exp], filter_string="tags.from_config != ''")
+    assert parent.data.tags["from_config"] == str((smoke.out / "best_config.yaml").resolve())
     (rerun,) = client.search_runs([exp], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert typed_config(rerun.data.params, "vae") == config  # the same config, seed included
     assert rerun.data.tags["status"] == "finished" and int(rerun.data.tags["epochs_run"]) == config["max_epochs"]

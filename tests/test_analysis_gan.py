@@ -26,7 +26,7 @@ GAN_FIGURES = ["study_metric_vs_params", "study_parallel_coordinates", "study_as
 
 @pytest.fixture(scope="module")
 def smoke(shared_base, mnist_root):
-    s = smoke_export(shared_base, STUDY, mnist_root, ("--num-samples", "2"),
+    s = smoke_export(shared_base, STUDY, mnist_root, ("--num-samples", "2", "--no-publish"),
                      export_args=("--models", "{out}/models"))
     assert s.study_code == 0 and s.export_code == 0, s.log
     return s

@@ -132,6 +132,7 @@ CASES = {
     "from-config-other-study": Case(("ae_latent_sweep", "--from-config", "{inputs}/good.yaml"),
                                     "is a config of 'vae_beta_sweep', not 'ae_latent_sweep'"),
     "from-config-with-resume": Case(("--from-config", "{inputs}/good.yaml", "--resume"), "drop one of them"),
+    "register-with-no-publish": Case(("vae_beta_sweep", "--register", "m", "--no-publish"), "publishes none"),
     "rank-without-from-config": Case(("vae_beta_sweep", "--rank", "2"), "--rank picks one of the configurations"),
 }
 SKIPS = {

@@ -88,7 +88,7 @@ def test_gan_trains_on_rgb_32px(tmp_path):
 def test_smoke_study_with_set_dataset_cifar10(tmp_path, short_tmp):
     write_cifar(tmp_path / "data")
     p = run_cli("study.run", "gan_loss_sweep", "--profile", "smoke", "--set", "dataset=cifar10",
-                "--num-samples", "1", "--set", "train_size=512", "--set", "eval_samples=200",
+                "--num-samples", "1", "--set", "train_size=512", "--set", "eval_samples=200", "--no-publish",
                 "--data-root", str(tmp_path / "data"),
                 "--tracking-uri", f"sqlite:///{tmp_path}/m.db", "--storage-path", str(tmp_path / "ray"),
                 env={"RAY_TMPDIR": str(short_tmp())})  # short: Ray's socket paths max 107 bytes

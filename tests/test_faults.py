@@ -11,6 +11,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from benchmarks.procs import cmdline, descendants
+from record import reader
+from record import schema as S
 from tests.conftest import REPO, run_cli
 from tests.study_process import children as _children
 from tests.study_process import start as _start
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.e2e
 def test_sigkill_of_driver_then_resume(tmp_path, mnist_root):
     uri, storage = f"sqlite:///{tmp_path}/m.db", str(tmp_path / "ray")
     args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
-            "--storage-path", storage, "--max-epochs", "6"]
+            "--storage-path", storage, "--max-epochs", "6", "--no-publish"]
     proc = _start(args, tmp_path / "first.log")
 
     def some_done_some_running():
@@ -68,7 +70,7 @@ def test_killed_trial_worker_resumes_from_checkpoint(tmp_path, mnist_root):
     uri = f"sqlite:///{tmp_path}/m.db"
     args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
             "--storage-path", str(tmp_path / "ray"), "--num-samples", "1", "--max-epochs", "5",
-            "--set", "arch=mlp", "--set", "train_size=30000"]
+            "--set", "arch=mlp", "--set", "train_size=30000", "--no-publish"]
     proc = _start(args, tmp_path / "run.log")
 
     def two_epochs_logged():
@@ -111,7 +113,7 @@ def test_nan_trial_fails_as_diverged_and_others_finish(tmp_path, mnist_root):
     uri = f"sqlite:///{tmp_path}/m.db"
     p = subprocess.run([sys.executable, "-c", NAN_DRIVER, "vae_beta_sweep", "--profile", "smoke",
                         "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path",
-                        str(tmp_path / "ray"), "--num-samples", "4", "--max-epochs", "2", "--set", "arch=mlp"],
+                        str(tmp_path / "ray"), "--num-samples", "4", "--max-epochs", "2", "--set", "arch=mlp", "--no-publish"],
                        cwd=REPO, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     runs = _children(uri)
@@ -122,3 +124,10 @@ def test_nan_trial_fails_as_diverged_and_others_finish(tmp_path, mnist_root):
     assert float(failed[0].data.params["lr"]) == 1e6
     assert all(r.info.status == "FINISHED" for r in runs if r is not failed[0])
     assert "1 failed" in p.stdout
+    # --no-publish: no MLflow model, no programs; the checkpoint stays
+    assert "model: not published (--no-publish)" in p.stdout
+    client = MlflowClient(uri)
+    (parent,) = reader.study_runs(client, runs[0].info.experiment_id)
+    assert S.BEST_MODEL_URI not in parent.data.tags
+    names = {a.path for a in client.list_artifacts(parent.data.tags[S.BEST_RUN_ID])}
+    assert "model.safetensors" in names and not any(n.endswith((".pt2", ".pt")) for n in names), names

@@ -24,7 +24,7 @@ EPOCHS = 2  # the smoke profile's
 
 @pytest.fixture(scope="module")
 def smoke(shared_base, mnist_root):
-    s = smoke_export(shared_base, STUDY, mnist_root,
+    s = smoke_export(shared_base, STUDY, mnist_root, ("--no-publish",),
                      export_args=("--compare", "beta", "--models", "{out}/models"))
     assert s.study_code == 0 and s.export_code == 0, s.log
     return s

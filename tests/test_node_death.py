@@ -23,7 +23,7 @@ def test_a_dead_worker_node_s_trial_continues_on_the_head(tmp_path, mnist_root):
         proc = start(["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--address",
                       cluster.address, "--tracking-uri", server.uri, "--storage-path", str(tmp_path / "ray"),
                       "--num-samples", "2", "--max-epochs", "6", "--set", "arch=mlp", "--set", "train_size=12000",
-                      "--scheduler", "fifo", "--confirm", "0"], log, env={"RAY_AUTH_MODE": "disabled"})
+                      "--scheduler", "fifo", "--confirm", "0", "--no-publish"], log, env={"RAY_AUTH_MODE": "disabled"})
         wait_for(lambda: _on_worker_with(server.uri, 2), proc, 300, log)
         killed = cluster.kill_worker_node()
         assert killed, "no worker-node process found"

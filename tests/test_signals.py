@@ -24,7 +24,7 @@ LONG = ["--max-epochs", "6", "--num-samples", "3", "--set", "train_size=20000", 
 
 def _args(tmp_path, mnist_root, *extra: str) -> list[str]:
     return ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri",
-            f"sqlite:///{tmp_path}/m.db", "--storage-path", str(tmp_path / "ray"), *extra]
+            f"sqlite:///{tmp_path}/m.db", "--storage-path", str(tmp_path / "ray"), "--no-publish", *extra]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -80,7 +80,7 @@ def _run_killed_then_resumed(tmp_path: Path, storage_uri: str, mnist_root: Path,
                              "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", storage_uri,
                              # enough left after the fault point that the study cannot finish in the 3 s below
                              # (with 4 epochs and 12 s it did, and the resume rightly had nothing to resume)
-                             "--max-epochs", "6", "--num-samples", "8"],
+                             "--max-epochs", "6", "--num-samples", "4", "--no-publish"],
                             cwd=cwd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=full_env,
                             start_new_session=True)
     deadline = time.time() + 300
@@ -102,9 +102,10 @@ def _run_killed_then_resumed(tmp_path: Path, storage_uri: str, mnist_root: Path,
                 env={**env, "PYTHONPATH": str(REPO)})
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "resuming" in p.stdout
+    assert "model: not published (--no-publish)" in p.stdout  # the run's --no-publish, kept by --resume
     after = _children(uri)
     # a trial started after Tune's last snapshot is proposed again: its first run stays, marked KILLED
-    assert len([r for r in after if r.info.status != "KILLED"]) == 8
+    assert len([r for r in after if r.info.status != "KILLED"]) == 4
     assert all(r.info.status != "RUNNING" for r in after)
     client = MlflowClient(uri)
     for r in after:

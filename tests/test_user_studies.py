@@ -110,7 +110,7 @@ def test_a_study_from_a_file_outside_the_package_runs_with_the_smoke_profile(tmp
     p = run_cli("genstudy", "list", "--studies", "my_studies.py", cwd=mine)
     assert p.returncode == 0 and "vae_small_code" in p.stdout, p.stderr
     p = run_cli("genstudy", "run", "vae_small_code", "--profile", "smoke", "--studies", "my_studies.py",
-                "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"),
+                "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), "--no-publish",
                 cwd=mine)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "best trial" in p.stdout and "(chosen on val_nelbo)" in p.stdout

@@ -99,7 +99,7 @@ def test_mixed_cap_trains_only_feasible(tmp_path, mnist_root):
     cap = 150_000
     p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
                 "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), "--param-cap", str(cap),
-                "--max-epochs", "1")  # the cap's decisions come before training: one report is enough
+                "--max-epochs", "1", "--no-publish")  # the cap's decisions come before training: one report is enough
     assert p.returncode == 0, p.stderr[-2000:]
     client, parents, children = _runs(uri, "vae_beta_sweep")
     rejected = parents[0].data.metrics["n_rejected_cap"]

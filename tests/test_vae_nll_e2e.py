@@ -27,7 +27,7 @@ def binarised(tmp_path_factory, mnist_root):
     uri = f"sqlite:///{tmp}/m.db"
     run = run_cli("study.run", STUDY, "--profile", "smoke", "--set", "binarize=dynamic", "--num-samples", "2",
                   "--max-epochs", "1", "--data-root", str(mnist_root), "--tracking-uri", uri,
-                  "--storage-path", str(tmp / "ray"))
+                  "--storage-path", str(tmp / "ray"), "--no-publish")
     out = tmp / "export"
     exp = run_cli("analysis.export", STUDY, "--tracking-uri", uri, "--out", str(out), "--data-root", str(mnist_root),
                   "--tsne-points", "200", "--svm-train-size", "1000", "--quiet")
