@@ -50,6 +50,9 @@ PHASE = "phase"  # SEARCH or CONFIRM; runs recorded before phases existed have n
 CONFIRM_RANK = "confirm_rank"  # the confirmed configuration's rank in the search
 CONFIRM_OF = "confirm_of"  # the search trial whose configuration a confirmation run trains again
 CONFIRM_SEED = "confirm_seed"
+PBT_EXPLOITS = "pbt_exploits"  # on a PBT trial's run: how many times it continued from another trial's checkpoint
+PBT_LINEAGE = "pbt_lineage"  # ... and the exploits as JSON (the latest that fit a tag; all in PBT_LINEAGE_FILE):
+# [{"report": k, "donor_trial": id, "donor_run": run id, "changed": {config key: the value it continued with}}]
 
 SEARCH = "search"
 CONFIRM = "confirm"
@@ -93,6 +96,8 @@ REDUCTION_FACTOR = "reduction_factor"
 SEARCHER = "searcher"
 SCHEDULER = "scheduler"
 MAX_CONCURRENT = "max_concurrent"
+PBT_INTERVAL = "pbt_interval"  # --scheduler pbt: reports between perturbations
+PBT_MUTATIONS = "pbt_mutations"  # ... and the keys it may change, comma-separated
 FIXED_PREFIX = "fixed."  # fixed.<key>: a value every trial shares
 GRID_PREFIX = "grid."  # grid.<key>: a grid axis, comma-separated
 BEST_PREFIX = "best."  # best.<key>: the best trial's config
@@ -107,6 +112,14 @@ def n_status(status: str) -> str:
     return f"n_{status}"
 
 
+PBT_PREFIX = "pbt."  # pbt.<key>: a PBT trial's value of a key PBT may change, at every report (its schedule)
+
+
+def pbt_value(key: str) -> str:
+    """``pbt.lr_g``: the metric recording config key ``key``'s value at each report of a PBT trial."""
+    return f"{PBT_PREFIX}{key}"
+
+
 def confirm_metric(rank: int, metric: str, stat: str) -> str:
     """``confirm_1_val_nelbo_mean``: a confirmed configuration's ``stat`` (mean or sd) of ``metric``."""
     return f"confirm_{rank}_{metric}_{stat}"
@@ -116,6 +129,7 @@ def confirm_metric(rank: int, metric: str, stat: str) -> str:
 BEST_CONFIG_FILE = "best_config.json"  # on the parent: the best trial's config
 REJECTED_FILE = "rejected.json"  # on the parent: configurations over the parameter cap
 CONFIRM_FILE = "confirmation.json"  # on the parent: the confirmation's table
+PBT_LINEAGE_FILE = "pbt_lineage.json"  # on a PBT trial's run: every exploit (the PBT_LINEAGE tag's full list)
 REFERENCES_FILE = "references.json"  # on the parent: the published numbers the study compares with
 
 

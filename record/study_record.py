@@ -123,6 +123,11 @@ class StudyRecord:
         return _int(self.params.get(S.GRACE_PERIOD))
 
     @property
+    def scheduler(self) -> str:
+        """The search's scheduler (asha, hyperband, pbt, fifo); asha for records made before it was a param."""
+        return self.params.get(S.SCHEDULER, "asha")
+
+    @property
     def reduction_factor(self) -> int | None:
         return _int(self.params.get(S.REDUCTION_FACTOR))
 

@@ -241,6 +241,16 @@ class Writer:
             self._queue.later(run_id, "set_tag", key, value)
         self._queue.later(run_id, "set_terminated", "FINISHED" if status in S.TRAINED else "FAILED")
 
+    def lineage(self, run_id: str, events: list[dict[str, Any]]) -> None:
+        """A PBT trial's exploits so far (schema.PBT_LINEAGE): the count and the latest that fit as tags, all
+        of them as an artifact."""
+        shown = list(events)
+        while len(shown) > 1 and len(json.dumps(shown, default=str)) > MAX_TAG_VALUE:
+            shown.pop(0)
+        self._queue.later(run_id, "set_tag", S.PBT_EXPLOITS, str(len(events)))
+        self._queue.later(run_id, "set_tag", S.PBT_LINEAGE, json.dumps(shown, default=str)[:MAX_TAG_VALUE])
+        self._json_artifact(run_id, S.PBT_LINEAGE_FILE, events)
+
     def kill_trial(self, run_id: str, killed_by: str = S.DRIVER_LOST) -> None:
         """A trial whose driver is gone or was interrupted: KILLED, to be continued by ``--resume``."""
         self._queue.later(run_id, "set_tag", S.STATUS, S.KILLED)

@@ -7,7 +7,7 @@ sample and return constants. Nothing here imports Ray or trains anything.
 
 from importlib import import_module
 
-from search_spaces.study import DEFAULT_PARAM_CAP, Params, Profile, Reference, Study, sample_space
+from search_spaces.study import DEFAULT_PARAM_CAP, Mutation, Params, Profile, Reference, Study, sample_space
 
 MODULES = (  # one line per module: search_spaces/<module>.py defines STUDIES
     "vae",
@@ -20,4 +20,4 @@ MODULES = (  # one line per module: search_spaces/<module>.py defines STUDIES
 
 STUDIES: dict[str, Study] = {s.name: s for m in MODULES for s in import_module(f"{__name__}.{m}").STUDIES}
 
-__all__ = ["DEFAULT_PARAM_CAP", "MODULES", "Params", "Profile", "Reference", "STUDIES", "Study", "sample_space"]
+__all__ = ["DEFAULT_PARAM_CAP", "MODULES", "Mutation", "Params", "Profile", "Reference", "STUDIES", "Study", "sample_space"]

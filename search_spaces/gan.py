@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search_spaces.study import Params, Profile, Study
+from search_spaces.study import Mutation, Params, Profile, Study
 from trainables import metric_names as M
 from trainables.gan_config import LOSS_NAMES, SMOOTHABLE_LOSSES
 
@@ -35,6 +35,13 @@ def _baseline(loss: str) -> dict:
         point.update({"lr_g": 1e-4, "lr_d": 3e-4, f"n_critic[{loss}]": 2})
     return point
 
+
+# What --scheduler pbt may change while a GAN trains, within loss_space's ranges (a value a trial's loss does
+# not take, e.g. label smoothing under hinge, falls back to the config's default: study.pbt.Explore)
+LOSS_MUTATIONS = {
+    "lr_g": Mutation(5e-5, 1e-3, log=True), "lr_d": Mutation(5e-5, 1e-3, log=True),
+    "label_smoothing": Mutation(0.0, 0.3), "instance_noise": Mutation(0.0, 0.3), "n_critic": Mutation(1, 5, integer=True),
+}
 
 BASELINES = [_baseline(loss) for loss in LOSS_NAMES]  # one per loss, enqueued first: every loss is measured
 
@@ -106,6 +113,7 @@ STUDIES = [
         fixed={"dataset": "mnist"},
         baseline=BASELINES,
         run_name_keys=("loss", "lr_g", "lr_d"),
+        mutations=LOSS_MUTATIONS,
     ),
     Study(
         name="dcgan_arch_sweep",

@@ -30,6 +30,22 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Mutation:
+    """How population-based training may change a config key during training (``--scheduler pbt``):
+    multiplied by 0.8 or 1.2, or with probability 1/4 drawn afresh from [low, high] (log-uniform with
+    ``log``), then clipped to [low, high]; ``integer`` values are rounded."""
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high or (self.log and self.low <= 0):
+            raise ValueError(f"a mutation needs low < high (and low > 0 when log), got [{self.low}, {self.high}]")
+
+
+@dataclass(frozen=True)
 class Study:
     """A named question: what to train, what to optimise, over which space, with which budgets.
 
@@ -55,6 +71,9 @@ class Study:
     # published numbers shown beside the study's own in comparison tables (``analysis.export --compare``)
     references: Sequence["Reference"] = ()
     run_name_keys: tuple[str, ...] = ()  # config keys shown in each trial's MLflow run name (default: 3 searched)
+    # keys population-based training may change while a trial trains (learning rates, regularisers; never
+    # the architecture, which the weights depend on): --scheduler pbt needs at least one
+    mutations: Mapping[str, Mutation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not is_selection_metric(self.metric):

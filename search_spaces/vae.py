@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search_spaces.study import Params, Profile, Study
+from search_spaces.study import Mutation, Params, Profile, Study
 from trainables import metric_names as M
 
 
@@ -89,6 +89,7 @@ STUDIES = [
         fixed={"dataset": "mnist", "likelihood": "bernoulli"},
         baseline=VAE_BASELINES,
         run_name_keys=("beta", "latent_dim", "arch"),
+        mutations={"beta": Mutation(0.0, 8.0), "lr": Mutation(3e-4, 3e-3, log=True)},  # --scheduler pbt
     ),
     Study(
         name="ae_latent_sweep",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 
 from record import reader, store
 from record import schema as S
@@ -35,7 +36,10 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
     pick = min if r.study.mode == "min" else max
     best_id = pick(scored, key=lambda t: scored[t].best)
     best = scored[best_id]
-    config = dict(store.retry(writer.client.get_run, best.run_id).data.params)
+    run = store.retry(writer.client.get_run, best.run_id)
+    config = dict(run.data.params)  # the trial's configuration as it started
+    if r.scheduler == "pbt":  # PBT changed it while training: the one its kept checkpoint was trained with
+        config = _kept_config(writer, best.run_id) or config
     values = {best_of(r.study.metric): best.best}
     if best.test is not None:  # the test number of the chosen checkpoint: reported, not chosen by
         values[best_of(r.study.test_metric)] = best.test
@@ -52,6 +56,9 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
         line = nll_text(final, config, split)
         if line is not None:
             print(f"  {line}")
+    if S.PBT_EXPLOITS in run.data.tags:
+        print(f"  PBT: it continued from another trial's checkpoint {run.data.tags[S.PBT_EXPLOITS]} times "
+              f"(tag {S.PBT_LINEAGE}); its configuration at report {best.best_report}:")
     print("  " + " ".join(f"{k}={v}" for k, v in sorted(config.items())))
     if publish_model:
         publish(r, writer, exp_id, parent_id, best, data, register)
@@ -64,6 +71,19 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
         print(f"  browse: mlflow ui --backend-store-uri {uri}  (then open the trials below)")
     print(f"  trials: {mlflow_ui.runs_link(exp_id, base)}")
     return 0
+
+
+def _kept_config(writer: Writer, run_id: str) -> dict[str, str]:
+    """The configuration in ``run_id``'s kept checkpoint (its ``config.json``), as params are: strings."""
+    from trainables.checkpoint import CONFIG_FILE, CONFIG_KEY, read_config
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="genstudy-config-") as tmp:
+            store.retry(writer.client.download_artifacts, run_id, CONFIG_FILE, tmp)
+            return {k: str(v) for k, v in read_config(tmp)[CONFIG_KEY].items()}
+    except Exception as e:  # noqa: BLE001 - the summary then shows the trial's first configuration
+        print(f"study.run: the kept checkpoint's configuration of run {run_id} did not read ({e})", file=sys.stderr)
+        return {}
 
 
 def publish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, best, data, register) -> None:

@@ -33,8 +33,11 @@ def build_parser(prog: str = "python -m study.run") -> Parser:
     p.add_argument("--searcher", choices=["tpe", "random", "grid"],
                    help="Optuna's TPE (default), random search (e.g. as a baseline), or grid: every combination of "
                    "the values listed with --set KEY=a,b,c (and the study's grid) trained once (default for a grid study)")
-    p.add_argument("--scheduler", choices=["asha", "fifo"],
-                   help="ASHA early stopping (default) or fifo: none, every trial trains to the end (default for grid)")
+    p.add_argument("--scheduler", choices=["asha", "hyperband", "pbt", "fifo"],
+                   help="asha: early stopping (default); hyperband: ASHA with 3 brackets; pbt: population-based "
+                   "training, which changes the study's mutable keys (learning rates, regularisers) while a random "
+                   "population trains and copies the best trials' weights into the worst; fifo: none, every trial "
+                   "trains to the end (default for grid)")
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")

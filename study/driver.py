@@ -128,7 +128,7 @@ class Driver:
 
         from study.mlflow_callback import MLflowTrialLogger
         from study.progress import views as progress_views
-        from study.tuner import Resources, build_tuner, make_searcher, restore_tuner
+        from study.tuner import Resources, build_tuner, make_searcher, population_search, restore_tuner
 
         r, rec, args = self.r, self.record, self.args
         gpus = args.gpus_per_trial
@@ -137,16 +137,20 @@ class Driver:
         resources = Resources(args.cpus_per_trial or r.profile.cpus_per_trial, gpus)
         assets = r.family.prepare(data, self.data_root) if r.family.prepare else {}
         searcher = make_searcher(r)
+        # PBT: the population is drawn here (again on --resume: the same seed draws the same, for the summary)
+        population = population_search(r, searcher) if r.scheduler == "pbt" else None
         if self.resumed is None:
             logger = MLflowTrialLogger(self.uri, rec.exp_id, rec.parent_id, r.study.name, r.study.metric,
                                        r.study.mode, r.max_t, storage.staging_dir(rec.exp_dir),
                                        run_tags={**source_tags(), S.PHASE: S.SEARCH}, name_keys=run_name_keys(r),
                                        dataset=dataset_input(data, self.data_root),
                                        spool_dir=str(storage.spool_dir(rec.exp_dir)),
-                                       tune_state_dir=_local(rec.exp_dir))
+                                       tune_state_dir=_local(rec.exp_dir), mutable=tuple(r.mutations))
             views = progress_views(r, "search", r.num_samples, args.verbose)
-            tuner = build_tuner(r, data, assets, searcher, resources, self.storage_path, storage.name(rec.exp_dir),
-                                [logger, *views], verbose=args.verbose)
+            tuner = build_tuner(r, data, assets, population.search if population else searcher, resources,
+                                self.storage_path, storage.name(rec.exp_dir), [logger, *views],
+                                num_samples=population.size if population else None, verbose=args.verbose,
+                                param_space=population.param_space if population else None)
         else:
             if _local(rec.exp_dir) and tune_state.repair(_local(rec.exp_dir)):
                 print(f"resuming: Tune's state in {rec.exp_dir} did not read (a disk that filled while Tune wrote "
@@ -159,9 +163,10 @@ class Driver:
         flush_all()
         if unwritten()[0]:  # the store went away during the search: MLflow cannot tell how it ended yet
             raise RecordUnavailable("the tracking store stopped answering during the search")
-        with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:  # the searcher's final state, saved by Tune
-            storage.download(rec.exp_dir, ".pkl", Path(tmp))
-            searcher.restore_from_dir(tmp)
+        if population is None:  # the searcher's final state, saved by Tune (PBT's is the population drawn above)
+            with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:
+                storage.download(rec.exp_dir, ".pkl", Path(tmp))
+                searcher.restore_from_dir(tmp)
         interrupted = rec.writer.close_stale(rec.exp_id, rec.parent_id) > 0 or searcher.proposed < r.num_samples
         code = finish(r, rec.writer, rec.exp_id, rec.parent_id, searcher, data, args.register,
                       publish_model=not args.no_publish)
@@ -273,8 +278,13 @@ def _load_data(r: Resolved, data_root: Path):
 
 
 def _parent_params(r: Resolved) -> dict[str, object]:
-    """The parent run's params: the study's metric and budgets, its fixed values and grid axes."""
-    return {S.PROFILE: r.profile_name, S.NUM_SAMPLES: r.num_samples, S.MAX_EPOCHS: r.max_epochs, S.MAX_T: r.max_t,
+    """The parent run's params: the study's metric and budgets, its fixed values and grid axes (and PBT's)."""
+    pbt = {}
+    if r.mutations:
+        from study.pbt import interval
+
+        pbt = {S.PBT_INTERVAL: interval(r.max_t), S.PBT_MUTATIONS: ",".join(r.mutations)}
+    return {**pbt, S.PROFILE: r.profile_name, S.NUM_SAMPLES: r.num_samples, S.MAX_EPOCHS: r.max_epochs, S.MAX_T: r.max_t,
             S.METRIC: r.study.metric, S.MODE: r.study.mode, S.TEST_METRIC: r.study.test_metric,
             S.PARAM_CAP: r.param_cap, S.GRACE_PERIOD: r.profile.grace_period,
             S.REDUCTION_FACTOR: r.profile.reduction_factor, S.SEARCHER: r.searcher, S.SCHEDULER: r.scheduler,

@@ -25,6 +25,7 @@ from record.writer import Writer
 from study import result_keys as keys
 from study.confirm import point_key
 from study.interrupts import EXIT_DISK_FULL, EXIT_RECORD, request_stop
+from study.lineage import ORIGIN_FILE
 from study import tune_state
 from study.mlflow_ui import trial_run_name
 from trainables import metric_names as M
@@ -39,7 +40,7 @@ class MLflowTrialLogger(Callback):
                  max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None,
                  config_tags: dict[str, dict[str, str]] | None = None, name_keys: tuple[str, ...] = (),
                  dataset=None, name_prefix: str = "trial", spool_dir: str | None = None,
-                 tune_state_dir: str | None = None):
+                 tune_state_dir: str | None = None, mutable: tuple[str, ...] = ()):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
         self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
         self.staging = staging_dir
@@ -51,6 +52,9 @@ class MLflowTrialLogger(Callback):
         self.spool_dir = spool_dir  # where writes wait while the tracking store does not answer
         self.tune_state_dir = tune_state_dir  # Tune's local experiment folder, whose state is backed up
         self._last_backup = 0.0
+        self.mutable = tuple(mutable)  # PBT: the keys it may change, logged at every report (S.pbt_value)
+        self.configs: dict[str, dict] = {}  # PBT: trial id -> the config its run last recorded
+        self.lineage: dict[str, list[dict]] = {}  # PBT: trial id -> its exploits (Writer.lineage)
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.ended: set[str] = set()  # trials whose run this callback ended (or found ended)
@@ -69,12 +73,16 @@ class MLflowTrialLogger(Callback):
         self.__dict__.setdefault("spool_dir", None)
         self.__dict__.setdefault("tune_state_dir", None)
         self.__dict__.setdefault("_last_backup", 0.0)
+        for key, empty in (("mutable", ()), ("configs", {}), ("lineage", {})):  # pickled before PBT
+            self.__dict__.setdefault(key, empty)
 
     def get_state(self) -> dict:
-        return {"runs": dict(self.runs), "best": dict(self.best), "ended": sorted(self.ended)}
+        return {"runs": dict(self.runs), "best": dict(self.best), "ended": sorted(self.ended),
+                "configs": dict(self.configs), "lineage": dict(self.lineage)}
 
     def set_state(self, state: dict) -> None:
         self.runs, self.best = state["runs"], state["best"]
+        self.configs, self.lineage = state.get("configs", {}), state.get("lineage", {})
         self.ended = set(state.get("ended", state.get("outcomes", ())))  # "outcomes": states saved before 0.2
 
     @property
@@ -110,6 +118,7 @@ class MLflowTrialLogger(Callback):
             return
         tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {})}
         name = trial_run_name(len(self.runs) + 1, trial.config, self.name_keys, self.name_prefix)
+        self.configs[trial.trial_id] = dict(trial.config)
         self.runs[trial.trial_id] = self.writer.start_trial(
             self.experiment_id, self.parent_run_id, name, study=self.study, trial_id=trial.trial_id,
             config=trial.config, tags=tags, dataset=self.dataset)
@@ -130,6 +139,13 @@ class MLflowTrialLogger(Callback):
             return
         metrics = {k: v for k, v in result.items() if k in KNOWN_METRICS and isinstance(v, (int, float))
                    and not isinstance(v, bool) and math.isfinite(v)}
+        if keys.COPIED_FROM in result:
+            self._copied(trial, run_id, str(result[keys.COPIED_FROM]), int(result[keys.COPIED_REPORT]),
+                         dict(result[keys.COPIED_CONFIG]))
+        # the schedule, report by report: what this report trained with (not trial.config, which PBT may have
+        # changed already, before the callbacks see the result)
+        config = self.configs.get(trial.trial_id, trial.config)
+        metrics |= {S.pbt_value(k): float(config[k]) for k in self.mutable}
         node = result.get(keys.NODE_ID)
         self.writer.report(run_id, step, metrics, str(node) if node else None, str(result.get(keys.NODE_IP, "")))
 
@@ -194,6 +210,18 @@ class MLflowTrialLogger(Callback):
             staging.rmdir()
 
     # --- helpers --------------------------------------------------------------------------------
+    def _copied(self, trial, run_id: str, donor: str, report: int, config: dict) -> None:
+        """PBT copied ``donor``'s checkpoint of ``report`` into ``trial``, which continues with ``config``: the
+        exploit joins the run's lineage, with every config value that changed."""
+        events = self.lineage.setdefault(trial.trial_id, [])
+        if any(e["report"] == report and e["donor_trial"] == donor for e in events):
+            return  # reported again by a trial restarted before its next checkpoint
+        before = self.configs.get(trial.trial_id, {})
+        changed = {k: v for k, v in config.items() if before.get(k) != v}
+        events.append({"report": report, "donor_trial": donor, "donor_run": self.runs.get(donor), "changed": changed})
+        self.configs[trial.trial_id] = config
+        self.writer.lineage(run_id, events)
+
     def _better(self, trial_id: str, value: float) -> bool:
         old = self.best.get(trial_id)
         return old is None or (value < old if self.mode == "min" else value > old)
@@ -221,7 +249,7 @@ def _read_image(path: Path):
 
 def _kept_with_best(f: Path) -> bool:
     """Weights, config and any export a family writes; not the trainer state, grids or temporary files."""
-    return f.is_file() and f.name != STATE_FILE and f.suffix not in (".png", ".tmp") and not f.name.startswith(".")
+    return f.is_file() and f.name not in (STATE_FILE, ORIGIN_FILE) and f.suffix not in (".png", ".tmp") and not f.name.startswith(".")
 
 
 DISK_FULL_ERRORS = ("[Errno 28]", "No space left on device", "[Errno 122]", "Disk quota exceeded", "[Errno 27]",

@@ -49,12 +49,13 @@ def views(r, phase: str, total: int, verbose: bool, fifo: bool = False, prefix: 
     from study.resolve import run_name_keys
 
     quiet_ray()
-    asha = not fifo and r.scheduler != "fifo"
-    grace = min(r.profile.grace_period, r.max_t)  # as study.tuner.build_tuner gives ASHA
+    asha = not fifo and r.scheduler in ("asha", "hyperband")  # hyperband: the rungs of its first bracket
+    grace = min(r.profile.grace_period, r.max_t)  # as study.tuner.make_scheduler gives ASHA
     plan = Plan(study=r.study.name, phase=phase, metric=r.study.metric, mode=r.study.mode,
                 test_metric=r.study.test_metric, total=total, max_t=r.max_t,
                 rungs=asha_rungs(grace, r.profile.reduction_factor, r.max_t) if asha else (),
-                reduction_factor=r.profile.reduction_factor, name_keys=run_name_keys(r), prefix=prefix)
+                reduction_factor=r.profile.reduction_factor, name_keys=run_name_keys(r), prefix=prefix,
+                pauses=not fifo and r.scheduler == "pbt")
     return [ProgressCallback(plan)]
 
 

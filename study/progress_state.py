@@ -43,6 +43,7 @@ class Plan:
     name_keys: tuple[str, ...] = ()  # config keys in a trial's name, as in its MLflow run's name
     prefix: str = "trial"  # "trial" for the search's names, "confirm" for the confirmation's
     status_every_s: float = 60.0  # a pipe gets a status line after this long without one
+    pauses: bool = False  # PBT pauses every trial at each perturbation: a trial starting again is not news
 
 
 def asha_rungs(grace_period: int, reduction_factor: int, max_t: int) -> tuple[int, ...]:
@@ -106,6 +107,8 @@ class Progress:
         t = self.trials.get(trial_id)
         if t is not None:  # Tune restarts a trial after a worker failure, from its last checkpoint
             t.status = RUNNING
+            if self.plan.pauses:
+                return []
             return self._event(f"{self._short(trial_id)} restarted from report {t.reports}", now)
         number = self._number_of(trial_id)
         name = trial_run_name(number, config, self.plan.name_keys, self.plan.prefix)
@@ -127,6 +130,12 @@ class Progress:
             t.best, t.best_test, t.best_report = value, test, report
             if self.best_id is None or self._better(value, self.trials[self.best_id].best):
                 self.best_id = trial_id
+        donor = result.get(keys.COPIED_FROM)
+        if donor is not None:
+            name = self._short(donor) if donor in self.trials else str(donor)
+            return self._event(f"{self._short(trial_id)} continued from {name}'s checkpoint of report "
+                               f"{result.get(keys.COPIED_REPORT)} with changed values (PBT): "
+                               f"{self._values(value, test) if value is not None else ''}".rstrip(": "), now)
         if report not in self.plan.rungs or value is None:
             return []
         return self._event(f"{self._short(trial_id)} report {report}/{self.plan.max_t} (ASHA rung): "

@@ -43,10 +43,11 @@ class Resolved:
     seed: int
     param_cap: int
     searcher: str = "tpe"  # tpe | random | grid
-    scheduler: str = "asha"  # asha | fifo (no early stopping)
+    scheduler: str = "asha"  # asha | hyperband | pbt | fifo (no early stopping): study.tuner.make_scheduler
     grid: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # key -> values (searcher grid)
     confirm: int = 0  # top configurations trained again after the search (study.confirm)
     confirm_seeds: int = 3  # fresh seeds for each
+    mutations: dict[str, Any] = dataclasses.field(default_factory=dict)  # scheduler pbt: key -> Mutation
 
     @property
     def config_cls(self) -> type:
@@ -152,6 +153,7 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
 
     ``searcher`` None: grid for a study with a grid, else tpe; ``scheduler`` None: fifo (no early
     stopping) for a grid, else asha. A grid trains each of its points once: ``num_samples`` is its size.
+    Under ``scheduler`` pbt the searcher draws the population (random unless a grid) and confirm defaults to 0.
 
     Raises:
         UsageError: unknown study, profile or key; a value of the wrong type or out of range.
@@ -165,8 +167,17 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
         prof = dataclasses.replace(prof, use_baseline=False)
     user = parse_sets(sets or [], CONFIGS[study.family])
     singles = {k: v for k, v in user.items() if not isinstance(v, list)}
+    given_searcher = searcher
     searcher, grid = _grid(study, {**prof.fixed, **singles}, user, searcher)
     scheduler = scheduler or ("fifo" if searcher == "grid" else "asha")
+    mutations = _mutations(study, scheduler, {**singles, **grid}, confirm)
+    if scheduler == "pbt" and searcher == "tpe":
+        if given_searcher:
+            raise UsageError("--scheduler pbt draws its population at random (Ray's PBT takes no searcher); fix: "
+                             "drop --searcher tpe (or pass --searcher random or grid)")
+        searcher = "random"
+    if scheduler == "pbt" and confirm is None:
+        confirm = 0  # a PBT result is a schedule, which the confirmation cannot train again (_mutations)
     if grid and num_samples is not None:
         raise UsageError(f"--num-samples: a grid trains each of its {grid_size(grid)} points once; fix: drop "
                          "--num-samples (another pass: --seed N)")
@@ -188,8 +199,23 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     resolved = Resolved(study, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
                         epochs, 0, max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap,
                         searcher, scheduler, grid, prof.confirm if confirm is None else confirm,
-                        confirm_seeds or prof.confirm_seeds)
+                        confirm_seeds or prof.confirm_seeds, mutations)
     return dataclasses.replace(resolved, max_t=_dry_run(resolved))
+
+
+def _mutations(study: Study, scheduler: str, user: dict[str, Any], confirm: int | None) -> dict[str, Any]:
+    """The keys ``--scheduler pbt`` changes: the study's mutations less those fixed with ``--set``; {} otherwise."""
+    if scheduler != "pbt":
+        return {}
+    mutations = {k: m for k, m in study.mutations.items() if k not in user}
+    if not mutations:
+        why = "declares none" if not study.mutations else "has them all fixed with --set"
+        raise UsageError(f"--scheduler pbt changes a study's mutable keys during training, and {study.name} {why}; "
+                         f"fix: use --scheduler asha, or a study with mutations (e.g. gan_loss_sweep, vae_beta_sweep)")
+    if confirm:
+        raise UsageError("--confirm trains fixed configurations again, and a PBT trial's result comes from a "
+                         "schedule of them; fix: --confirm 0 (the default under --scheduler pbt)")
+    return mutations
 
 
 def _check_seeds(seeds: list[Any]) -> None:
@@ -217,6 +243,10 @@ def _dry_run(r: Resolved) -> int:
                              f"(python -m study.run {r.study.name} --print shows the space)") from None
         cfg = r.config_cls(**config)
         reports.add(r.family.n_reports(cfg))
+        unmutable = [k for k in r.mutations if isinstance(config[k], bool) or not isinstance(config[k], (int, float))]
+        if unmutable:
+            raise UsageError(f"--scheduler pbt: {unmutable[0]}={config[unmutable[0]]!r} is not a number PBT can "
+                             f"change; fix: --set {unmutable[0]}=<a number>")
         if smallest is None or smallest > r.param_cap:
             n = r.family.n_params(cfg)
             smallest = n if smallest is None else min(smallest, n)

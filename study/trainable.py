@@ -10,6 +10,7 @@ import torch
 from ray import tune
 
 from record import schema as S
+from study import lineage
 from study import result_keys as keys
 from trainables.data import SplitData
 from trainables.families import FAMILIES
@@ -38,11 +39,16 @@ def run_trial(config: dict, family: str, data: SplitData, assets: dict, metric: 
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
     torch.set_num_threads(max(1, int(cpus)))  # as many threads as CPUs Ray gave the trial
     node_id = ray.get_runtime_context().get_node_id()
+    trial_id = tune.get_context().get_trial_id()
+    copied: dict = {}  # PBT: the first report after an exploit says whose checkpoint the trial continued
 
     def report(metrics: dict, checkpoint_dir: str | None) -> None:
+        if checkpoint_dir:
+            lineage.mark(checkpoint_dir, trial_id)
         checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         first = {metric: metrics[metric]} if metric in metrics else {}
-        tune.report({**first, **metrics, keys.NODE_ID: node_id}, checkpoint=checkpoint)
+        tune.report({**first, **metrics, keys.NODE_ID: node_id, **copied}, checkpoint=checkpoint)
+        copied.clear()
 
     try:
         checkpoint = tune.get_checkpoint()
@@ -50,6 +56,10 @@ def run_trial(config: dict, family: str, data: SplitData, assets: dict, metric: 
             fam.fit(cfg, report, data, assets=assets)
         else:
             with checkpoint.as_directory() as d:
+                origin = lineage.copied_from(d, trial_id)
+                if origin is not None:
+                    copied.update({keys.COPIED_FROM: origin[0], keys.COPIED_REPORT: origin[1],
+                                   keys.COPIED_CONFIG: dict(config)})
                 fam.fit(cfg, report, data, resume_from=d, assets=assets)
     except Diverged as e:
         tune.report({metric: math.nan, keys.FAILURE: str(e), keys.NODE_ID: node_id})

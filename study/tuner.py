@@ -9,10 +9,10 @@ from typing import Any
 
 from ray import tune
 from ray.tune.logger import JsonLoggerCallback
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-from ray.tune.search import Searcher
+from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, TrialScheduler
+from ray.tune.search import BasicVariantGenerator, SearchAlgorithm, Searcher
 
-from study import storage
+from study import pbt, storage
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
 from study.trainable import run_trial
@@ -45,20 +45,53 @@ def make_trainable(r: Resolved, data: SplitData, assets: dict, resources: Resour
         {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial})
 
 
-def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: Searcher, resources: Resources,
+HYPERBAND_BRACKETS = 3  # --scheduler hyperband: ASHA's brackets, each first stopping trials rf times later
+
+
+def make_scheduler(r: Resolved, fifo: bool = False) -> TrialScheduler:
+    """``r``'s scheduler: asha (one bracket), hyperband (Ray's asynchronous variant, several brackets), pbt
+    (:mod:`study.pbt`) or fifo; with ``fifo``, one whose every trial trains to the end."""
+    if fifo or r.scheduler == "fifo":
+        return FIFOScheduler()  # every trial runs to max_t
+    if r.scheduler == "pbt":
+        return pbt.scheduler(r.mutations, r.config_cls, r.max_t, r.seed)
+    # Ray's synchronous HyperBandScheduler pauses trials until a bracket fills, which a searcher that limits
+    # concurrency never lets happen; the asynchronous one (Li et al. 2020, section 3.3) does not pause
+    brackets = HYPERBAND_BRACKETS if r.scheduler == "hyperband" else 1
+    return AsyncHyperBandScheduler(time_attr="training_iteration", max_t=r.max_t,
+                                   grace_period=min(r.profile.grace_period, r.max_t),
+                                   reduction_factor=r.profile.reduction_factor, brackets=brackets)  # = ASHAScheduler
+
+
+@dataclass(frozen=True)
+class Population:
+    """PBT's search algorithm: the searcher's population as fixed points (Ray's PBT refuses a Searcher), with no
+    concurrency limit (paused trials would count against it and the population would never meet); Tune needs
+    every key of the points in its param_space (as None: the points set them)."""
+
+    search: BasicVariantGenerator
+    size: int
+    param_space: dict[str, None]
+
+
+def population_search(r: Resolved, searcher: CappedTPESearch) -> Population:
+    points = pbt.population(searcher, r.num_samples)
+    keys = dict.fromkeys(k for point in points for k in point)
+    return Population(BasicVariantGenerator(points_to_evaluate=points), len(points), keys)
+
+
+def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: SearchAlgorithm | Searcher, resources: Resources,
                 storage_path: str, name: str, callbacks: list, num_samples: int | None = None,
-                fifo: bool = False, verbose: bool = False) -> tune.Tuner:
+                fifo: bool = False, verbose: bool = False, param_space: dict | None = None) -> tune.Tuner:
     """The search's Tuner (``r``'s scheduler), or with ``fifo`` one whose every trial trains to the end;
     ``verbose``: Ray's own output (its status table), else none (genstudy's view: study.progress)."""
     trainable = make_trainable(r, data, assets, resources)
-    if fifo or r.scheduler == "fifo":
-        scheduler = FIFOScheduler()  # every trial runs to max_t
-    else:
-        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=r.max_t,
-                                  grace_period=min(r.profile.grace_period, r.max_t),
-                                  reduction_factor=r.profile.reduction_factor)
+    scheduler = make_scheduler(r, fifo)
+    # PBT copies a trial's latest checkpoint into another: Tune must not delete it first
+    keep = None if isinstance(scheduler, pbt.SynchronousPBT) else 2
     return tune.Tuner(
         trainable,
+        param_space=param_space,
         tune_config=tune.TuneConfig(
             metric=r.study.metric, mode=r.study.mode, search_alg=searcher,
             scheduler=scheduler, num_samples=num_samples or r.num_samples, reuse_actors=True),
@@ -66,7 +99,7 @@ def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: Searcher, 
             name=name, storage_path=storage.pyarrow_uri(storage_path), callbacks=[JsonLoggerCallback(), *callbacks],
             verbose=1 if verbose else 0,  # 1: Ray's status table (--verbose); per-trial results are in MLflow
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=2, checkpoint_score_attribute=r.study.metric, checkpoint_score_order=r.study.mode),
+                num_to_keep=keep, checkpoint_score_attribute=r.study.metric, checkpoint_score_order=r.study.mode),
             failure_config=tune.FailureConfig(max_failures=2),
         ),
     )

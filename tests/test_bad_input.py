@@ -134,6 +134,12 @@ CASES = {
     "from-config-with-resume": Case(("--from-config", "{inputs}/good.yaml", "--resume"), "drop one of them"),
     "register-with-no-publish": Case(("vae_beta_sweep", "--register", "m", "--no-publish"), "publishes none"),
     "rank-without-from-config": Case(("vae_beta_sweep", "--rank", "2"), "--rank picks one of the configurations"),
+    # population-based training
+    "pbt-without-mutations": Case(("ae_latent_sweep", "--scheduler", "pbt"), "and ae_latent_sweep declares none"),
+    "pbt-mutations-all-fixed": Case(("vae_beta_sweep", "--scheduler", "pbt", "--set", "beta=1", "--set", "lr=0.001"),
+                                    "has them all fixed with --set"),
+    "pbt-with-tpe": Case(("gan_loss_sweep", "--scheduler", "pbt", "--searcher", "tpe"), "drop --searcher tpe"),
+    "pbt-with-confirm": Case(("vae_beta_sweep", "--scheduler", "pbt", "--confirm", "2"), "fix: --confirm 0"),
 }
 SKIPS = {
     "profile-cpus-more-than-machine": (_cpus() >= 4, "this machine has 4 CPUs or more"),

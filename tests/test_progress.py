@@ -438,3 +438,16 @@ def test_smoke_study_piped_prints_a_line_per_trial_event(shared_base, mnist_root
     first = next(i for i, ln in enumerate(out) if ln.startswith("[search "))
     assert len(search) + len(confirm) <= 21 and len(out) - first <= 37, "\n".join(out[first:])
     assert len(p.stderr.splitlines()) <= 6, p.stderr
+
+
+def test_pbt_names_each_exploit_and_not_its_pauses():
+    p = Progress(dataclasses.replace(QUICK, rungs=(), pauses=True), start=0.0)
+    p.started("a", {}, 1)
+    p.started("b", {}, 1)
+    p.reported("a", result(1, 100.0), 2)
+    p.reported("b", result(1, 120.0), 2)
+    assert p.started("b", {}, 3) == []  # PBT paused it at the perturbation: starting again is no event
+    line = p.reported("b", result(2, 99.0, 98.0, **{keys.COPIED_FROM: "a", keys.COPIED_REPORT: 1}), 4)
+    assert line[0].endswith("trial-2 continued from trial-1's checkpoint of report 1 with changed values (PBT): "
+                            "val_nelbo = 99.000 (test_nelbo = 98.000)")
+    assert p.reported("a", result(2, 98.0), 5) == []  # no rung, no copy: counted, no line

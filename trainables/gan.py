@@ -21,6 +21,7 @@ from torch import nn
 
 from trainables import metric_names as M
 from trainables.checkpoint import IMAGE_SHAPE_KEY, load_state, load_weights
+from trainables.optim import load_keeping_lr
 from trainables.classifier import classifier_from_assets, features_and_probs
 from trainables.data import ImageData
 from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
@@ -72,8 +73,8 @@ def train(cfg: GANConfig, reporter: Reporter, data: ImageData, resume_from: str 
         if ema is not None:
             ema.load_state_dict(gan.generator.state_dict())
             gan.generator.load_state_dict(saved["generator_trained"])
-        opt_g.load_state_dict(saved["opt_g"])
-        opt_d.load_state_dict(saved["opt_d"])
+        load_keeping_lr(opt_g, saved["opt_g"])  # the config's rates: PBT may have changed them
+        load_keeping_lr(opt_d, saved["opt_d"])
         set_rng_state(saved, device)
         state = {k: int(saved[k]) for k in state}
     fixed_z = torch.randn(N_GRID, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(device)

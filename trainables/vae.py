@@ -16,6 +16,7 @@ import torch
 
 from trainables import metric_names as M
 from trainables.checkpoint import IMAGE_SHAPE_KEY, load_state, load_weights
+from trainables.optim import load_keeping_lr
 from trainables.data import ImageData
 from trainables.data.binarize import binarize_eval, binarize_train
 from trainables.device import epoch_generator, pick_device, rng_state, seed_everything, set_rng_state
@@ -95,7 +96,7 @@ def train(cfg: VAEConfig, reporter: Reporter, data: ImageData, resume_from: str 
     if resume_from is not None:
         load_weights(resume_from, model)
         state = load_state(resume_from, device)
-        opt.load_state_dict(state["optimizer"])
+        load_keeping_lr(opt, state["optimizer"])  # the config's rate: PBT may have changed it
         set_rng_state(state, device)
         start_epoch = int(state["epoch"]) + 1
 

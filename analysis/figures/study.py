@@ -18,7 +18,8 @@ from analysis.record import Trial, label, nelbo_caption
 def sections(ctx: Context) -> list[Section]:
     """The study section: every figure here is drawn from the MLflow record alone."""
     r = ctx.record
-    rungs = asha_rungs(r.grace_period, r.reduction_factor, r.max_reports)
+    # PBT stops no trial early (its figures: analysis.figures.pbt)
+    rungs = [] if r.scheduler == "pbt" else asha_rungs(r.grace_period, r.reduction_factor, r.max_reports)
     items = [_importance(ctx, rungs), _metric_vs_params(ctx), _parallel(ctx), _asha_curves(ctx, rungs),
              _epochs(ctx, rungs), _pareto(ctx)]
     intro = (f"{len([t for t in r.trials if t.run_id])} trials of `{r.study}` (parent run "

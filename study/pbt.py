@@ -1,0 +1,105 @@
+"""Population-based training (``--scheduler pbt``): Ray Tune's synchronous PBT over a study's declared mutations.
+
+How genstudy uses Ray's ``PopulationBasedTraining`` (Jaderberg et al. 2017; Ray's ``pbt_dcgan_mnist`` example):
+
+* The population is drawn once, at random, by the study's own searcher (:func:`population`: the parameter cap
+  and the study's baselines apply as in any search), and handed to Tune as fixed points: Ray's PBT takes no
+  search algorithm. A resumed study draws the same population again (same seed) for its summary.
+* Synchronous mode: every ``interval`` reports the whole population waits, the bottom quarter copies the top
+  quarter's checkpoints (exploit) and changes the declared keys (explore: :class:`Explore`). All trials stop at
+  the same report, so a trial that copies another continues from that very report: its history has no report
+  twice and none missing.
+* No perturbation at the last report (nothing would train after it): :class:`SynchronousPBT`.
+* Only the study's ``mutations`` change (learning rates, regularisers); an exploit copies the donor's whole
+  configuration with its weights, architecture included, as PBT does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any, Mapping
+
+from ray import tune
+from ray.tune.schedulers import PopulationBasedTraining, TrialScheduler
+
+from search_spaces import Mutation
+
+RESAMPLE_PROBABILITY = 0.25  # Ray's default, as in Jaderberg et al.'s "perturb or resample"
+QUANTILE = 0.25  # the bottom quarter copies the top quarter (Ray's default)
+
+
+def interval(max_t: int) -> int:
+    """Reports between perturbations: a quarter of a trial's reports, at least one."""
+    return max(1, max_t // 4)
+
+
+class Explore:
+    """PBT's explore step after Ray's own (x0.8 / x1.2, or a fresh draw): each mutated value clipped to its
+    range and rounded if integer; a value the trial's configuration refuses (e.g. label smoothing under the
+    hinge loss) falls back to the config's default for that key."""
+
+    def __init__(self, mutations: Mapping[str, Mutation], config_cls: type):
+        self.mutations, self.config_cls = dict(mutations), config_cls
+
+    def __call__(self, config: dict[str, Any]) -> dict[str, Any]:
+        out = dict(config)
+        for key, m in self.mutations.items():
+            value = min(max(float(out[key]), m.low), m.high)
+            out[key] = int(round(value)) if m.integer else value
+        if self._valid(out):
+            return out
+        defaults = {f.name: f.default for f in dataclasses.fields(self.config_cls)}
+        for key in self.mutations:  # the one value at fault, e.g. label smoothing under hinge: its default
+            fixed = {**out, key: defaults[key]}
+            if self._valid(fixed):
+                return fixed
+        return {**out, **{k: defaults[k] for k in self.mutations if defaults[k] is not None}}
+
+    def _valid(self, config: dict[str, Any]) -> bool:
+        try:
+            self.config_cls(**config)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+
+class SynchronousPBT(PopulationBasedTraining):
+    """Ray's synchronous PBT, which does not perturb at a trial's last report (``max_t``)."""
+
+    def __init__(self, max_t: int, **kwargs: Any):
+        super().__init__(synch=True, **kwargs)
+        self.max_t = max_t
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        if result.get(self._time_attr, 0) >= self.max_t:
+            return TrialScheduler.CONTINUE  # the trial ends here: nothing to copy into, nothing to explore
+        return super().on_trial_result(tune_controller, trial, result)
+
+
+def domain(m: Mutation):
+    """The Tune distribution a fresh draw of ``m`` comes from."""
+    if m.integer:
+        return tune.randint(int(m.low), int(m.high) + 1)
+    return tune.loguniform(m.low, m.high) if m.log else tune.uniform(m.low, m.high)
+
+
+def scheduler(mutations: Mapping[str, Mutation], config_cls: type, max_t: int, seed: int) -> SynchronousPBT:
+    random.seed(seed)  # Ray's PBT draws its quantile choices and perturbations from Python's global random
+    return SynchronousPBT(max_t, time_attr="training_iteration", perturbation_interval=interval(max_t),
+                          hyperparam_mutations={k: domain(m) for k, m in mutations.items()},
+                          quantile_fraction=QUANTILE, resample_probability=RESAMPLE_PROBABILITY,
+                          custom_explore_fn=Explore(mutations, config_cls))
+
+
+def population(searcher, size: int) -> list[dict[str, Any]]:
+    """The initial population: the searcher's ``size`` proposals as full configurations, less those over the
+    parameter cap (the searcher counts them as rejected). The searcher is not handed to Tune."""
+    searcher.set_max_concurrency(size)  # every member exists from the start
+    points = []
+    for i in range(size):
+        config = searcher.suggest(f"member-{i}")
+        if not isinstance(config, dict):
+            break
+        points.append(config)
+    return points
