@@ -35,6 +35,9 @@ def build_parser(prog: str = "python -m study.run") -> Parser:
                    "the values listed with --set KEY=a,b,c (and the study's grid) trained once (default for a grid study)")
     p.add_argument("--scheduler", choices=["asha", "fifo"],
                    help="ASHA early stopping (default) or fifo: none, every trial trains to the end (default for grid)")
+    p.add_argument("--objectives", metavar="METRIC,n_params", help="search several objectives at once (Optuna's "
+                   "multi-objective TPE; the Pareto front is printed and exported), e.g. val_nelbo,n_params; the first "
+                   "is a validation metric, which ASHA and the kept checkpoint read")
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from record import reader, spool
+from record import objectives, reader, spool
 from record import schema as S
 from record.errors import RecordUnavailable, UsageError
 from record.store import retry
@@ -273,10 +273,11 @@ def _load_data(r: Resolved, data_root: Path):
 
 
 def _parent_params(r: Resolved) -> dict[str, object]:
-    """The parent run's params: the study's metric and budgets, its fixed values and grid axes."""
+    """The parent run's params: the study's metric and budgets, its fixed values, grid axes and objectives."""
     return {S.PROFILE: r.profile_name, S.NUM_SAMPLES: r.num_samples, S.MAX_EPOCHS: r.max_epochs, S.MAX_T: r.max_t,
             S.METRIC: r.study.metric, S.MODE: r.study.mode, S.TEST_METRIC: r.study.test_metric,
             S.PARAM_CAP: r.param_cap, S.GRACE_PERIOD: r.profile.grace_period,
             S.REDUCTION_FACTOR: r.profile.reduction_factor, S.SEARCHER: r.searcher, S.SCHEDULER: r.scheduler,
             S.MAX_CONCURRENT: r.max_concurrent, **{S.FIXED_PREFIX + k: v for k, v in r.fixed.items()},
-            **{S.GRID_PREFIX + k: ",".join(map(str, v)) for k, v in r.grid.items()}}
+            **{S.GRID_PREFIX + k: ",".join(map(str, v)) for k, v in r.grid.items()},
+            **({S.OBJECTIVES: objectives.encode(r.objectives)} if r.objectives else {})}
