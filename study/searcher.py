@@ -20,9 +20,10 @@ Differences from Ray's ``OptunaSearch``, each for a reason:
   is the searcher's (and Tune's, ASHA's, the kept checkpoint's) metric. Optuna takes no intermediate values from
   a multi-objective trial, so the searcher keeps each trial's best first-objective value and the other objectives'
   values at that report (``n_params``: the count made when it was proposed) and tells Optuna those when the trial
-  finishes. A trial ASHA stopped early is told PRUNED, without values: Optuna's multi-objective TPE puts pruned
-  trials in its "bad" group once enough trials have completed (with no order among them: they have no values),
-  and they are never on ``study.best_trials``, the front.
+  finishes. A trial ASHA stopped early is told PRUNED, without values: Optuna's multi-objective TPE (5.1) ranks
+  pruned trials after every completed one, in no order among them (they have no values), so they fall in its
+  "bad" group once as many trials have completed as its "good" group holds; they are never on
+  ``study.best_trials``, the front.
 """
 
 from __future__ import annotations

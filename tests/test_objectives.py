@@ -6,6 +6,7 @@ tests/test_objectives_e2e.py."""
 import json
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -161,3 +162,30 @@ def test_a_single_objective_best_config_is_unchanged(record, tmp_path):
     doc = best_config.write(record, tmp_path / "best_config.yaml")
     assert "objectives" not in doc and not (tmp_path / "best_config.yaml").read_text().startswith("#")
     assert [e["trial_id"] for e in doc["top_k"]] == ["t3", "t0", "t1", "t2"]  # scored: stopped early ones too
+
+
+class _Client:
+    """The one MLflow call study.pareto makes, over the hand-made record's histories."""
+
+    def __init__(self, record):
+        self.runs = {t.run_id: {**t.history, "n_params": [(1, t.n_params)]} for t in record.trials}
+
+    def get_metric_history(self, run_id, metric):
+        return [SimpleNamespace(step=s, value=v) for s, v in self.runs[run_id].get(metric, [])]
+
+
+def test_the_printed_front_is_the_exported_one(record):
+    from record.reader import Outcome
+    from study import pareto as printed
+
+    outcomes = {}
+    for t in record.trials:
+        report, value = t.best("val_nelbo", "min") or (None, None)
+        outcomes[t.trial_id] = Outcome(t.trial_id, t.run_id, t.status, t.epochs, best=value, best_report=report)
+    front = printed.front(_Client(record), outcomes, record.objectives)
+    assert [(o.trial_id, v) for o, v in front] == [(t.trial_id, v) for t, v in pareto.front(record)]
+    assert [o.trial_id for o, _ in front] == ["t0", "t1"]  # t3, stopped early, beat both: not a candidate
+    lines = printed.lines(record.objectives, front, n_finished=3)
+    assert lines[0].startswith("Pareto front of val_nelbo (min) and n_params (min): 2 of 3 finished trials")
+    assert lines[1].split() == ["rank", "trial", "val_nelbo", "test_nelbo", "n_params", "run"]
+    assert lines[3].split() == ["2", "t1", "170.0000", "171.0000", "500", "run1"]
