@@ -5,6 +5,7 @@ tests/test_objectives_e2e.py."""
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -73,12 +74,16 @@ def test_a_trial_asha_stopped_is_pruned_and_never_on_the_front():
     assert [t.number for t in s.study.best_trials] == [0]
 
 
-def test_a_failed_or_diverged_trial_is_failed():
+def test_a_failed_or_diverged_trial_or_one_without_every_objective_is_failed():
     s = _searcher()
     s.suggest("a"), s.suggest("b")
     s.on_trial_complete("a", None, error=True)
     _report(s, "b", [float("nan")] * 4)
-    assert [t.state for t in s.study.trials] == [FAIL, FAIL]
+    s.suggest("c")
+    with warnings.catch_warnings():  # told FAIL by the searcher, not a tell of too few values that Optuna warns of
+        warnings.simplefilter("error")
+        s.on_trial_complete("c", {"val_nelbo": 150.0, "training_iteration": 4})  # no report kept: no values to tell
+    assert [t.state for t in s.study.trials] == [FAIL, FAIL, FAIL]
 
 
 def test_the_best_report_so_far_survives_save_restore_and_pickling(tmp_path):
