@@ -99,9 +99,11 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
         test = metric.get("test")
         beside = "" if test is None else f", {html.escape(r.test_metric)} (test split, reported) = {test:.4f}"
         chosen = "Pareto rank 1" if r.objectives else "Best trial"  # a front's rank 1: its best first objective
+        n = len(best[config_file.TOP_K])
+        listed = f"every point of the front, {n}" if r.objectives else f"the top {n}"
         head += (f"<p><b>{chosen}</b> {b[S.TRIAL_ID]} (run <code>{b['run_id']}</code>), chosen on {r.metric}: "
                  f"{r.metric} = {metric['best']:.4f}{beside} at report {metric['best_report']}. Config "
-                 f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with the top {len(best[config_file.TOP_K])}): "
+                 f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with {listed}): "
                  f"<code>{html.escape(config)}</code></p>")
     notes = _notes(record).strip()
     if notes:

@@ -66,7 +66,8 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
     print(f"  trials: {mlflow_ui.runs_link(exp_id, base)}")
     if r.objectives:
         front = pareto.front(writer.client, outcomes, r.objectives)
-        for line in pareto.lines(r.objectives, front, sum(o.status == S.FINISHED for o in outcomes.values())):
+        ended = [o.status for o in outcomes.values()]
+        for line in pareto.lines(r.objectives, front, ended.count(S.FINISHED), ended.count(S.STOPPED_EARLY)):
             print(line)
     return 0
 

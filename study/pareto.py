@@ -38,13 +38,16 @@ def _logged(client, run_id: str):
     return at
 
 
-def lines(objectives: Sequence[Objective], ranked: list[tuple[Outcome, dict]], n_finished: int) -> list[str]:
+def lines(objectives: Sequence[Objective], ranked: list[tuple[Outcome, dict]], n_finished: int,
+          n_stopped: int = 0) -> list[str]:
     """The printed table: one row per point of the front, rank 1 first."""
     names = [n for x in objectives for n in (x.name, x.test_name) if n]
     shown = " and ".join(f"{x.name} ({x.mode})" for x in objectives)
-    out = [f"Pareto front of {shown}: {len(ranked)} of {n_finished} finished trials non-dominated (a trial stopped "
-           f"early is not a candidate), ranked by {objectives[0].name}; test_* values are reported, never selected on; "
-           "retrain point K: --from-config best_config.yaml --rank K after python -m analysis.export"]
+    stopped = (f"; stopped early by ASHA, so not candidates: {n_stopped} (--scheduler fifo trains every trial to the "
+               "end)" if n_stopped else "")
+    out = [f"Pareto front of {shown}: {len(ranked)} of {n_finished} finished trials non-dominated{stopped}; ranked by "
+           f"{objectives[0].name}; test_* values are reported, never selected on; retrain point K: --from-config "
+           "best_config.yaml --rank K after python -m analysis.export"]
     rows = [["rank", "trial", *names, "run"]]
     rows += [[str(k), o.trial_id, *(_fmt(n, v[n]) for n in names), o.run_id] for k, (o, v) in enumerate(ranked, 1)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -190,7 +190,8 @@ def test_the_printed_front_is_the_exported_one(record):
     front = printed.front(_Client(record), outcomes, record.objectives)
     assert [(o.trial_id, v) for o, v in front] == [(t.trial_id, v) for t, v in pareto.front(record)]
     assert [o.trial_id for o, _ in front] == ["t0", "t1"]  # t3, stopped early, beat both: not a candidate
-    lines = printed.lines(record.objectives, front, n_finished=3)
-    assert lines[0].startswith("Pareto front of val_nelbo (min) and n_params (min): 2 of 3 finished trials")
+    lines = printed.lines(record.objectives, front, n_finished=3, n_stopped=1)
+    assert lines[0].startswith("Pareto front of val_nelbo (min) and n_params (min): 2 of 3 finished trials "
+                               "non-dominated; stopped early by ASHA, so not candidates: 1")
     assert lines[1].split() == ["rank", "trial", "val_nelbo", "test_nelbo", "n_params", "run"]
     assert lines[3].split() == ["2", "t1", "170.0000", "171.0000", "500", "run1"]
