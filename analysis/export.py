@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m analysis.export")
 
 def export(record, out: Path, args) -> None:
     """Write every file of the export of ``record`` into ``out``."""
-    from analysis import best_config, leaderboard, report
+    from analysis import best_config, leaderboard, pareto, report
     from analysis.figures import all_sections
     from analysis.figures.common import Context, Options
     from analysis.progress import Progress
@@ -117,7 +117,8 @@ def export(record, out: Path, args) -> None:
             sections.append(models.section(ctx, Path(args.models).expanduser().resolve()))
     finally:
         ctx.close()
-    report.write(out / "report.html", record, sections, report.leaderboard_table(df, record), best)
+    front = pareto.table(record, best) if record.objectives and best is not None else None
+    report.write(out / "report.html", record, sections, report.leaderboard_table(df, record), best, front)
     n_fig = sum(len(s.figures()) for s in sections)
     progress.line(f"wrote {out / 'report.html'} ({n_fig} figures) in {time.perf_counter() - start:.0f}s")
 

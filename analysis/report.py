@@ -80,8 +80,9 @@ def _notes(record: StudyRecord) -> str:
     return out
 
 
-def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard: Table, best: dict | None) -> None:
-    """Write the report page to ``path``."""
+def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard: Table, best: dict | None,
+          pareto: Table | None = None) -> None:
+    """Write the report page to ``path``; a multi-objective study's ``pareto`` table comes before the leaderboard."""
     r = record
     counts = ", ".join(f"{k[2:].replace('_', ' ')} {int(v)}" for k, v in sorted(r.parent_metrics.items())
                        if k.startswith("n_"))
@@ -97,14 +98,18 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
         metric = b[S.METRIC]
         test = metric.get("test")
         beside = "" if test is None else f", {html.escape(r.test_metric)} (test split, reported) = {test:.4f}"
-        head += (f"<p><b>Best trial</b> {b[S.TRIAL_ID]} (run <code>{b['run_id']}</code>), chosen on {r.metric}: "
+        chosen = "Pareto rank 1" if r.objectives else "Best trial"  # a front's rank 1: its best first objective
+        n = len(best[config_file.TOP_K])
+        listed = f"every point of the front, {n}" if r.objectives else f"the top {n}"
+        head += (f"<p><b>{chosen}</b> {b[S.TRIAL_ID]} (run <code>{b['run_id']}</code>), chosen on {r.metric}: "
                  f"{r.metric} = {metric['best']:.4f}{beside} at report {metric['best_report']}. Config "
-                 f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with the top {len(best[config_file.TOP_K])}): "
+                 f"(<a href=\"best_config.yaml\">best_config.yaml</a>, with {listed}): "
                  f"<code>{html.escape(config)}</code></p>")
     notes = _notes(record).strip()
     if notes:
         head += f"<p>{html.escape(notes)}</p>"
-    body = [head, "<h2>Leaderboard</h2>", _item_html(leaderboard)]
+    front = [] if pareto is None else ["<h2>Pareto front</h2>", _item_html(pareto)]
+    body = [head, *front, "<h2>Leaderboard</h2>", _item_html(leaderboard)]
     for s in sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         if s.intro:

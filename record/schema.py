@@ -87,6 +87,9 @@ def stopped_by(reports: int, max_t: int, scheduler: str = "ASHA") -> str:
 METRIC = "metric"  # the study metric (validation split)
 MODE = "mode"  # "min" or "max"
 TEST_METRIC = "test_metric"  # its test counterpart, reported beside it
+# a multi-objective study's objectives, first (the metric above) first: "val_nelbo:min:test_nelbo,n_params:min",
+# each NAME:MODE[:TEST_NAME] (record.objectives); absent for a study of one objective
+OBJECTIVES = "objectives"
 NUM_SAMPLES = "num_samples"
 MAX_EPOCHS = "max_epochs"
 MAX_T = "max_t"  # reports a trial makes when not stopped early (ASHA's max_t)

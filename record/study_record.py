@@ -22,6 +22,7 @@ from typing import Any, Callable
 from record import reader
 from record import schema as S
 from record.errors import RecordError, UsageError
+from record.objectives import Objective, decode
 from record.references import Reference
 from record.store import client as make_client, preflight, retry, sqlite_path
 from trainables import metric_names as M
@@ -102,6 +103,11 @@ class StudyRecord:
         """``test_metric`` at the report where the trial's study metric was best (its kept checkpoint)."""
         best = trial.best(self.metric, self.mode)
         return None if best is None else trial.at(self.test_metric, best[0])
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """A multi-objective study's objectives, the first its metric (:mod:`record.objectives`); () for one."""
+        return decode(self.params.get(S.OBJECTIVES))
 
     @property
     def fixed(self) -> dict[str, str]:

@@ -36,6 +36,7 @@ CYCLE_SCORE = "tests/test_cyclevae_score.py"
 DIFFUSION = "tests/test_ddpm_diffusion.py"
 DDPM_STEP = "tests/test_ddpm_training.py"
 SELECTION = "tests/test_selection_metric.py"
+OBJECTIVES = "tests/test_objectives.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- VAE: beta weighting, beta schedules, the KL term, the reparameterisation --------------------
@@ -373,7 +374,26 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("asha_stopped_told_complete", "study/searcher.py",
              'elif int(result.get("training_iteration", 0)) < self.s.max_t:', "elif False:",
              "ASHA-stopped trials are told to Optuna as pruned",
-             ("tests/test_searcher.py::test_asha_stopped_trial_is_pruned_and_finished_trial_complete",)),
+             ("tests/test_searcher.py::test_asha_stopped_trial_is_pruned_and_finished_trial_complete",
+              f"{OBJECTIVES}::test_a_trial_asha_stopped_is_pruned_and_never_on_the_front")),
+    # --- several objectives: the Pareto front, what the searcher tells Optuna -----------------------------
+    Mutation("pareto_weak_dominance", "record/objectives.py",
+             "return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))",
+             "return all(x < y for x, y in zip(a, b))",
+             "the Pareto front: a point beaten in one objective and tied in the others is off it",
+             (f"{OBJECTIVES}::test_the_front_is_the_points_no_other_point_beats_in_every_objective",)),
+    Mutation("pareto_counts_stopped_early", "analysis/pareto.py",
+             "if t.status != S.FINISHED or best is None:", "if t.status not in S.TRAINED or best is None:",
+             "the exported Pareto front counts only trials that finished (best_config.yaml's ranks, the report)",
+             (f"{OBJECTIVES}::test_best_config_holds_the_front_ranked_by_the_first_objective",)),
+    Mutation("pareto_printed_counts_stopped_early", "study/pareto.py",
+             "if o.status != S.FINISHED or o.best_report is None:", "if o.status not in S.TRAINED:",
+             "the printed Pareto front counts only trials that finished",
+             (f"{OBJECTIVES}::test_the_printed_front_is_the_exported_one",)),
+    Mutation("multi_objective_told_last_value", "study/searcher.py",
+             "if kept is not None and (value", "if False and (value",
+             "several objectives: Optuna is told the trial's best first-objective value (the kept checkpoint's)",
+             (f"{OBJECTIVES}::test_a_finished_trial_is_told_its_best_first_objective_and_its_size",)),
     # --- validation-only selection: swap validation and test where the study metric is read ------------
     Mutation("select_searcher_on_test", "study/tuner.py",
              "return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)",

@@ -8,7 +8,7 @@ import tempfile
 from record import reader, store
 from record import schema as S
 from record.writer import Writer
-from study import mlflow_ui, report
+from study import mlflow_ui, pareto, report
 from study.final import measure
 from study.resolve import Resolved
 from trainables.metric_names import best_of
@@ -18,7 +18,8 @@ from trainables.vae_nll import nelbo_note, nll_text
 def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, data, register: str | None,
            publish_model: bool = True) -> int:
     """Print the summary and record the best trial on the parent run, from what MLflow holds; publish the best
-    trial's model unless ``publish_model`` is False (``--no-publish``)."""
+    trial's model unless ``publish_model`` is False (``--no-publish``). A multi-objective study's best trial is
+    the first objective's, and its summary ends with the Pareto front (:mod:`study.pareto`)."""
     outcomes = reader.outcomes(writer.client, exp_id, parent_id, r.study.metric, r.study.mode, r.study.test_metric)
     for line in report.summary(r, outcomes, searcher.rejected, searcher.proposed):
         print(line)
@@ -70,6 +71,11 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
     if base != uri:
         print(f"  browse: mlflow ui --backend-store-uri {uri}  (then open the trials below)")
     print(f"  trials: {mlflow_ui.runs_link(exp_id, base)}")
+    if r.objectives:
+        front = pareto.front(writer.client, outcomes, r.objectives)
+        ended = [o.status for o in outcomes.values()]
+        for line in pareto.lines(r.objectives, front, ended.count(S.FINISHED), ended.count(S.STOPPED_EARLY)):
+            print(line)
     return 0
 
 

@@ -31,6 +31,9 @@ def flags(args) -> None:
     if args.from_config and args.resume:
         raise UsageError("--from-config starts a new run of one configuration and --resume continues an old run; "
                          "fix: drop one of them")
+    if args.from_config and args.objectives:
+        raise UsageError("--from-config trains one configuration, which has no Pareto front; fix: drop --objectives "
+                         "(pick a point of a multi-objective study's front with --rank K)")
     if args.register and args.no_publish:
         raise UsageError(f"--register {args.register} registers the published model and --no-publish publishes none; "
                          "fix: drop one of them")

@@ -38,6 +38,9 @@ def build_parser(prog: str = "python -m study.run") -> Parser:
                    "training, which changes the study's mutable keys (learning rates, regularisers) while a random "
                    "population trains and copies the best trials' weights into the worst; fifo: none, every trial "
                    "trains to the end (default for grid)")
+    p.add_argument("--objectives", metavar="METRIC,n_params", help="search several objectives at once (Optuna's "
+                   "multi-objective TPE; the Pareto front is printed and exported), e.g. val_nelbo,n_params; the first "
+                   "is a validation metric, which ASHA and the kept checkpoint read")
     p.add_argument("--param-cap", type=int, help="largest model, in parameters, a trial may build "
                    "(default: the study's, 25,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the searcher and of every trial (default 0)")

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from record import reader, spool
+from record import objectives, reader, spool
 from record import schema as S
 from record.errors import RecordUnavailable, UsageError
 from record.store import retry
@@ -278,7 +278,7 @@ def _load_data(r: Resolved, data_root: Path):
 
 
 def _parent_params(r: Resolved) -> dict[str, object]:
-    """The parent run's params: the study's metric and budgets, its fixed values and grid axes (and PBT's)."""
+    """The parent run's params: the study's metric and budgets, its fixed values, grid axes, objectives and PBT's."""
     pbt = {}
     if r.mutations:
         from study.pbt import interval
@@ -289,4 +289,5 @@ def _parent_params(r: Resolved) -> dict[str, object]:
             S.PARAM_CAP: r.param_cap, S.GRACE_PERIOD: r.profile.grace_period,
             S.REDUCTION_FACTOR: r.profile.reduction_factor, S.SEARCHER: r.searcher, S.SCHEDULER: r.scheduler,
             S.MAX_CONCURRENT: r.max_concurrent, **{S.FIXED_PREFIX + k: v for k, v in r.fixed.items()},
-            **{S.GRID_PREFIX + k: ",".join(map(str, v)) for k, v in r.grid.items()}}
+            **{S.GRID_PREFIX + k: ",".join(map(str, v)) for k, v in r.grid.items()},
+            **({S.OBJECTIVES: objectives.encode(r.objectives)} if r.objectives else {})}

@@ -19,7 +19,7 @@ RECORD_FILE = "genstudy.json"
 # the arguments that define a study run; --resume takes them from the record, not the command line
 STUDY_ARGS = ("profile", "sets", "num_samples", "max_epochs", "max_concurrent", "seed", "param_cap",
               "searcher", "scheduler", "tracking_uri", "data_root", "confirm", "confirm_seeds",
-              "no_baselines", "no_publish")
+              "no_baselines", "no_publish", "objectives")
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ def check_metric(record: dict[str, Any], study: str, metric: str) -> None:
 def apply(args, record: dict[str, Any]) -> None:
     for key in STUDY_ARGS:
         setattr(args, key, record.get(key, getattr(args, key)))
+    args.objectives = record.get("objectives")  # a run recorded before --objectives existed had one objective
 
 
 def ended_trials(client, experiment_id: str, parent_run_id: str, metric: str) -> dict[str, dict]:

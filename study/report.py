@@ -23,6 +23,7 @@ def describe(r: Resolved, extra: dict[str, Any]) -> str:
     body = {
         "study": r.study.name, "description": r.study.description, "family": r.family.name,
         "metric": r.study.metric, "mode": r.study.mode, "reported_beside": r.study.test_metric,
+        **({S.OBJECTIVES: [f"{o.name} ({o.mode})" for o in r.objectives]} if r.objectives else {}),
         "profile": r.profile_name,
         "num_samples": r.num_samples, "max_epochs": r.max_epochs, "max_concurrent": r.max_concurrent,
         "searcher": r.searcher, "scheduler": r.scheduler,

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from record.errors import UsageError
+from record.objectives import Objective
 from search_spaces import STUDIES, Profile, Study, sample_space
+from study import objectives as objective_flags
 from study.grid import grid_points, grid_size
 from trainables.configs import CONFIGS
 
@@ -48,6 +50,7 @@ class Resolved:
     confirm: int = 0  # top configurations trained again after the search (study.confirm)
     confirm_seeds: int = 3  # fresh seeds for each
     mutations: dict[str, Any] = dataclasses.field(default_factory=dict)  # scheduler pbt: key -> Mutation
+    objectives: tuple[Objective, ...] = ()  # several (--objectives): the first is study.metric; () for one
 
     @property
     def config_cls(self) -> type:
@@ -148,12 +151,15 @@ def _example(hint: Any) -> str:
 def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, num_samples: int | None = None,
             max_epochs: int | None = None, max_concurrent: int | None = None, seed: int = 0,
             param_cap: int | None = None, searcher: str | None = None, scheduler: str | None = None,
-            confirm: int | None = None, confirm_seeds: int | None = None, baselines: bool = True) -> Resolved:
+            confirm: int | None = None, confirm_seeds: int | None = None, baselines: bool = True,
+            objectives: str | None = None) -> Resolved:
     """Apply a profile and overrides to study ``name`` and check a sample of configs builds.
 
     ``searcher`` None: grid for a study with a grid, else tpe; ``scheduler`` None: fifo (no early
     stopping) for a grid, else asha. A grid trains each of its points once: ``num_samples`` is its size.
     Under ``scheduler`` pbt the searcher draws the population (random unless a grid) and confirm defaults to 0.
+    ``objectives`` (``"val_nelbo,n_params"``): a multi-objective search (:mod:`study.objectives`); its first
+    objective becomes the study metric, and confirmation is off.
 
     Raises:
         UsageError: unknown study, profile or key; a value of the wrong type or out of range.
@@ -178,6 +184,11 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
         searcher = "random"
     if scheduler == "pbt" and confirm is None:
         confirm = 0  # a PBT result is a schedule, which the confirmation cannot train again (_mutations)
+    several = () if objectives is None else objective_flags.parse(objectives, study, searcher, scheduler, confirm)
+    if several:  # ASHA, Tune, the kept checkpoint and the best trial read the first objective
+        first = several[0]
+        study = dataclasses.replace(study, metric=first.name, mode=first.mode, test_metric=first.test_name)
+        confirm = 0
     if grid and num_samples is not None:
         raise UsageError(f"--num-samples: a grid trains each of its {grid_size(grid)} points once; fix: drop "
                          "--num-samples (another pass: --seed N)")
@@ -199,7 +210,7 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     resolved = Resolved(study, profile, prof, fixed, grid_size(grid) or num_samples or prof.num_samples,
                         epochs, 0, max_concurrent or prof.max_concurrent, seed, param_cap or study.param_cap,
                         searcher, scheduler, grid, prof.confirm if confirm is None else confirm,
-                        confirm_seeds or prof.confirm_seeds, mutations)
+                        confirm_seeds or prof.confirm_seeds, mutations, several)
     return dataclasses.replace(resolved, max_t=_dry_run(resolved))
 
 

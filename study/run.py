@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
             invocation.apply(args, resumed.record)
         r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
                     args.max_concurrent, args.seed, args.param_cap, args.searcher, args.scheduler,
-                    args.confirm, args.confirm_seeds, not args.no_baselines)
+                    args.confirm, args.confirm_seeds, not args.no_baselines, args.objectives)
         if resumed is not None:
             invocation.check_metric(resumed.record, r.study.name, r.study.metric)
         uri = store.tracking_uri(args.tracking_uri)

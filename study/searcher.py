@@ -15,6 +15,15 @@ Differences from Ray's ``OptunaSearch``, each for a reason:
   ``optuna-dashboard``. Only public Optuna calls are used (``study.tell(number, ...)``, storage methods).
 * ``sampler="grid"`` proposes every point of ``grid`` once (:mod:`study.grid`); the cap applies to
   each point the same way.
+* With several ``objectives`` (``--objectives val_nelbo,n_params``) the Optuna study has one direction per
+  objective (TPE's and random search's multi-objective modes) and the cap stays a constraint. The first objective
+  is the searcher's (and Tune's, ASHA's, the kept checkpoint's) metric. Optuna takes no intermediate values from
+  a multi-objective trial, so the searcher keeps each trial's best first-objective value and the other objectives'
+  values at that report (``n_params``: the count made when it was proposed) and tells Optuna those when the trial
+  finishes. A trial ASHA stopped early is told PRUNED, without values: Optuna's multi-objective TPE (5.1) ranks
+  pruned trials after every completed one, in no order among them (they have no values), so they fall in its
+  "bad" group once as many trials have completed as its "good" group holds; they are never on
+  ``study.best_trials``, the front.
 """
 
 from __future__ import annotations
@@ -33,8 +42,10 @@ import optuna
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from ray.tune.search import Searcher
 
+from record.objectives import Objective
 from search_spaces import Params, sample_space
 from study.grid import GridSearchSampler
+from trainables.metric_names import N_PARAMS
 
 JOURNAL_FILE = "optuna_journal.log"  # the study in Optuna's journal format (optuna-dashboard opens it)
 STUDY_NAME = "genstudy"
@@ -64,6 +75,7 @@ class SearchSettings:
     max_concurrent: int = 2
     sampler: str = "tpe"  # "tpe"; "random": the baseline TPE is measured against; "grid": every point of grid once
     grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)  # config key -> values (sampler "grid")
+    objectives: Sequence[Objective] = ()  # several: a multi-objective search, the first the metric; (): one
 
 
 class CappedTPESearch(Searcher):
@@ -75,6 +87,7 @@ class CappedTPESearch(Searcher):
         self.proposed = 0
         self.rejected: list[Rejection] = []
         self.live: dict[str, optuna.trial.Trial] = {}
+        self.best_at: dict[str, dict[str, float]] = {}  # several objectives: trial id -> values at its best report
         self._open(journal="")
         for point in settings.baselines:
             self.study.enqueue_trial(dict(point), skip_if_exists=True)
@@ -88,8 +101,9 @@ class CappedTPESearch(Searcher):
         with open(path, "w", encoding="utf-8") as f:
             f.write(journal)
         self.storage = JournalStorage(JournalFileBackend(path))
-        direction = "minimize" if self.mode == "min" else "maximize"
-        self.study = optuna.create_study(storage=self.storage, study_name=STUDY_NAME, direction=direction,
+        modes = [o.mode for o in self.s.objectives] or [self.mode]
+        self.study = optuna.create_study(storage=self.storage, study_name=STUDY_NAME,
+                                         directions=["minimize" if m == "min" else "maximize" for m in modes],
                                          sampler=self._sampler(), load_if_exists=True)
 
     def _sampler(self) -> optuna.samplers.BaseSampler:
@@ -140,7 +154,7 @@ class CappedTPESearch(Searcher):
             trial = self.study.ask()
             config = self.s.complete(sample_space(self.s.space, trial, self.s.fixed, self.s.ranges, self.s.grid))
             n_params = self.s.count_params(config)
-            trial.set_user_attr("n_params", n_params)
+            trial.set_user_attr(N_PARAMS, n_params)
             trial.set_constraint("param_cap", n_params - self.s.param_cap)  # feasible when <= 0
             if n_params > self.s.param_cap:
                 self.rejected.append(Rejection(dict(trial.params), n_params, config))
@@ -153,20 +167,36 @@ class CappedTPESearch(Searcher):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         trial = self.live.get(trial_id)
         value = result.get(self.metric)
-        if trial is not None and _finite(value):
+        if trial is not None and _finite(value) and self.s.objectives:
+            self._keep_best(trial_id, trial, result)
+        elif trial is not None and _finite(value):
             with warnings.catch_warnings():  # a resumed trial may report a step its snapshot already holds
                 warnings.simplefilter("ignore", UserWarning)
                 trial.report(float(value), step=int(result["training_iteration"]))
 
+    def _keep_best(self, trial_id: str, trial: optuna.trial.Trial, result: dict) -> None:
+        """Several objectives: keep the objectives' values at the trial's best first-objective report so far."""
+        kept = self.best_at.get(trial_id)
+        value = float(result[self.metric])
+        if kept is not None and (value >= kept[self.metric] if self.mode == "min" else value <= kept[self.metric]):
+            return
+        n_params = trial.user_attrs[N_PARAMS]  # counted when it was proposed
+        self.best_at[trial_id] = {o.name: float(n_params) if o.name == N_PARAMS else result.get(o.name)
+                                  for o in self.s.objectives}
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         trial = self.live.pop(trial_id, None)
+        best = self.best_at.pop(trial_id, None)
         if trial is None:
             return
         value = None if result is None else result.get(self.metric)
-        if error or not _finite(value):
+        values = None if best is None else [best[o.name] for o in self.s.objectives]
+        if error or not _finite(value) or self.s.objectives and not (values and all(map(_finite, values))):
             self.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         elif int(result.get("training_iteration", 0)) < self.s.max_t:  # stopped early by ASHA
             self.study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+        elif values:  # several objectives: the best first-objective value and the others at that report
+            self.study.tell(trial.number, values)
         else:
             self.study.tell(trial.number, float(value))
 
@@ -176,7 +206,8 @@ class CappedTPESearch(Searcher):
         ``optuna-dashboard`` and ``JournalFileBackend`` open."""
         journal = self._journal()
         state = {"version": STATE_VERSION, "study_name": STUDY_NAME, "journal": journal, "proposed": self.proposed,
-                 "rejected": [asdict(x) for x in self.rejected], "live": {k: t.number for k, t in self.live.items()}}
+                 "rejected": [asdict(x) for x in self.rejected], "live": {k: t.number for k, t in self.live.items()},
+                 "best_at": self.best_at}
         folder = os.path.dirname(os.path.abspath(checkpoint_path))
         _write_atomic(os.path.join(folder, JOURNAL_FILE), journal)
         with open(checkpoint_path, "w", encoding="utf-8") as f:  # Tune writes it to a temporary name and renames it
@@ -187,6 +218,7 @@ class CappedTPESearch(Searcher):
             state = json.load(f)
         self.proposed = int(state["proposed"])
         self.rejected = [Rejection(**x) for x in state["rejected"]]
+        self.best_at = state.get("best_at", {})  # saved before several objectives: none
         self._cleanup()
         self._open(state["journal"])
         # Trials that were running when the driver died: Tune resumes them under the same ids.

@@ -33,7 +33,7 @@ def make_searcher(r: Resolved) -> CappedTPESearch:
         # a third of the proposals random before TPE models them (was at most 5): 16 of ASHA's 48 in the search
         # benchmark, which then met both targets (BENCHMARKS.md section 3, benchmarks/ANALYSIS.md)
         n_startup_trials=max(1, r.num_samples // 3), max_concurrent=r.max_concurrent,
-        sampler=r.searcher, grid=r.grid)
+        sampler=r.searcher, grid=r.grid, objectives=r.objectives)
     return CappedTPESearch(settings, metric=r.study.metric, mode=r.study.mode)
 
 

@@ -41,6 +41,7 @@ REFUSED_LIGHT = [
     ["vae_beta_sweep", "--set", "beta=high"],  # wrong type
     ["vae_beta_sweep", "--set", "arch=rnn"],  # the config class refuses the value
     ["vae_beta_sweep", "--num-samples", "0"],
+    ["vae_beta_sweep", "--objectives", "test_nelbo,n_params"],  # study.objectives
 ]
 HEAVY = ("torch", "mlflow", "ray", "pandas")
 

@@ -19,7 +19,7 @@ SOURCE_DIRS = ("record", "study", "analysis", "trainables", "search_spaces", "be
 # only never where MLflow is read or written (MLFLOW_CONTEXTS below).
 SHARED_WORDS = {S.STUDY, S.PROFILE, S.FAMILY, S.UNIT, S.METRIC, S.MODE, S.TEST_METRIC, S.NUM_SAMPLES, S.MAX_EPOCHS,
                 S.MAX_CONCURRENT, S.PARAM_CAP, S.SEARCHER, S.SCHEDULER, S.GRACE_PERIOD, S.REDUCTION_FACTOR, S.SEARCH,
-                S.CONFIRM, S.CONFIRM_SEEDS, S.ERROR, S.FAILED, S.FINISHED, S.MODEL_PARENT_RUN_ID}
+                S.CONFIRM, S.CONFIRM_SEEDS, S.ERROR, S.FAILED, S.FINISHED, S.MODEL_PARENT_RUN_ID, S.OBJECTIVES}
 MLFLOW_WRITES = {"set_tag", "set_tags", "log_param", "log_params", "log_metric", "log_metrics", "set_experiment_tag"}
 MLFLOW_MAPPINGS = {"tags", "params", "metrics"}  # run.data.<these>
 

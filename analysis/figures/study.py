@@ -13,6 +13,7 @@ from analysis.figures.common import STATUS_COLORS, Context
 from analysis.items import Figure, Omitted, Section
 from analysis.leaderboard import asha_rungs
 from analysis.record import Trial, label, nelbo_caption
+from record.objectives import non_dominated
 
 
 def sections(ctx: Context) -> list[Section]:
@@ -189,15 +190,8 @@ def _epochs(ctx: Context, rungs: list[int]) -> Figure | Omitted:
 
 def pareto_front(points: list[tuple[float, float]], mode: str) -> list[int]:
     """Indices of the points (size, value) no other point beats: at most as large and at least as good,
-    one of them strictly. ``mode`` says whether a lower (min) or higher (max) value is better."""
-    sign = 1 if mode == "min" else -1
-    front = []
-    for i, (n_i, v_i) in enumerate(points):
-        dominated = any(n_j <= n_i and sign * v_j <= sign * v_i and (n_j < n_i or sign * v_j < sign * v_i)
-                        for j, (n_j, v_j) in enumerate(points) if j != i)
-        if not dominated:
-            front.append(i)
-    return sorted(front, key=lambda i: points[i][0])
+    one of them strictly, smallest first. ``mode`` says whether a lower (min) or higher (max) value is better."""
+    return sorted(non_dominated(points, ("min", mode)), key=lambda i: points[i][0])
 
 
 def _pareto(ctx: Context) -> Figure | Omitted:
@@ -224,5 +218,7 @@ def _pareto(ctx: Context) -> Figure | Omitted:
     ax.legend(fontsize=8)
     caption = (f"Each trial that trained: its best {r.metric} against its parameter count. The "
                f"line joins the Pareto front ({len(front)} trials): no other trial is both at most as large and at "
-               "least as good. A trial stopped early by ASHA sits at an earlier, worse point of its training.")
+               "least as good. A trial stopped early by ASHA sits at an earlier, worse point of its training."
+               + (" The study's own Pareto front (the table at the top) counts only the trials that finished."
+                  if r.objectives else ""))
     return Figure(ctx.save(fig, "study_pareto"), title, caption)
