@@ -9,7 +9,9 @@ How genstudy uses Ray's ``PopulationBasedTraining`` (Jaderberg et al. 2017; Ray'
   quarter's checkpoints (exploit) and changes the declared keys (explore: :class:`Explore`). All trials stop at
   the same report, so a trial that copies another continues from that very report: its history has no report
   twice and none missing.
-* No perturbation at the last report (nothing would train after it): :class:`SynchronousPBT`.
+* No perturbation at the last report (nothing would train after it), and a resumed population meets again at
+  the next sync point after the reports its trials restored (Ray's PBT keeps no state across a driver's
+  restart): :class:`SynchronousPBT`.
 * Only the study's ``mutations`` change (learning rates, regularisers); an exploit copies the donor's whole
   configuration with its weights, architecture included, as PBT does.
 """
@@ -70,6 +72,19 @@ class SynchronousPBT(PopulationBasedTraining):
     def __init__(self, max_t: int, **kwargs: Any):
         super().__init__(synch=True, **kwargs)
         self.max_t = max_t
+
+    def on_trial_add(self, tune_controller, trial) -> None:
+        """A trial restored by ``--resume`` continues from report ``done``; Ray's PBT saves none of its own state,
+        so it would wait for a sync point in the past (at report 1) and never run a paused trial again. The
+        restored report is taken as the trial's last perturbation, and the population meets next at the first
+        multiple of the interval after the furthest restored trial."""
+        super().on_trial_add(tune_controller, trial)
+        done = int((trial.last_result or {}).get(self._time_attr, 0))
+        if 0 < done < self.max_t:
+            state = self._trial_state[trial]
+            state.last_train_time = state.last_perturbation_time = done
+            step = self._perturbation_interval
+            self._next_perturbation_sync = max(self._next_perturbation_sync, (done // step + 1) * step)
 
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
         if result.get(self._time_attr, 0) >= self.max_t:

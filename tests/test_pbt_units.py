@@ -3,6 +3,8 @@ copy, the lineage mark in a checkpoint, and how --scheduler pbt resolves."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from ray.tune.schedulers import TrialScheduler
@@ -49,6 +51,27 @@ def test_no_perturbation_at_the_last_report():
     assert pbt.on_trial_result(None, object(), {"training_iteration": 4, "val_fid": 1.0}) == TrialScheduler.CONTINUE
     with pytest.raises(KeyError):  # before max_t it is Ray's PBT, which knows no such trial
         pbt.on_trial_result(None, object(), {"training_iteration": 3, "val_fid": 1.0})
+
+
+class _Trial:  # what Ray's PBT reads of a trial when it is added (hashable, as Tune's Trial is)
+    def __init__(self, last_result: dict, checkpoint_config):
+        self.config, self.evaluated_params, self.experiment_tag, self.last_result = {"lr_g": 1e-4}, {}, "t", last_result
+        self.run_metadata = SimpleNamespace(checkpoint_manager=SimpleNamespace(checkpoint_config=checkpoint_config))
+
+
+def test_a_restored_population_meets_after_its_restored_reports():
+    """--resume: trials restored at reports 2 and 3 (interval 2) meet at 4, not at Ray's initial sync point 2,
+    which is in the past and would leave every paused trial waiting for ever."""
+    pbt = SynchronousPBT(8, time_attr="training_iteration", perturbation_interval=2, metric="val_fid", mode="min",
+                         hyperparam_mutations={"lr_g": domain(MUTATIONS["lr_g"])})
+    controller = SimpleNamespace(search_alg=None)
+    config = SimpleNamespace(num_to_keep=None)
+    trials = [_Trial(last, config) for last in ({"training_iteration": 2}, {"training_iteration": 3}, {},
+                                               {"training_iteration": 8})]
+    for t in trials:
+        pbt.on_trial_add(controller, t)
+    assert pbt._next_perturbation_sync == 4  # Ray's private state: the sync point its synchronous mode waits for
+    assert [pbt._trial_state[t].last_train_time for t in trials] == [2, 3, 0, 0]  # a new and a finished one: as Ray
 
 
 def test_interval_is_a_quarter_of_the_reports():
