@@ -175,7 +175,8 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     singles = {k: v for k, v in user.items() if not isinstance(v, list)}
     given_searcher = searcher
     searcher, grid = _grid(study, {**prof.fixed, **singles}, user, searcher)
-    scheduler = scheduler or ("fifo" if searcher == "grid" else "asha")
+    # several objectives: every trial to the end by default (ASHA would judge them on the first objective alone)
+    scheduler = scheduler or ("fifo" if searcher == "grid" or objectives else "asha")
     mutations = _mutations(study, scheduler, {**singles, **grid}, confirm)
     if scheduler == "pbt" and searcher == "tpe":
         if given_searcher:

@@ -195,3 +195,12 @@ def test_the_printed_front_is_the_exported_one(record):
                                "non-dominated; stopped early by ASHA, so not candidates: 1")
     assert lines[1].split() == ["rank", "trial", "val_nelbo", "test_nelbo", "n_params", "run"]
     assert lines[3].split() == ["2", "t1", "170.0000", "171.0000", "500", "run1"]
+
+
+def test_several_objectives_train_every_trial_to_the_end_unless_asha_is_asked_for():
+    """ASHA would stop trials on the first objective alone, and a stopped trial is not on the front."""
+    from study.resolve import resolve
+
+    assert resolve("vae_beta_sweep", "smoke", objectives="val_nelbo,n_params").scheduler == "fifo"
+    assert resolve("vae_beta_sweep", "smoke", objectives="val_nelbo,n_params", scheduler="asha").scheduler == "asha"
+    assert resolve("vae_beta_sweep", "smoke").scheduler == "asha"
