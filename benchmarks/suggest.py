@@ -8,7 +8,8 @@ smooth function of the sampled values (each numeric parameter's position in its 
 where the range is, squared distance from 0.3; each categorical choice a fixed penalty by its index) plus
 seeded noise, so TPE has something to model and "best value after N trials" measures search quality.
 
-Each ``suggest`` call is timed (``time.perf_counter``; a call includes the proposals the parameter cap
+Each ``suggest`` call is timed (``time.perf_counter``, and the process CPU time, which other load on a
+shared machine inflates less; a call includes the proposals the parameter cap
 rejected before it), and so is ``save`` once per trial inside each window. Windows are the ten suggests
 from trial 10, 100 and 1,000 on (trials 10-19, 100-109, 990-999 at N=1000: the last window ends at N).
 
@@ -18,8 +19,10 @@ Run: ``python -m benchmarks.suggest [--trials 1000] [--concurrency 8 64] [--out 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import math
 import os
+import pstats
 import random
 import resource
 import statistics
@@ -50,7 +53,8 @@ class Run:
     study: str
     concurrency: int
     trials: int
-    suggest_s: list[float] = field(default_factory=list)  # by trial number (0-based)
+    suggest_s: list[float] = field(default_factory=list)  # wall seconds, by trial number (0-based)
+    suggest_cpu_s: list[float] = field(default_factory=list)  # process CPU seconds, by trial number
     save_s: dict[int, float] = field(default_factory=dict)  # trial number -> save() seconds
     cpu_s: float = 0.0  # process CPU time inside the searcher's calls
     best: float = math.inf  # the synthetic objective's best completed value
@@ -64,9 +68,9 @@ class Run:
                 out[start] = (first, min(first + WINDOW, self.trials))
         return out
 
-    def median_suggest(self, label: int) -> float:
+    def median_suggest(self, label: int, cpu: bool = False) -> float:
         a, b = self.windows()[label]
-        return statistics.median(self.suggest_s[a:b])
+        return statistics.median((self.suggest_cpu_s if cpu else self.suggest_s)[a:b])
 
     def median_save(self, label: int) -> float:
         a, b = self.windows()[label]
@@ -91,12 +95,13 @@ def synthetic_value(trial: optuna.trial.Trial, rng: random.Random) -> float:
 
 
 def drive(study: str, trials: int, concurrency: int, seed: int = 0, settings: dict | None = None,
-          save_dir: str | None = None) -> Run:
+          save_dir: str | None = None, profile_at: int | None = None) -> Run:
     """Run ``study``'s searcher through ``trials`` synthetic trials, ``concurrency`` live at once.
 
     Args:
         settings: ``SearchSettings`` fields to replace (a variant to compare with the default).
         save_dir: where ``save`` writes inside the windows (a temporary folder when None).
+        profile_at: the trial number whose ``suggest`` runs under cProfile (stats printed, top 25 by cumulative time).
     """
     searcher = make_searcher(resolve(study, "quick", num_samples=trials, seed=seed))
     if settings:
@@ -114,12 +119,17 @@ def drive(study: str, trials: int, concurrency: int, seed: int = 0, settings: di
         n = 0
         while True:
             if len(live) < concurrency:
+                profiler = cProfile.Profile() if n == profile_at else None
                 cpu, start = time.process_time(), time.perf_counter()
-                config = searcher.suggest(f"t{n}")
+                config = searcher.suggest(f"t{n}") if profiler is None else profiler.runcall(searcher.suggest, f"t{n}")
                 run.suggest_s.append(time.perf_counter() - start)
-                run.cpu_s += time.process_time() - cpu
+                run.suggest_cpu_s.append(time.process_time() - cpu)
+                run.cpu_s += run.suggest_cpu_s[-1]
+                if profiler is not None:
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
                 if config == Searcher.FINISHED:
                     run.suggest_s.pop()
+                    run.suggest_cpu_s.pop()
                     break
                 assert config is not None, "the searcher refused a suggest under its concurrency"
                 if n in saving:
@@ -155,12 +165,14 @@ def peak_rss_mib() -> float:
 def table(runs: list[Run]) -> str:
     labels = [w for w in WINDOW_STARTS if any(w in r.windows() for r in runs)]
     head = ["study", "live trials"] + [f"suggest at {w}, ms" for w in labels] + \
+        [f"suggest CPU at {w}, ms" for w in labels] + \
         [f"save at {w}, ms" for w in labels] + ["searcher CPU s", "best value"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in runs:
         w = r.windows()
         cells = [r.study, str(r.concurrency)]
         cells += [f"{1000 * r.median_suggest(x):.0f}" if x in w else "" for x in labels]
+        cells += [f"{1000 * r.median_suggest(x, cpu=True):.0f}" if x in w else "" for x in labels]
         cells += [f"{1000 * r.median_save(x):.0f}" if x in w else "" for x in labels]
         cells += [f"{r.cpu_s:.0f}", f"{r.best:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -173,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--concurrency", type=int, nargs="+", default=[8, 64])
     p.add_argument("--studies", nargs="+", default=list(STUDIES))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile-at", type=int, help="print a cProfile of this trial's suggest")
     p.add_argument("--out", help="write the table here (Markdown) as well as printing it")
     a = p.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -180,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = []
     for study in a.studies:
         for c in a.concurrency:
-            runs.append(drive(study, a.trials, c, a.seed))
+            runs.append(drive(study, a.trials, c, a.seed, profile_at=a.profile_at))
             print(table(runs[-1:]), flush=True)
     text = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))} on {machine()}.\n"
             f"Command: `python -m benchmarks.suggest --trials {a.trials} --concurrency "
