@@ -37,6 +37,19 @@ BASELINE = ("random", "fifo")
 QUICK_METHODS = (BASELINE, ("tpe", "asha"))  # --quick checks the harness on the baseline and the method it judges
 STUDY = "vae_beta_sweep"
 ASHA_PROPOSALS = 3  # ASHA runs propose up to this many times the baseline's trials, and are cut at its compute
+PAIR = (("random", "asha"), ("tpe", "asha"))  # the per-seed comparison: does TPE beat random search under ASHA?
+
+
+def budget(n: int, epochs: int, train_size: int) -> int:
+    """Random + FIFO's compute B in training images: ``n`` trials, each trained ``epochs`` epochs of ``train_size``."""
+    return n * epochs * train_size
+
+
+def per_seed(first: list[float], second: list[float]) -> tuple[list[tuple[int, float, float, float, bool]], int]:
+    """Seed by seed, two methods' best at B -> rows (seed, first, second, second - first, second at least as
+    good) and how many seeds the second was at least as good in (lower is better)."""
+    rows = [(seed, a, b, b - a, b <= a + 1e-9) for seed, (a, b) in enumerate(zip(first, second))]
+    return rows, sum(row[4] for row in rows)
 
 
 @dataclass(frozen=True)
@@ -119,16 +132,23 @@ def _keep(keep: Path | None, key: str, c: Curve, seconds: float) -> None:
 
 
 def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str, ...] = (),
-        keep: Path | None = None) -> dict:
+        keep: Path | None = None, methods: tuple[tuple[str, str], ...] | None = None) -> dict:
     """Every method over ``seeds`` search seeds; returns the curves and the comparisons at equal compute.
 
     ``keep``: a folder where each study run's curve is written as it ends; a run already there (same
     settings, as the file name says) is read instead of measured again, so an interrupted benchmark
     goes on where it stopped.
+    ``methods``: run only these; without random + FIFO, B is :func:`budget` of the settings (what random + FIFO
+    processes, since it trains every trial to the end) and the comparisons against it are left out.
     """
     n, epochs, train_size, n_seeds = (1, 2, 500, 1) if quick else (16, 8, 8000, 5)  # quick: the harness only
     n_seeds = seeds or n_seeds
-    methods = QUICK_METHODS if quick else METHODS
+    methods = methods or (QUICK_METHODS if quick else METHODS)
+    with_baseline = BASELINE in methods
+    print(f"[benchmarks] search: B = {budget(n, epochs, train_size):,} training images "
+          + ("(random+fifo's compute, measured)" if with_baseline else
+             f"computed from the settings ({n} trials x {epochs} epochs x {train_size} images), random+fifo not run"),
+          file=sys.stderr, flush=True)
     runs: dict[tuple[str, str], list[Curve]] = {m: [] for m in methods}
     wall: dict[tuple[str, str], list[float]] = {m: [] for m in methods}
     for seed in range(n_seeds):
@@ -143,21 +163,26 @@ def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str,
                 _keep(keep, key, c, seconds)
                 runs[method].append(c)
                 wall[method].append(seconds)
-    budgets = [c.images[-1] for c in runs[BASELINE]]
-    targets = [c.best[-1] for c in runs[BASELINE]]
+    budgets = ([c.images[-1] for c in runs[BASELINE]] if with_baseline
+               else [budget(n, epochs, train_size)] * n_seeds)
+    targets = [c.best[-1] for c in runs[BASELINE]] if with_baseline else []
     summary = {}
     for method in methods:
         at_budget = [c.best_at(b) for c, b in zip(runs[method], budgets)]
-        reach = [c.images_to_reach(t) / b for c, t, b in zip(runs[method], targets, budgets)]
         summary[method] = {
             "best": Measure(f"{method} best at B", "nats", at_budget),
-            "reach": Measure(f"{method} compute to reach random+fifo's best", "x", reach),
-            "as_good": sum(a <= t + 1e-9 for a, t in zip(at_budget, targets)),
             "seconds_at_budget": Measure("wall s at B", "s", [c.seconds_at(b) for c, b in zip(runs[method], budgets)]),
             "wall": Measure("run wall s", "s", wall[method]),
+            "reached_budget": sum(c.images[-1] >= b for c, b in zip(runs[method], budgets)),
         }
+        if with_baseline:
+            reach = [c.images_to_reach(t) / b for c, t, b in zip(runs[method], targets, budgets)]
+            summary[method]["reach"] = Measure(f"{method} compute to reach random+fifo's best", "x", reach)
+            summary[method]["as_good"] = sum(a <= t + 1e-9 for a, t in zip(at_budget, targets))
+    pair = per_seed(*(summary[m]["best"].values for m in PAIR)) if all(m in summary for m in PAIR) else None
     return {"n": n, "epochs": epochs, "train_size": train_size, "seeds": n_seeds, "budgets": budgets,
-            "curves": runs, "summary": summary, "extra": list(extra)}
+            "curves": runs, "summary": summary, "extra": list(extra), "baseline_run": with_baseline,
+            "per_seed": pair}
 
 
 def figure(result: dict, path: Path) -> None:
