@@ -60,9 +60,24 @@ def test_gan_best_within_the_budget_takes_reports_in_arrival_order_and_the_test_
     from benchmarks import search_gan
 
     # (timestamp ms, val_fid, test_fid), out of order; the best val_fid (50) arrives after the budget
-    reports = [(3000, 80.0, 82.0), (1000, 100.0, 101.0), (4000, 50.0, 51.0), (2000, math.nan, math.nan)]
+    reports = [(3000, 80.0, 82.0), (1000, 100.0, 101.0), (4000, 50.0, 51.0), (500, math.nan, math.nan)]
     assert search_gan.best_within(reports, per_report=10, budget=30) == (80.0, 82.0, 30)
     assert search_gan.best_within(reports, per_report=10, budget=40) == (50.0, 51.0, 40)
     assert search_gan.best_within(reports, per_report=10, budget=39) == (80.0, 82.0, 30)
     val, test, images = search_gan.best_within(reports[1:2] + reports[3:], per_report=10, budget=5)
     assert val == math.inf and math.isnan(test) and images == 0
+
+
+def test_a_study_is_stopped_once_its_store_holds_the_reports_of_b(tmp_path):
+    import sys
+
+    db = tmp_path / "study.db"
+    assert search.reports_logged(db) == 0  # no store yet
+    # a stand-in study: logs 300 val_nelbo reports, one every 20 ms, and ends (exit 0) unless stopped
+    script = ("import sqlite3, sys, time\n"
+              "con = sqlite3.connect(sys.argv[1]); con.execute('CREATE TABLE metrics (key TEXT)')\n"
+              "for _ in range(300):\n"
+              "    con.execute(\"INSERT INTO metrics VALUES ('val_nelbo')\"); con.commit(); time.sleep(0.02)\n")
+    rc, _ = search.run_until([sys.executable, "-c", script, str(db)], db, stop_after=5, poll_s=0.2)
+    assert rc != 0  # stopped by the signal, not ended
+    assert 5 <= search.reports_logged(db) < 300
