@@ -125,18 +125,19 @@ def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int,
 STOPPED = 128 + signal.SIGTERM  # study.run's exit status after a graceful SIGTERM (study.interrupts)
 
 
-def reports_logged(db: Path) -> int:
-    """How many val_nelbo reports the study's MLflow sqlite store holds so far (0 before it exists)."""
+def reports_logged(db: Path, metric: str = VAL_NELBO) -> int:
+    """How many ``metric`` reports the study's MLflow sqlite store holds so far (0 before it exists)."""
     if not db.is_file():
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
-            return con.execute("SELECT COUNT(*) FROM metrics WHERE key = ?", (VAL_NELBO,)).fetchone()[0]
+            return con.execute("SELECT COUNT(*) FROM metrics WHERE key = ?", (metric,)).fetchone()[0]
     except sqlite3.Error:  # the schema is not written yet, or the store is busy: ask again at the next poll
         return 0
 
 
-def run_until(cmd: list[str], db: Path, stop_after: int | None, poll_s: float = 10.0) -> tuple[int, str]:
+def run_until(cmd: list[str], db: Path, stop_after: int | None, poll_s: float = 10.0,
+              metric: str = VAL_NELBO) -> tuple[int, str]:
     """Run the study ``cmd``; once its store holds ``stop_after`` reports (its compute has reached B), stop it
     with SIGTERM, which study.run handles gracefully (every queued MLflow write kept). Nothing after B is used:
     the curve is cut at B either way, and a searcher's proposals before B do not depend on what comes after.
@@ -145,7 +146,7 @@ def run_until(cmd: list[str], db: Path, stop_after: int | None, poll_s: float = 
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         while proc.poll() is None:
             time.sleep(poll_s)
-            if stop_after is not None and reports_logged(db) >= stop_after:
+            if stop_after is not None and reports_logged(db, metric) >= stop_after:
                 print(f"[benchmarks] search: compute reached B ({stop_after} reports): stopping the study",
                       file=sys.stderr, flush=True)
                 proc.send_signal(signal.SIGTERM)

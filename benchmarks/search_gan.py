@@ -13,7 +13,8 @@ for every report of every trial (batch size and reports per epoch are fixed), so
 reports so far x ``images_per_report``; a PBT trial's reports after an exploit continue another trial's
 weights, and each is counted as the one report it trains. PBT and random + FIFO both process B = n x reports
 a trial x images a report; TPE + ASHA is cut at B. The figure of merit is the best ``val_fid`` reported
-within B, with the ``test_fid`` of that same report beside it.
+within B, with the ``test_fid`` of that same report beside it. TPE + ASHA's study is stopped once it has
+reported B's worth (benchmarks.search.run_until).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.search import STOPPED, run_until
 from record import schema as S
 from trainables.metric_names import TEST_FID, VAL_FID
 
@@ -66,7 +67,8 @@ def _reports(uri: str) -> list[tuple[int, float, float]]:
     return out
 
 
-def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], proposals: int, epochs: int) -> tuple[list, float]:
+def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], proposals: int, epochs: int,
+           stop_after: int) -> tuple[list, float]:
     searcher, scheduler = method
     uri = f"sqlite:///{tmp}/{searcher}-{scheduler}-{seed}.db"
     cmd = [sys.executable, "-m", "study.run", STUDY, "--profile", "smoke", "--num-samples", str(proposals),
@@ -74,9 +76,10 @@ def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], proposa
            "--set", "image_every=1000", "--confirm", "0", "--no-baselines", "--no-publish",
            "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray")]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(" ".join(cmd) + "\n" + proc.stdout[-2000:] + proc.stderr[-2000:])
+    rc, out = run_until(cmd, Path(tmp) / f"{searcher}-{scheduler}-{seed}.db",
+                        stop_after if scheduler == "asha" else None, metric=VAL_FID)  # the others end at B
+    if rc not in (0, STOPPED):
+        raise RuntimeError(" ".join(cmd) + "\n" + out[-4000:])
     return _reports(uri), time.perf_counter() - start
 
 
@@ -103,7 +106,7 @@ def run(data_root: str, quick: bool, seeds: int | None = None, keep: Path | None
                 print(f"[benchmarks] search_gan: seed {seed}, {'+'.join(method)}, {proposals} proposals"
                       + (" (kept from an earlier run)" if kept else ""), file=sys.stderr, flush=True)
                 if kept is None:
-                    reports, seconds = _study(tmp, data_root, seed, method, proposals, epochs)
+                    reports, seconds = _study(tmp, data_root, seed, method, proposals, epochs, budget // per_report)
                     kept = {"reports": reports, "wall": seconds}
                     if path:
                         path.parent.mkdir(parents=True, exist_ok=True)
