@@ -79,8 +79,9 @@ def _run_killed_then_resumed(tmp_path: Path, storage_uri: str, mnist_root: Path,
     proc = subprocess.Popen([sys.executable, "-m", "study.run", "vae_beta_sweep", "--profile", "smoke",
                              "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path", storage_uri,
                              # enough left after the fault point that the study cannot finish in the 3 s below
-                             # (with 4 epochs and 12 s it did, and the resume rightly had nothing to resume)
-                             "--max-epochs", "6", "--num-samples", "4", "--no-publish"],
+                             # (with 4 epochs and 12 s it did, and the resume rightly had nothing to resume; with
+                             # ASHA the last trials could be stopped within it: fifo trains each to the end)
+                             "--max-epochs", "6", "--num-samples", "4", "--scheduler", "fifo", "--no-publish"],
                             cwd=cwd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=full_env,
                             start_new_session=True)
     deadline = time.time() + 300
