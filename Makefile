@@ -29,7 +29,12 @@ demo: setup
 test: setup
 	bash scripts/install_chromium.sh  # Debian's chromium for the report browser test; no-op when present
 	bash scripts/install_postgres.sh  # Debian's PostgreSQL for the team tracking test; no-op when present
-	GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	# torch on one thread in every process the tests start (a trial still takes as many as Ray gives it,
+	# study.trainable): three workers and their drivers on 2 cores, two threads each only contend.
+	# --no-loadscope-reorder: modules are handed out in the order tests/conftest.py gives them (the longest first);
+	# pytest-xdist's default reorders them by their number of tests, which left the long few-test modules to the end
+	OMP_NUM_THREADS=1 GENSTUDY_TEST_DATA_ROOT=$(DATA_ROOT) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile \
+		--no-loadscope-reorder $(PYTEST_ARGS)
 
 docs: setup
 	$(PY) -m mkdocs build --strict --site-dir site

@@ -12,7 +12,7 @@ from typing import Any
 
 from analysis import pareto
 from analysis.record import StudyRecord, Trial
-from record import config_file
+from record import config_file, store
 
 
 def _entry(record: StudyRecord, trial: Trial, rank: int, objectives: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def document(record: StudyRecord, top_k: int = 5) -> dict[str, Any]:
     Raises:
         ValueError: no trial has a finite value of the study metric (of every objective, and finished).
     """
-    source = {"tracking_uri": record.tracking_uri, "experiment_id": record.experiment_id,
+    source = {"tracking_uri": store.without_password(record.tracking_uri), "experiment_id": record.experiment_id,
               "parent_run_id": record.parent_run_id, "parent_run_name": record.parent_name}
     if record.objectives:
         points = pareto.front(record)

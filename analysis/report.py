@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.items import Figure, Omitted, Section, Table
 from analysis.leaderboard import confirmed_estimates, final_metric_names
 from analysis.record import StudyRecord, best_nll_text, column_header, nelbo_caption
-from record import config_file
+from record import config_file, store
 from record import schema as S
 
 CSS = """
@@ -88,7 +88,7 @@ def write(path: Path, record: StudyRecord, sections: list[Section], leaderboard:
                        if k.startswith("n_"))
     head = (f"<h1>{html.escape(r.study)}</h1><p>Family <code>{r.family}</code>; metric <code>{html.escape(r.metric)}"
             f"</code> ({r.mode}). Parent run <code>{r.parent_run_id}</code> ({html.escape(r.parent_name)}, "
-            f"{r.parent_status}) in <code>{html.escape(r.tracking_uri)}</code>. Trials: {counts or 'counts not logged'}."
+            f"{r.parent_status}) in <code>{html.escape(store.shown_uri(r.tracking_uri))}</code>. Trials: {counts or 'counts not logged'}."
             f" Exported {dt.datetime.now().isoformat(timespec='seconds')}.</p>")
     if r.selected_on_test:
         head += f'<p class="omitted"><b>Selected on the test set.</b> {html.escape(r.selection_note)}.</p>'

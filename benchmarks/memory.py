@@ -16,8 +16,8 @@ from benchmarks.stats import peak_rss_mib
 
 
 def smoke_args(quick: bool) -> list[str]:
-    """The smoke study's flags beyond its profile: quick mode trains 2 trials of 1 report."""
-    return ["--num-samples", "2", "--max-epochs", "1"] if quick else []
+    """The smoke study's flags beyond its profile: quick mode trains 2 trials of 1 report and publishes no model."""
+    return ["--num-samples", "2", "--max-epochs", "1", "--no-publish"] if quick else []
 
 
 def run(data_root: str, quick: bool, folder: Path) -> dict:

@@ -9,7 +9,7 @@ def sections(results: dict) -> list[str]:
     out: list[str] = []
     for name, render in (("throughput", _throughput), ("overhead", _overhead), ("search", _search),
                          ("search_gan", _search_gan),
-                         ("metric_cost", _metric_cost), ("memory", _memory)):
+                         ("metric_cost", _metric_cost), ("memory", _memory), ("scale", _scale)):
         if name in results:
             out += render(results[name]) + [""]
     return out
@@ -108,8 +108,8 @@ def _search_gan(r: dict) -> list[str]:
     from benchmarks.search_gan import spread
 
     rows = r["rows"]
-    lines = [f"## 3b. Search at equal compute on `gan_loss_sweep` (smoke profile's data and space: {r['train_size']:,} "
-             f"MNIST training images, 500 generated images scored a report, widths 16–32; {r['epochs']} epochs = "
+    lines = [f"## 3b. Search at equal compute on `gan_loss_sweep` (smoke profile's space, widths 16–32, depth 2–3, 500 "
+             f"generated images scored a report; {r['train_size']:,} MNIST training images; {r['epochs']} epochs = "
              f"{r['epochs'] * r['reports_per_epoch']} reports a trial; no enqueued baselines, no confirmation, no published model)",
              f"Compute: real images the discriminator processed (D steps × batch 64), {r['per_report']:,} a report for "
              f"every trial. B = {r['n']} trials × {r['epochs'] * r['reports_per_epoch']} reports × {r['per_report']:,} = "
@@ -146,3 +146,9 @@ def _memory(r: dict) -> list[str]:
     return ["## 5. Memory during the smoke study", "",
             f"Peak RSS of the driver: **{r['driver_mib']:.0f} MiB**; of one trial process: **{trial} MiB** "
             f"({r['n_trial_processes']} trial processes sampled every 0.2 s)."]
+
+
+def _scale(r: dict) -> list[str]:
+    from benchmarks.scale import section
+
+    return section(r)

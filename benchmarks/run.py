@@ -14,12 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import memory, metric_cost, overhead, search, search_gan, throughput
+from benchmarks import memory, metric_cost, overhead, scale, search, search_gan, throughput
 from benchmarks.stats import machine
 from trainables.data import default_data_root
 
-BENCHES = ("throughput", "overhead", "search", "search_gan", "metric_cost", "memory")
-BY_DEFAULT = tuple(b for b in BENCHES if b != "search_gan")  # search_gan (~40 min on 2 cores) only with --only
+BENCHES = ("throughput", "overhead", "search", "search_gan", "metric_cost", "memory", "scale")
+ONLY_NAMED = ("search_gan", "scale")  # ~40 min each on 2 cores: only with --only
+BY_DEFAULT = tuple(b for b in BENCHES if b not in ONLY_NAMED)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                    "build/BENCHMARKS.quick.md, so a harness check never overwrites what was measured)")
     p.add_argument("--data-root", default=str(default_data_root()), help="folder holding MNIST/raw")
     p.add_argument("--only", choices=BENCHES, action="append", help="run only these (repeatable); "
-                   "search_gan runs only when named")
+                   "search_gan and scale run only when named")
     p.add_argument("--threads", type=int, default=2, help="torch threads for the single-process runs")
     p.add_argument("--seeds", type=int, help="search seeds per method (default: search 5, search_gan 3; --quick 1)")
     p.add_argument("--methods", type=_methods, help="search: only these, comma-separated searcher+scheduler, "
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "search_gan":
             keep = Path("build") / ("search-gan-quick" if args.quick else "search-gan")
             results[name] = search_gan.run(args.data_root, args.quick, args.seeds, keep=keep)
+        elif name == "scale":
+            results[name] = scale.run(args.quick, keep=Path("build") / ("scale-quick" if args.quick else "scale"))
         elif name == "metric_cost":
             smoke_study = smoke_study or memory.run(args.data_root, args.quick, Path(smoke.name))
             results[name] = metric_cost.run(args.data_root, args.quick, smoke_study["tracking_uri"])

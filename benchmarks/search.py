@@ -106,7 +106,7 @@ def _reports(uri: str) -> list[tuple[int, float]]:
 
 
 def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int, epochs: int,
-           train_size: int, extra: tuple[str, ...], n_baseline: int) -> tuple[Curve, float]:
+           train_size: int, extra: tuple[str, ...], n_baseline: int, poll_s: float) -> tuple[Curve, float]:
     searcher, scheduler = method
     uri = f"sqlite:///{tmp}/{searcher}-{scheduler}-{seed}.db"
     cmd = [sys.executable, "-m", "study.run", STUDY, "--profile", "quick", "--num-samples", str(n),
@@ -116,7 +116,7 @@ def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], n: int,
            "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray"), *extra]
     start = time.perf_counter()
     stop_after = None if method == BASELINE else budget(n_baseline, epochs, train_size) // train_size
-    rc, out = run_until(cmd, Path(tmp) / f"{searcher}-{scheduler}-{seed}.db", stop_after)
+    rc, out = run_until(cmd, Path(tmp) / f"{searcher}-{scheduler}-{seed}.db", stop_after, poll_s)
     if rc not in (0, STOPPED):
         raise RuntimeError(" ".join(cmd) + "\n" + out[-4000:])
     return curve(_reports(uri), train_size), time.perf_counter() - start
@@ -187,6 +187,7 @@ def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str,
     processes, since it trains every trial to the end) and the comparisons against it are left out.
     """
     n, epochs, train_size, n_seeds = (1, 2, 500, 1) if quick else (16, 8, 8000, 5)  # quick: the harness only
+    poll_s = 1.0 if quick else 10.0  # quick: stop a study at B within a second (its reports come every second)
     n_seeds = seeds or n_seeds
     methods = methods or (QUICK_METHODS if quick else METHODS)
     with_baseline = BASELINE in methods
@@ -204,7 +205,8 @@ def run(data_root: str, quick: bool, seeds: int | None = None, extra: tuple[str,
                 kept = _kept(keep, key)
                 print(f"[benchmarks] search: seed {seed}, {'+'.join(method)}, {proposals} proposals"
                       + (" (kept from an earlier run)" if kept else ""), file=sys.stderr, flush=True)
-                c, seconds = kept or _study(tmp, data_root, seed, method, proposals, epochs, train_size, extra, n)
+                c, seconds = kept or _study(tmp, data_root, seed, method, proposals, epochs, train_size, extra, n,
+                                            poll_s)
                 _keep(keep, key, c, seconds)
                 runs[method].append(c)
                 wall[method].append(seconds)

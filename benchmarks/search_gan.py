@@ -1,8 +1,9 @@
 """Search at equal compute on ``gan_loss_sweep``: population-based training, TPE + ASHA and random search.
 
-Every method runs ``gan_loss_sweep`` on the smoke profile's data and space (``train_size`` 2,048 training images,
-500 generated images scored a report, widths 16–32), ``epochs`` epochs of 2 reports each, without the study's
-enqueued baselines, confirmation runs or published model, with its own search seed:
+Every method runs ``gan_loss_sweep`` on the smoke profile's space (widths 16–32, depth 2–3, 500 generated images
+scored a report) with :data:`TRAIN_SIZE` MNIST training images (``--quick``: the smoke profile's 2,048), ``epochs``
+epochs of 2 reports each, without the study's enqueued baselines, confirmation runs or published model, with its
+own search seed:
 
 - ``random+pbt``: ``--scheduler pbt``, a random population of ``n`` trials (study.pbt);
 - ``random+fifo``: random search, ``n`` trials trained to the end;
@@ -35,6 +36,11 @@ STUDY = "gan_loss_sweep"
 METHODS = (("random", "pbt"), ("tpe", "asha"), ("random", "fifo"))
 ASHA_PROPOSALS = 2  # smoke ASHA (grace 2 reports, factor 2) averages ~3 of 4 reports a trial: 2n proposals pass B
 BATCH = 64  # GANConfig's batch_size, not searched
+# Enough for the GANs to learn: on the smoke profile's 2,048 images, 2 epochs leave every method at val_fid
+# 1,271-1,293 (a generator that has barely started; BENCHMARKS.md kept that run's table); 2 epochs of 20,480 took an
+# lsgan trial from 917 to 373 and a wgan_gp trial from 1,254 to 938 (measured 2026-12-03), about 5 minutes a study
+# on 2 cores. All 50,000 training images would take 2.5x longer for 3 methods x 3 seeds.
+TRAIN_SIZE = 20_480
 
 
 def images_per_report(train_size: int, reports_per_epoch: int, batch: int = BATCH) -> int:
@@ -68,12 +74,12 @@ def _reports(uri: str) -> list[tuple[int, float, float]]:
 
 
 def _study(tmp: str, data_root: str, seed: int, method: tuple[str, str], proposals: int, epochs: int,
-           stop_after: int) -> tuple[list, float]:
+           train_size: int, stop_after: int) -> tuple[list, float]:
     searcher, scheduler = method
     uri = f"sqlite:///{tmp}/{searcher}-{scheduler}-{seed}.db"
     cmd = [sys.executable, "-m", "study.run", STUDY, "--profile", "smoke", "--num-samples", str(proposals),
            "--max-epochs", str(epochs), "--seed", str(seed), "--searcher", searcher, "--scheduler", scheduler,
-           "--set", "image_every=1000", "--confirm", "0", "--no-baselines", "--no-publish",
+           "--set", "image_every=1000", "--set", f"train_size={train_size}", "--confirm", "0", "--no-baselines", "--no-publish",
            "--data-root", data_root, "--tracking-uri", uri, "--storage-path", str(Path(tmp) / "ray")]
     start = time.perf_counter()
     rc, out = run_until(cmd, Path(tmp) / f"{searcher}-{scheduler}-{seed}.db",
@@ -91,7 +97,7 @@ def run(data_root: str, quick: bool, seeds: int | None = None, keep: Path | None
     n, epochs, n_seeds = (2, 1, 1) if quick else (6, 2, 3)
     n_seeds = seeds or n_seeds
     fixed = STUDIES[STUDY].profiles["smoke"].fixed
-    train_size, rpe = fixed["train_size"], fixed["reports_per_epoch"]
+    train_size, rpe = (fixed["train_size"] if quick else TRAIN_SIZE), fixed["reports_per_epoch"]
     per_report = images_per_report(train_size, rpe)
     budget = n * epochs * rpe * per_report
     rows: dict[tuple[str, str], list[tuple[float, float, int]]] = {m: [] for m in METHODS}
@@ -100,13 +106,14 @@ def run(data_root: str, quick: bool, seeds: int | None = None, keep: Path | None
         with tempfile.TemporaryDirectory() as tmp:
             for method in METHODS:
                 proposals = ASHA_PROPOSALS * n if method[1] == "asha" else n
-                key = f"gan-{'-'.join(method)}-seed{seed}-n{proposals}-e{epochs}"
+                key = f"gan-{'-'.join(method)}-seed{seed}-n{proposals}-e{epochs}-t{train_size}"
                 path = keep / f"{key}.json" if keep else None
                 kept = json.loads(path.read_text()) if path and path.is_file() else None
                 print(f"[benchmarks] search_gan: seed {seed}, {'+'.join(method)}, {proposals} proposals"
                       + (" (kept from an earlier run)" if kept else ""), file=sys.stderr, flush=True)
                 if kept is None:
-                    reports, seconds = _study(tmp, data_root, seed, method, proposals, epochs, budget // per_report)
+                    reports, seconds = _study(tmp, data_root, seed, method, proposals, epochs, train_size,
+                                              budget // per_report)
                     kept = {"reports": reports, "wall": seconds}
                     if path:
                         path.parent.mkdir(parents=True, exist_ok=True)

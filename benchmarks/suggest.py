@@ -106,7 +106,6 @@ def drive(study: str, trials: int, concurrency: int, seed: int = 0, settings: di
     searcher = make_searcher(resolve(study, "quick", num_samples=trials, seed=seed))
     if settings:
         searcher.s = replace(searcher.s, **settings)
-        searcher._cleanup()
         searcher._open(journal="")  # a fresh study with the variant's sampler (no trials yet)
     searcher.set_max_concurrency(concurrency)
     max_t = searcher.s.max_t

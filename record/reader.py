@@ -102,6 +102,30 @@ def last_report(client, run_id: str, metric: str) -> int:
     return max((step for step, _ in history(client, run_id, metric)), default=0)
 
 
+def json_artifact(client, run_id: str, name: str):
+    """The JSON document a run holds as artifact ``name`` (at the top of its artifacts), or None without one."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    if name not in {a.path for a in retry(client.list_artifacts, run_id)}:
+        return None
+    with tempfile.TemporaryDirectory(prefix="genstudy-record-") as tmp:
+        return json.loads(Path(retry(client.download_artifacts, run_id, name, tmp)).read_text())
+
+
+def pbt_record(client, run_id: str, keys: tuple[str, ...]) -> tuple[list[dict], dict[str, float]]:
+    """What a PBT trial's run holds so far: its exploits (every one, from :data:`schema.PBT_LINEAGE_FILE`; none
+    when it has none) and the value of each mutated key in ``keys`` at its last logged report."""
+    events = json_artifact(client, run_id, S.PBT_LINEAGE_FILE) or []
+    values = {}
+    for key in keys:
+        points = history(client, run_id, S.pbt_value(key))
+        if points:
+            values[key] = points[-1][1]
+    return events, values
+
+
 def study_runs(client, experiment_id: str, newest_only: bool = False) -> list:
     """The parent runs (one per invocation) of a study's experiment, newest first."""
     return retry(client.search_runs, [experiment_id], filter_string=S.tag_filter(S.ROLE, S.ROLE_STUDY),

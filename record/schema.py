@@ -108,6 +108,11 @@ BEST_PREFIX = "best."  # best.<key>: the best trial's config
 # --- metrics of the parent run ----------------------------------------------------------------------
 N_PROPOSED = "n_proposed"
 N_REJECTED_CAP = "n_rejected_cap"
+# what the driver's MLflow writer queues did over the search (record.queue.QueueStats): is the store keeping up?
+TRACKING_STORE_CALLS = "tracking.store_calls"  # calls to the store (a batch of metrics is one)
+TRACKING_METRIC_VALUES = "tracking.metric_values"  # metric values written
+TRACKING_QUEUE_PEAK = "tracking.queue_peak"  # the most writes ever waiting in one queue
+TRACKING_BUSY_S = "tracking.busy_s"  # seconds the writer threads spent in the store
 
 
 def n_status(status: str) -> str:

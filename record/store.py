@@ -41,6 +41,37 @@ def tracking_uri(cli_value: str | None) -> str:
     return cli_value or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
+def shown_uri(uri: str) -> str:
+    """``uri`` as genstudy prints it: a password in it (``postgresql://USER:PASSWORD@HOST/DB``) shown as ``***``."""
+    return _with_password(uri, "***")
+
+
+def without_password(uri: str) -> str:
+    """``uri`` as genstudy writes it to disk (the resume record): ``postgresql://USER@HOST/DB``, its password left
+    out; the driver that resumes takes it from its own ``--tracking-uri`` or the database client's environment
+    (``PGPASSWORD``, ``~/.pgpass``)."""
+    return _with_password(uri, None)
+
+
+def _with_password(uri: str, password: str | None) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(uri)
+        if not parts.password:
+            return uri
+    except ValueError:  # a malformed address (an unclosed [IPv6 bracket): kept as given
+        return uri
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if password is None else f"{user}:{password}@{host}"))
+
+
+def is_database_server(uri: str) -> bool:
+    """``uri`` names a database server MLflow stores runs in (``postgresql+psycopg://...``, ``mysql://...``)."""
+    return uri.split(":", 1)[0].split("+", 1)[0] in SQL_SERVERS
+
+
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` URI (relative to the working directory), else None."""
     if not uri.startswith("sqlite:///"):
@@ -55,19 +86,27 @@ def preflight(uri: str, timeout_s: float = 8.0) -> None:
 
     ``timeout_s`` bounds connecting to a server or database; a server that accepted gets :data:`SERVER_ANSWER_S`.
     """
+    _check_local(uri)
+    if sqlite_path(uri) is not None:  # a scheme MLflow always has a store for: no MLflow import (seconds) to ask
+        return
+    _check_scheme(uri)
+    if uri.startswith(("http://", "https://")):
+        _check_server(uri, timeout_s)
+    elif is_database_server(uri):
+        _check_database(uri, timeout_s)
+
+
+def _check_local(uri: str) -> None:
+    """Refuse (UsageError) what is wrong with ``uri`` without asking MLflow or the network (imports nothing): a file
+    store, no URI at all, a SQLite path that is no writable database."""
     if uri.startswith("file:") or (("://" not in uri) and uri.rstrip("/").endswith("mlruns")):
         raise UsageError(f"tracking URI {uri!r} is a file store, which MLflow 3.13+ refuses; "
                          "fix: use --tracking-uri sqlite:///mlflow.db or an http:// server")
     if "://" not in uri and uri != "databricks":
         raise UsageError(f"tracking URI {uri!r} is not a URI; fix: e.g. sqlite:///mlflow.db or http://127.0.0.1:5000")
-    _check_scheme(uri)
     db = sqlite_path(uri)
     if db is not None:
         _check_sqlite(uri, db)
-    elif uri.startswith(("http://", "https://")):
-        _check_server(uri, timeout_s)
-    elif uri.split(":", 1)[0].split("+", 1)[0] in SQL_SERVERS:
-        _check_database(uri, timeout_s)
 
 
 def _check_scheme(uri: str) -> None:
@@ -162,7 +201,7 @@ def _check_database(uri: str, timeout_s: float) -> None:
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError) as e:
         raise UsageError(f"tracking URI {uri!r} is not a database URI SQLAlchemy reads ({e}); "
                          "fix: e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE") from None
-    shown = url.render_as_string(hide_password=True)
+    shown = shown_uri(uri)
     try:
         dialect.import_dbapi()
     except ImportError as e:

@@ -24,7 +24,7 @@ from record import schema as S
 from record.errors import RecordError, UsageError
 from record.objectives import Objective, decode
 from record.references import Reference
-from record.store import client as make_client, preflight, retry, sqlite_path
+from record.store import client as make_client, is_database_server, preflight, retry, shown_uri, sqlite_path
 from trainables import metric_names as M
 
 ConfigTypes = Callable[[str], "type | None"]  # family name -> its config dataclass (for typed params), or None
@@ -166,14 +166,14 @@ def check_uri(uri: str) -> None:
             raise RecordError(f"tracking URI {uri!r}: {db} is not an SQLite database; fix: pass the --tracking-uri "
                               "the study was run with")
         return
-    if uri.startswith(("http://", "https://")):
+    if uri.startswith(("http://", "https://")) or is_database_server(uri):
         try:
             preflight(uri, timeout_s=5.0)
         except UsageError as e:  # the same message, as the reader's error type
             raise RecordError(str(e)) from None
         return
-    raise RecordError(f"tracking URI {uri!r} is not sqlite:///PATH or http(s)://HOST:PORT; fix: pass the "
-                      "--tracking-uri the study was run with")
+    raise RecordError(f"tracking URI {uri!r} is not sqlite:///PATH, http(s)://HOST:PORT or a database server's "
+                      "URI (postgresql+psycopg://...); fix: pass the --tracking-uri the study was run with")
 
 
 def load(study: str, uri: str, parent_run_id: str | None = None, config_types: ConfigTypes = lambda _: None,
@@ -194,7 +194,7 @@ def load(study: str, uri: str, parent_run_id: str | None = None, config_types: C
     exp = retry(client.get_experiment_by_name, study)
     if exp is None:
         names = sorted(e.name for e in retry(client.search_experiments) if e.name != "Default")
-        raise RecordError(f"unknown study {study!r}: no such experiment in {uri}; studies recorded there: "
+        raise RecordError(f"unknown study {study!r}: no such experiment in {shown_uri(uri)}; studies recorded there: "
                           f"{', '.join(names) or 'none'}; fix: run python -m study.run {study} first or pick one")
     parent = _parent(client, exp.experiment_id, study, parent_run_id)
     runs = reader.children(client, exp.experiment_id, parent.info.run_id)
@@ -266,11 +266,7 @@ def _family_from_params(study: str, runs, family_of_keys: FamilyOfKeys) -> str:
 
 
 def _references(client, parent_run_id: str) -> tuple[Reference, ...]:
-    names = {a.path for a in retry(client.list_artifacts, parent_run_id)}
-    if S.REFERENCES_FILE not in names:
-        return ()
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = json.loads(Path(client.download_artifacts(parent_run_id, S.REFERENCES_FILE, tmp)).read_text())
+    rows = reader.json_artifact(client, parent_run_id, S.REFERENCES_FILE) or []
     return tuple(Reference.from_dict(row) for row in rows)
 
 
@@ -290,11 +286,7 @@ def _trial(client, run, hints: dict[str, Any]) -> Trial:
 
 def _rejected(client, parent_run_id: str, hints: dict[str, Any]) -> list[Trial]:
     """Configurations over the parameter cap, when the driver logged them as ``rejected.json``."""
-    names = {a.path for a in retry(client.list_artifacts, parent_run_id)}
-    if S.REJECTED_FILE not in names:
-        return []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = json.loads(Path(client.download_artifacts(parent_run_id, S.REJECTED_FILE, tmp)).read_text())
+    rows = reader.json_artifact(client, parent_run_id, S.REJECTED_FILE) or []
     return [Trial(run_id=None, trial_id=f"rejected-{i + 1}", status=S.REJECTED_CAP, epochs=0,
                   config=typed_params(row.get("config") or row.get("params") or {}, hints),
                   n_params=_int(row.get("n_params")),

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from record import reader
 from record import schema as S
-from record.queue import WriteQueue
+from record.queue import QueueStats, WriteQueue
 from record.references import Reference
 from record.store import experiment_id, retry
 
@@ -45,6 +45,11 @@ def unwritten() -> tuple[int, int]:
     from record.spool import pending
 
     return sum(pending(d) for d in spools), sum(len(w.failures) for w in writers)
+
+
+def queue_stats() -> QueueStats:
+    """What every writer of this process did so far, added up (the peak depth: the largest)."""
+    return sum((w.stats for w in list(_LIVE)), QueueStats())
 
 
 class Writer:
@@ -76,6 +81,10 @@ class Writer:
     @property
     def failures(self) -> list[str]:
         return self._queue.failures
+
+    @property
+    def stats(self) -> QueueStats:
+        return self._queue.stats
 
     def flush(self) -> None:
         """Wait until every queued write is done."""
@@ -142,6 +151,12 @@ class Writer:
                   **{S.n_status(k): v for k, v in statuses.items()}}
         self._metrics(parent_id, counts, step=0)
 
+    def tracking_stats(self, parent_id: str, stats: QueueStats) -> None:
+        """How the writes kept up, on the parent run (``stats``: :func:`queue_stats` after the search)."""
+        self._metrics(parent_id, {S.TRACKING_STORE_CALLS: stats.store_calls,
+                                  S.TRACKING_METRIC_VALUES: stats.metric_values,
+                                  S.TRACKING_QUEUE_PEAK: stats.peak_depth, S.TRACKING_BUSY_S: stats.busy_s}, step=0)
+
     def rejected(self, parent_id: str, rows: list[dict[str, Any]]) -> None:
         """``rejected.json``: every configuration kept out of training by the parameter cap."""
         if rows:
@@ -193,7 +208,7 @@ class Writer:
         from mlflow.entities import Param
 
         all_tags = {**dict(tags), S.PARENT_RUN_ID: parent_id, S.STUDY: study, S.TRIAL_ID: trial_id}
-        run_id = self._queue.call("create_run", exp_id, tags=all_tags, run_name=run_name).info.run_id
+        run_id = self._queue.call("create_run", exp_id, tags=all_tags, run_name=run_name, after_queued=False).info.run_id
         self._params(run_id, [Param(k, str(v)) for k, v in sorted(config.items())])
         if dataset is not None:
             self._queue.later(run_id, "log_inputs", [dataset])
@@ -207,15 +222,10 @@ class Writer:
     def report(self, run_id: str, step: int, metrics: Mapping[str, float], node_id: str | None = None,
                node_ip: str | None = None) -> None:
         """One report of a trial: its metrics at ``step`` and how many reports it has made."""
-        from mlflow.entities import Metric
-
-        now = _now_ms()
-        self._queue.metrics(run_id, [Metric(k, float(v), now, step) for k, v in metrics.items()])
         tags = {S.REPORTS_RUN: str(step)}
         if node_id:
             tags.update({S.NODE_ID: node_id, S.NODE_IP: node_ip or ""})
-        for key, value in tags.items():
-            self._queue.later(run_id, "set_tag", key, value)
+        self._metrics(run_id, metrics, step, tags)  # one log_batch with the tags
 
     def image(self, run_id: str, image, key: str, step: int) -> None:
         """An image grid under ``key`` at ``step`` (the UI's step slider)."""
@@ -229,16 +239,14 @@ class Writer:
                   best: tuple[str, float] | None = None) -> None:
         """How a trial ended: ``status`` (schema.ENDED), reports made, why it stopped or failed, and
         ``best`` = (``best_<metric>``, the value the study ranks it by)."""
-        if best is not None:
-            self._metrics(run_id, {best[0]: best[1]}, step=reports)
         tags = {S.STATUS: status, S.REPORTS_RUN: str(reports)}
         if status == S.STOPPED_EARLY:
             tags[S.STOPPED_BY] = S.stopped_by(reports, max_t)
         if error:
             tags[S.ERROR] = error[:MAX_TAG_VALUE]
             tags[S.FAILURE_REASON] = S.failure_reason(error)
-        for key, value in tags.items():
-            self._queue.later(run_id, "set_tag", key, value)
+        best_metric = {best[0]: best[1]} if best is not None else {}
+        self._metrics(run_id, best_metric, step=reports, tags=tags)  # one log_batch with the tags
         self._queue.later(run_id, "set_terminated", "FINISHED" if status in S.TRAINED else "FAILED")
 
     def lineage(self, run_id: str, events: list[dict[str, Any]]) -> None:
@@ -290,11 +298,12 @@ class Writer:
         for i in range(0, len(params), MAX_PARAMS_PER_BATCH):
             self._queue.later(run_id, "log_batch", (), params[i:i + MAX_PARAMS_PER_BATCH])
 
-    def _metrics(self, run_id: str, values: Mapping[str, float], step: int) -> None:
+    def _metrics(self, run_id: str, values: Mapping[str, float], step: int,
+                 tags: Mapping[str, str] | None = None) -> None:
         from mlflow.entities import Metric
 
         now = _now_ms()
-        self._queue.metrics(run_id, [Metric(k, float(v), now, step) for k, v in values.items()])
+        self._queue.metrics(run_id, [Metric(k, float(v), now, step) for k, v in values.items()], dict(tags or {}))
 
     def _json_artifact(self, run_id: str, name: str, doc: Any) -> None:
         folder = tempfile.mkdtemp(prefix="genstudy-record-")

@@ -65,7 +65,7 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
         publish(r, writer, exp_id, parent_id, best, data, register)
     else:
         print(f"  model: not published (--no-publish); the best checkpoint is in run {best.run_id}")
-    uri = writer.uri
+    uri = store.shown_uri(writer.uri)  # the database password stays out of logs
     print(f"MLflow: {uri}  experiment {r.study.name!r}  parent run {parent_id}  best run {best.run_id}")
     base = uri if uri.startswith(("http://", "https://")) else "http://127.0.0.1:5000"
     if base != uri:

@@ -51,15 +51,18 @@ def ray_address(cli_value: str | None) -> str | None:
     return cli_value or os.environ.get("RAY_ADDRESS") or None
 
 
-def before_ray(args, r, ray_address: str | None, storage_location: str, resuming: bool) -> None:
-    """What a run needs of this machine and of the services it names, checked before Ray starts: a new
-    run's storage path, and the Ray address or, without one, the CPUs and GPUs one trial asks of this machine."""
+def before_resolving(args, ray_address: str | None, storage_location: str, resuming: bool) -> None:
+    """What a run needs of the places it names, checked before the study is resolved (which imports torch, seconds):
+    a new run's storage path and the Ray address."""
     if not resuming:
         storage_path(storage_location)
+    address(ray_address, from_env=args.address is None)
+
+
+def before_ray(args, r, ray_address: str | None) -> None:
+    """Without a Ray address, the CPUs and GPUs one trial of the resolved study ``r`` asks of this machine."""
     if ray_address is None or ray_address == LOCAL:
         local_resources(_cpus(args, r), args.gpus_per_trial)
-    else:
-        address(ray_address, from_env=args.address is None)
 
 
 def storage_path(location: str) -> None:

@@ -64,7 +64,7 @@ def run(r: Resolved, writer, exp_id: str, parent_id: str, exp_dir: str, storage_
                                    dataset=dataset_input(data, data_root), name_prefix="confirm",
                                    spool_dir=str(storage.spool_dir(confirm_dir)),
                                    tune_state_dir=None if storage.local_path(confirm_dir) is None else
-                                   str(storage.local_path(confirm_dir)))
+                                   str(storage.local_path(confirm_dir)), metric_names=r.family.metric_names)
         searcher = FixedPointsSearch(points, r.study.metric, r.study.mode, r.max_concurrent)
         view = views(r, "confirmation", len(points), verbose, fifo=True, prefix="confirm")
         tuner = build_tuner(r, data, assets, searcher, resources, storage_path, storage.name(confirm_dir),

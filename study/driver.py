@@ -22,8 +22,8 @@ from record import objectives, reader, spool
 from record import schema as S
 from record.errors import RecordUnavailable, UsageError
 from record.store import retry
-from record.writer import Writer, flush_all, unwritten
-from study import checks, confirm_phase, invocation, mlflow_ui, storage, tune_state
+from record.writer import Writer, flush_all, queue_stats, unwritten
+from study import checks, confirm_phase, invocation, mlflow_ui, ray_start, storage, tune_state
 from study.best import finish
 from study.interrupts import EXIT_RECORD, Interrupted, Interrupts, Stopped
 from study.mlflow_inputs import dataset_input
@@ -105,8 +105,8 @@ class Driver:
             try:
                 self.interrupts.keep_from_ray()
                 # "local": a private instance, never one that a `ray start` on this machine happens to run
-                ray.init(address=checks.ray_address(self.args.address) or "local", include_dashboard=False, log_to_driver=True,
-                         configure_logging=True, logging_level="WARNING")
+                ray_start.init(checks.ray_address(self.args.address) or "local", include_dashboard=False,
+                               log_to_driver=True, configure_logging=True, logging_level="WARNING")
                 self.interrupts.install(deferred=True)  # Ray's core worker installs a SIGTERM handler of its own
                 self.interrupts.hand_to_tune()
                 data = loading.result()
@@ -145,7 +145,8 @@ class Driver:
                                        run_tags={**source_tags(), S.PHASE: S.SEARCH}, name_keys=run_name_keys(r),
                                        dataset=dataset_input(data, self.data_root),
                                        spool_dir=str(storage.spool_dir(rec.exp_dir)),
-                                       tune_state_dir=_local(rec.exp_dir), mutable=tuple(r.mutations))
+                                       tune_state_dir=_local(rec.exp_dir), mutable=tuple(r.mutations),
+                                       metric_names=r.family.metric_names)
             views = progress_views(r, "search", r.num_samples, args.verbose)
             tuner = build_tuner(r, data, assets, population.search if population else searcher, resources,
                                 self.storage_path, storage.name(rec.exp_dir), [logger, *views],
@@ -163,6 +164,7 @@ class Driver:
         flush_all()
         if unwritten()[0]:  # the store went away during the search: MLflow cannot tell how it ended yet
             raise RecordUnavailable("the tracking store stopped answering during the search")
+        rec.writer.tracking_stats(rec.parent_id, queue_stats())
         if population is None:  # the searcher's final state, saved by Tune (PBT's is the population drawn above)
             with tempfile.TemporaryDirectory(prefix="genstudy-searcher-") as tmp:
                 storage.download(rec.exp_dir, ".pkl", Path(tmp))

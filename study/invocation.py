@@ -31,7 +31,9 @@ class Resumable:
 def save(exp_dir: str, args, parent_run_id: str, experiment_id: str, uri: str, data_root: Path, metric: str) -> None:
     """Write the record ``--resume`` reads into the experiment folder (local or a URI)."""
     record = {k: getattr(args, k) for k in STUDY_ARGS}
-    record.update(study=args.study, tracking_uri=uri, data_root=str(data_root), parent_run_id=parent_run_id,
+    # the tracking URI without its password: the record sits in the storage path, often shared or an object store
+    record.update(study=args.study, tracking_uri=store.without_password(uri), data_root=str(data_root),
+                  parent_run_id=parent_run_id,
                   experiment_id=experiment_id, metric=metric)
     storage.write_text(storage.join(exp_dir, RECORD_FILE), json.dumps(record, indent=2))
 
@@ -78,8 +80,8 @@ def finished(record: dict[str, Any]) -> bool:
     except MlflowException as e:
         if e.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-        raise UsageError(f"the run to resume names MLflow parent run {parent_id}, which {uri} does not hold; "
-                         f"{fix}") from None
+        raise UsageError(f"the run to resume names MLflow parent run {parent_id}, which {store.shown_uri(uri)} does "
+                         f"not hold; {fix}") from None
     return run.info.status == "FINISHED"
 
 
@@ -101,8 +103,14 @@ def check_metric(record: dict[str, Any], study: str, metric: str) -> None:
 
 
 def apply(args, record: dict[str, Any]) -> None:
+    """The recorded run's arguments onto ``args``. The tracking URI is the recorded one, whose password
+    :func:`save` left out: the resuming driver's own ``--tracking-uri`` (or ``$MLFLOW_TRACKING_URI``) supplies it
+    when it names the same database with a password; otherwise the database client's environment does."""
+    given = store.tracking_uri(args.tracking_uri)
     for key in STUDY_ARGS:
         setattr(args, key, record.get(key, getattr(args, key)))
+    if given != args.tracking_uri and store.without_password(given) == args.tracking_uri:
+        args.tracking_uri = given
     args.objectives = record.get("objectives")  # a run recorded before --objectives existed had one objective
 
 

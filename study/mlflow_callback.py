@@ -40,7 +40,7 @@ class MLflowTrialLogger(Callback):
                  max_reports: int, staging_dir: str, run_tags: dict[str, str] | None = None,
                  config_tags: dict[str, dict[str, str]] | None = None, name_keys: tuple[str, ...] = (),
                  dataset=None, name_prefix: str = "trial", spool_dir: str | None = None,
-                 tune_state_dir: str | None = None, mutable: tuple[str, ...] = ()):
+                 tune_state_dir: str | None = None, mutable: tuple[str, ...] = (), metric_names: tuple[str, ...] = ()):
         self.uri, self.experiment_id, self.parent_run_id = uri, experiment_id, parent_run_id
         self.study, self.metric, self.mode, self.max_reports = study, metric, mode, max_reports
         self.staging = staging_dir
@@ -52,10 +52,12 @@ class MLflowTrialLogger(Callback):
         self.spool_dir = spool_dir  # where writes wait while the tracking store does not answer
         self.tune_state_dir = tune_state_dir  # Tune's local experiment folder, whose state is backed up
         self._last_backup = 0.0
+        self.known = KNOWN_METRICS | set(metric_names)  # what a report logs: genstudy's names and an outside family's
         self.mutable = tuple(mutable)  # PBT: the keys it may change, logged at every report (S.pbt_value)
         self.configs: dict[str, dict] = {}  # PBT: trial id -> the config its run last recorded
         self.lineage: dict[str, list[dict]] = {}  # PBT: trial id -> its exploits (Writer.lineage)
         self.runs: dict[str, str] = {}  # Tune trial id -> MLflow run id
+        self.restored = False  # restored from Tune's state (--resume): a trial's run may exist that runs lacks
         self.best: dict[str, float] = {}  # trial id -> best metric seen in a checkpoint
         self.ended: set[str] = set()  # trials whose run this callback ended (or found ended)
         self.replayed: set[str] = set()  # trials MLflow records as ended, which a resume reports back (not saved:
@@ -73,6 +75,8 @@ class MLflowTrialLogger(Callback):
         self.__dict__.setdefault("spool_dir", None)
         self.__dict__.setdefault("tune_state_dir", None)
         self.__dict__.setdefault("_last_backup", 0.0)
+        self.__dict__.setdefault("known", KNOWN_METRICS)  # pickled before outside families
+        self.restored = True  # unpickled: Tune restores its callbacks only to resume
         for key, empty in (("mutable", ()), ("configs", {}), ("lineage", {})):  # pickled before PBT
             self.__dict__.setdefault(key, empty)
 
@@ -81,6 +85,7 @@ class MLflowTrialLogger(Callback):
                 "configs": dict(self.configs), "lineage": dict(self.lineage)}
 
     def set_state(self, state: dict) -> None:
+        self.restored = True
         self.runs, self.best = state["runs"], state["best"]
         self.configs, self.lineage = state.get("configs", {}), state.get("lineage", {})
         self.ended = set(state.get("ended", state.get("outcomes", ())))  # "outcomes": states saved before 0.2
@@ -99,10 +104,11 @@ class MLflowTrialLogger(Callback):
             request_stop(f"{e}", EXIT_RECORD)
 
     def _start(self, trial) -> None:
-        self.writer.flush()
+        run_id = self.runs.get(trial.trial_id)
+        if run_id is None and self.restored:  # a killed driver may have made its run after Tune's last snapshot
+            self.writer.flush()
+            run_id = reader.find_trial_run(self.writer.client, self.experiment_id, self.parent_run_id, trial.trial_id)
         client = self.writer.client
-        run_id = self.runs.get(trial.trial_id) or reader.find_trial_run(client, self.experiment_id,
-                                                                          self.parent_run_id, trial.trial_id)
         if run_id is not None:  # restarted after a worker failure or a driver resume: same run
             self.runs[trial.trial_id] = run_id
             if reader.has_ended(retry(client.get_run, run_id)):
@@ -114,6 +120,8 @@ class MLflowTrialLogger(Callback):
             # Tune's snapshot of a remote experiment can lag what MLflow holds: a resumed trial may train
             # again reports that are logged already (the same numbers: resume is exact); log each once
             self.logged[trial.trial_id] = reader.last_report(client, run_id, self.metric)
+            if self.mutable:
+                self._pbt_from_record(trial, run_id)
             self.writer.continue_trial(run_id)
             return
         tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {})}
@@ -137,7 +145,7 @@ class MLflowTrialLogger(Callback):
         step = int(result.get(keys.ITERATION, 0))  # one report = one step (an epoch for the VAE families)
         if run_id is None or trial.trial_id in self.replayed or step <= self.logged.get(trial.trial_id, 0):
             return
-        metrics = {k: v for k, v in result.items() if k in KNOWN_METRICS and isinstance(v, (int, float))
+        metrics = {k: v for k, v in result.items() if k in self.known and isinstance(v, (int, float))
                    and not isinstance(v, bool) and math.isfinite(v)}
         if keys.COPIED_FROM in result:
             self._copied(trial, run_id, str(result[keys.COPIED_FROM]), int(result[keys.COPIED_REPORT]),
@@ -210,6 +218,21 @@ class MLflowTrialLogger(Callback):
             staging.rmdir()
 
     # --- helpers --------------------------------------------------------------------------------
+    def _pbt_from_record(self, trial, run_id: str) -> None:
+        """A continued PBT trial's lineage and current values as its run holds them: Tune's snapshot (and this
+        callback's state in it) can predate an exploit the killed driver recorded, whose event would otherwise
+        be dropped from the lineage at the trial's next exploit, and whose values would count as changed again."""
+        events, values = reader.pbt_record(self.writer.client, run_id, self.mutable)
+        known = {(e["report"], e["donor_trial"]) for e in events}
+        events += [e for e in self.lineage.get(trial.trial_id, []) if (e["report"], e["donor_trial"]) not in known]
+        self.lineage[trial.trial_id] = sorted(events, key=lambda e: e["report"])
+        config = dict(self.configs.get(trial.trial_id, trial.config))
+        for e in self.lineage[trial.trial_id]:  # every copy replaced the configuration (values as they continued)
+            config.update(e["changed"])
+        for key, value in values.items():  # logged as floats: an integer key (n_critic) back to an int
+            config[key] = int(round(value)) if isinstance(config.get(key), int) else value
+        self.configs[trial.trial_id] = config
+
     def _copied(self, trial, run_id: str, donor: str, report: int, config: dict) -> None:
         """PBT copied ``donor``'s checkpoint of ``report`` into ``trial``, which continues with ``config``: the
         exploit joins the run's lineage, with every config value that changed."""

@@ -20,7 +20,7 @@ from record.objectives import Objective
 from search_spaces import STUDIES, Profile, Study, sample_space
 from study import objectives as objective_flags
 from study.grid import grid_points, grid_size
-from trainables.configs import CONFIGS
+from trainables.configs import config_class
 
 if TYPE_CHECKING:
     from trainables.family import Family
@@ -55,7 +55,7 @@ class Resolved:
     @property
     def config_cls(self) -> type:
         """The family's typed config class (torch-free)."""
-        return CONFIGS[self.study.family]
+        return config_class(self.study.family)
 
     @property
     def family(self) -> Family:
@@ -171,7 +171,7 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     prof = study.profiles[profile]
     if not baselines:
         prof = dataclasses.replace(prof, use_baseline=False)
-    user = parse_sets(sets or [], CONFIGS[study.family])
+    user = parse_sets(sets or [], config_class(study.family))
     singles = {k: v for k, v in user.items() if not isinstance(v, list)}
     given_searcher = searcher
     searcher, grid = _grid(study, {**prof.fixed, **singles}, user, searcher)

@@ -18,7 +18,7 @@ import os  # noqa: E402
 import sys
 from pathlib import Path
 
-from record import store
+from record import artifact_location, store
 from record.store import DEFAULT_PATIENCE_S, PATIENCE_ENV
 from record.errors import UsageError
 from study import checks, invocation, report, storage, user_studies
@@ -59,21 +59,25 @@ def main(argv: list[str] | None = None, prog: str = "python -m study.run") -> in
         if args.resume:
             resumed = invocation.find_resumable(storage.resolve(args.storage_path), args.study)
             invocation.apply(args, resumed.record)
+        uri = store.tracking_uri(args.tracking_uri)
+        data_root = _data_root(args.data_root)
+        if not args.print:  # refused before resolving the study imports torch (seconds)
+            store.preflight(uri)
+            checks.before_resolving(args, ray_address(args.address), storage.resolve(args.storage_path),
+                                    resumed is not None)
         r = resolve(args.study, args.profile, args.sets, args.num_samples, args.max_epochs,
                     args.max_concurrent, args.seed, args.param_cap, args.searcher, args.scheduler,
                     args.confirm, args.confirm_seeds, not args.no_baselines, args.objectives)
         if resumed is not None:
             invocation.check_metric(resumed.record, r.study.name, r.study.metric)
-        uri = store.tracking_uri(args.tracking_uri)
-        data_root = _data_root(args.data_root)
         if args.print:
-            print(report.describe(r, {"tracking_uri": uri, "data_root": str(data_root),
+            print(report.describe(r, {"tracking_uri": store.shown_uri(uri), "data_root": str(data_root),
                                       "cpus_per_trial": args.cpus_per_trial or r.profile.cpus_per_trial,
                                       "gpus_per_trial": args.gpus_per_trial, "address": ray_address(args.address),
                                       "storage_path": storage.resolve(args.storage_path)}))
             return 0
-        checks.before_ray(args, r, ray_address(args.address), storage.resolve(args.storage_path), resumed is not None)
-        store.preflight(uri)
+        checks.before_ray(args, r, ray_address(args.address))
+        artifact_location.check(uri, r.study.name)
         if resumed is not None and invocation.finished(resumed.record):
             print(f"study.run: {r.study.name}: that run finished ({resumed.path}); nothing to resume; to run the study "
                   f"again, start a new one: python -m study.run {r.study.name} (without --resume)", file=sys.stderr)

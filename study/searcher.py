@@ -9,10 +9,13 @@ Differences from Ray's ``OptunaSearch``, each for a reason:
 * ``num_samples`` counts proposals, rejected ones included: the search ends after that many.
 * It limits concurrency itself (no ``ConcurrencyLimiter``), so its running trials are part of its
   saved state and a resumed study still tells Optuna how they ended.
-* The Optuna study lives in a journal file (``JournalStorage``), never in a pickle: the saved state
+* The Optuna study lives in a journal (``JournalStorage``), never in a pickle: the saved state
   is JSON holding the journal's text, which later Optuna versions read, and Tune copies it with its
   experiment state to any storage path (a folder or a URI). ``optuna_journal.log`` beside it opens in
-  ``optuna-dashboard``. Only public Optuna calls are used (``study.tell(number, ...)``, storage methods).
+  ``optuna-dashboard``. While the study runs the journal is kept in memory, in the lines Optuna's
+  ``JournalFileBackend`` writes, without that backend's file lock and fsync on every operation (a
+  300-trial study at 32 at once, profiled on a loaded machine: 3,795 of each, 21 s of the driver's event
+  loop): Tune's snapshot of the searcher is what makes it durable. Only public Optuna calls are used (``study.tell(number, ...)``, storage methods).
 * ``sampler="grid"`` proposes every point of ``grid`` once (:mod:`study.grid`); the cap applies to
   each point the same way.
 * With several ``objectives`` (``--objectives val_nelbo,n_params``) the Optuna study has one direction per
@@ -31,15 +34,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import warnings
-import weakref
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import optuna
-from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.storages.journal import BaseJournalBackend, JournalStorage
 from ray.tune.search import Searcher
 
 from record.objectives import Objective
@@ -94,13 +94,9 @@ class CappedTPESearch(Searcher):
 
     # --- the Optuna study, in a journal file ------------------------------------------------------
     def _open(self, journal: str) -> None:
-        """Open the study in a local journal file holding ``journal`` (the text of an earlier one)."""
-        self._folder = tempfile.mkdtemp(prefix="genstudy-optuna-")
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)  # the local copy goes with the object
-        path = os.path.join(self._folder, JOURNAL_FILE)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(journal)
-        self.storage = JournalStorage(JournalFileBackend(path))
+        """Open the study in a journal holding ``journal`` (the text of an earlier one)."""
+        self._backend = MemoryJournal(journal)
+        self.storage = JournalStorage(self._backend)
         modes = [o.mode for o in self.s.objectives] or [self.mode]
         self.study = optuna.create_study(storage=self.storage, study_name=STUDY_NAME,
                                          directions=["minimize" if m == "min" else "maximize" for m in modes],
@@ -128,7 +124,7 @@ class CappedTPESearch(Searcher):
 
     def __getstate__(self) -> dict:
         """Tune pickles the searcher with the Tuner: the study goes as its journal text, never as Optuna objects."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("storage", "study", "live", "_folder", "_cleanup")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("storage", "study", "live", "_backend")}
         return {**state, "_journal": self._journal(), "_live": {k: t.number for k, t in self.live.items()}}
 
     def __setstate__(self, state: dict) -> None:
@@ -138,8 +134,7 @@ class CappedTPESearch(Searcher):
         self.live = {k: self._trial(n) for k, n in live.items()}
 
     def _journal(self) -> str:
-        with open(os.path.join(self._folder, JOURNAL_FILE), encoding="utf-8") as f:
-            return f.read()
+        return self._backend.text()
 
     # --- Tune's Searcher API ------------------------------------------------------------------------
     def set_max_concurrency(self, max_concurrent: int) -> bool:
@@ -219,10 +214,26 @@ class CappedTPESearch(Searcher):
         self.proposed = int(state["proposed"])
         self.rejected = [Rejection(**x) for x in state["rejected"]]
         self.best_at = state.get("best_at", {})  # saved before several objectives: none
-        self._cleanup()
         self._open(state["journal"])
         # Trials that were running when the driver died: Tune resumes them under the same ids.
         self.live = {k: self._trial(n) for k, n in state["live"].items()}
+
+
+class MemoryJournal(BaseJournalBackend):
+    """Optuna's journal in memory, as the lines ``JournalFileBackend`` would write (one compact JSON object each)."""
+
+    def __init__(self, text: str = ""):
+        self.lines = [line for line in text.splitlines() if line]
+
+    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+        for line in self.lines[log_number_from:]:
+            yield json.loads(line)
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        self.lines.extend(json.dumps(log, separators=(",", ":")) for log in logs)
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
 
 
 def _write_atomic(path: str, text: str) -> None:

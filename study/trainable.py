@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 
 import ray
-import torch
 from ray import tune
 
 from record import schema as S
@@ -36,8 +36,10 @@ def run_trial(config: dict, family: str, data: SplitData, assets: dict, metric: 
     logging.getLogger("ray").setLevel(logging.WARNING)  # no "checkpoint created" line per epoch
     fam = FAMILIES[family]
     cfg = fam.make_config(config)  # a typo or a bad value fails here, before any work
-    cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
-    torch.set_num_threads(max(1, int(cpus)))  # as many threads as CPUs Ray gave the trial
+    torch = sys.modules.get("torch")  # imported by the family's code, if it uses torch (the benchmarks' does not)
+    if torch is not None:
+        cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", 1)
+        torch.set_num_threads(max(1, int(cpus)))  # as many threads as CPUs Ray gave the trial
     node_id = ray.get_runtime_context().get_node_id()
     trial_id = tune.get_context().get_trial_id()
     copied: dict = {}  # PBT: the first report after an exploit says whose checkpoint the trial continued
@@ -63,6 +65,13 @@ def run_trial(config: dict, family: str, data: SplitData, assets: dict, metric: 
                 fam.fit(cfg, report, data, resume_from=d, assets=assets)
     except Diverged as e:
         tune.report({metric: math.nan, keys.FAILURE: str(e), keys.NODE_ID: node_id})
-    except torch.cuda.OutOfMemoryError as e:
+    except Exception as e:
+        if not _cuda_oom(e):
+            raise
         first_line = str(e).splitlines()[0] if str(e) else "out of memory"
         tune.report({metric: math.nan, keys.FAILURE: f"{S.CUDA_OOM}: {first_line}", keys.NODE_ID: node_id})
+
+
+def _cuda_oom(e: BaseException) -> bool:
+    torch = sys.modules.get("torch")  # no torch loaded, no CUDA error
+    return torch is not None and isinstance(e, torch.cuda.OutOfMemoryError)

@@ -7,7 +7,8 @@ Three ways in, all read by every ``study.run`` / ``genstudy`` invocation:
 * an installed package's entry point in the group ``genstudy.studies``, naming such a list, a function
   returning one, or a module with ``STUDIES``.
 
-A study trains a registered family (``trainables.configs.CONFIGS``): the search space runs in the
+A study trains a registered family (``trainables.configs.CONFIGS``), or one outside genstudy named by its module
+path (a module defining ``FAMILY``, with its ``config``, importable where the trials run): the search space runs in the
 driver only, so Ray workers never import the user's file. The contract (as ``tests/test_search_spaces.py``
 checks the built-in studies): a new ``<model>_<question>`` name, a known family, a validation metric,
 the smoke, quick and full profiles, and in every profile a space whose sampled configs build and make
@@ -27,7 +28,7 @@ from typing import Any, Iterable, Sequence
 
 from record.errors import UsageError
 from search_spaces import STUDIES, Study
-from trainables.configs import CONFIGS
+from trainables.configs import CONFIGS, config_class
 
 ENV = "GENSTUDY_STUDIES"
 GROUP = "genstudy.studies"
@@ -123,8 +124,12 @@ def _register(studies: Iterable[Study], origin: str) -> list[str]:
 def _check_record(s: Study, where: str) -> None:
     if "_" not in s.name or not s.name.replace("_", "").isalnum():
         raise UsageError(f"{where}: a study is named <model>_<question> (letters, digits, underscores); fix: rename it")
-    if s.family not in CONFIGS:
-        raise UsageError(f"{where}: unknown family {s.family!r}; fix: use one of {', '.join(sorted(CONFIGS))}")
+    try:
+        config_class(s.family)
+    except KeyError as e:
+        why = f" ({type(e.__cause__).__name__}: {e.__cause__})" if e.__cause__ else ""
+        raise UsageError(f"{where}: unknown family {s.family!r}{why}; fix: use one of {', '.join(sorted(CONFIGS))}, "
+                         "or the import path of a module that defines FAMILY") from None
     missing = [p for p in PROFILES if p not in s.profiles]
     if missing:
         raise UsageError(f"{where}: no {', '.join(missing)} profile; fix: give it profiles {', '.join(PROFILES)}")

@@ -32,6 +32,7 @@ class SmokeExport:
     export_code: int
     export_seconds: float
     log: str  # the tails of both commands' output, for assertion messages
+    study_stdout: str  # all of study.run's standard output (its summary)
 
 
 def smoke_export(base: Path, study: str, mnist_root: Path, study_args: tuple[str, ...] = (),
@@ -63,5 +64,6 @@ def _make(base: Path, folder: Path, study: str, mnist_root: Path, study_args: tu
     exp = run_cli("analysis.export", study, "--tracking-uri", uri, "--out", str(out), "--data-root", str(mnist_root),
                   *EXPORT_ARGS, *(a.replace("{out}", str(out)) for a in export_args))
     result = SmokeExport(study, uri, out, run.returncode, exp.returncode, time.perf_counter() - start,
-                         f"study.run:\n{run.stdout[-1500:]}{run.stderr[-1500:]}\nexport:\n{exp.stderr[-20000:]}")
+                         f"study.run:\n{run.stdout[-1500:]}{run.stderr[-1500:]}\nexport:\n{exp.stderr[-20000:]}",
+                         run.stdout)
     return {**result.__dict__, "out": str(out)}

@@ -71,6 +71,12 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict
                           timeout=timeout, env=full_env)
 
 
+# a subprocess's torch on one thread by default (a Ray trial still sets its own): one_torch_thread's reason, for the
+# work a driver does itself, e.g. training the FID classifier (400 steps on 72 CIFAR images: 0.23 CPU-s a step on two
+# threads, 0.06 on one, on this loaded 2-core machine; measured)
+ONE_TORCH_THREAD_ENV = {"OMP_NUM_THREADS": "1"}
+
+
 @contextmanager
 def one_torch_thread():
     """torch on one thread inside the block (restored after): on a loaded 2-core machine two spinning threads made
@@ -92,15 +98,19 @@ def torch_one_thread():
         yield
 
 
-# The longest modules of a full run on 3 workers (pytest --durations, CI log of 2026-12-02), longest first
-LONGEST = ("test_benchmarks", "test_dann_e2e", "test_ddpm_e2e", "test_tracking_outage", "test_storage", "test_disk_full",
-           "test_confirm_e2e", "test_bad_input", "test_cifar10", "test_faults", "test_signals", "test_cyclevae_e2e",
+# The longest modules of a full run on 3 workers (pytest --durations, CI log of 2026-12-02), longest first;
+# test_benchmarks from first to second since its DANN throughput row trains no train-on-target reference (283 -> 150
+# CPU-s, 439 -> 242 s wall on the loaded 2-core machine: about 190 s in CI, estimated from its 355; test_ddpm_e2e ~170)
+# test_team_study (PostgreSQL, the auth server, two nodes and three drivers) took 245 s in CI's run of 2026-12-03
+LONGEST = ("test_dann_e2e", "test_benchmarks", "test_team_study", "test_ddpm_e2e", "test_tracking_outage",
+           "test_storage", "test_disk_full", "test_confirm_e2e", "test_bad_input", "test_cifar10", "test_faults", "test_signals", "test_cyclevae_e2e",
            "test_analysis_gan")
 
 
 def pytest_collection_modifyitems(items: list) -> None:
     """Modules with end-to-end tests first, the longest known ones (:data:`LONGEST`) first of all, each module's
-    tests kept together and in order: pytest-xdist (``--dist loadfile``) hands out modules in this order, so the
+    tests kept together and in order: pytest-xdist (``--dist loadfile --no-loadscope-reorder``, the Makefile; without
+    the second flag it sorts modules by their number of tests instead) hands out modules in this order, so the
     long ones start early and the short unit modules fill the workers' last minutes instead of one long module
     running alone at the end."""
     e2e = {item.module.__name__ for item in items if item.get_closest_marker("e2e")}

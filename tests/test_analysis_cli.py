@@ -35,11 +35,13 @@ def test_empty_experiment_exits_2(tmp_path, capsys):
 @pytest.mark.parametrize("uri,expected", [
     ("sqlite:////nonexistent/folder/m.db", "no MLflow database at"),
     ("http://127.0.0.1:9", "unreachable"),
-    ("mlruns", "is not sqlite:///PATH or http(s)"),
+    ("mlruns", "is not sqlite:///PATH, http(s)://HOST:PORT or a database server's"),
+    ("postgresql+psycopg://genstudy:pg-secret@127.0.0.1:9/mlflow", "cannot connect to the database"),
 ])
 def test_unreachable_tracking_uri_exits_2(tmp_path, capsys, uri, expected):
     assert main(["vae_beta_sweep", "--tracking-uri", uri, "--out", str(tmp_path / "out")]) == 2
-    assert expected in _one_line_error(capsys)
+    error = _one_line_error(capsys)
+    assert expected in error and "pg-secret" not in error  # a database URI is read, its password never printed
     assert not (tmp_path / "out").exists()
 
 

@@ -177,6 +177,22 @@ def test_report_escapes_intro_text_and_keeps_code_spans(record, tmp_path):
     assert "<code>run&amp;&lt;0&gt;</code>" in text  # the backticked run id is code, its text escaped
 
 
+def test_the_export_writes_a_database_password_nowhere(record, tmp_path):
+    """A study recorded straight on PostgreSQL: best_config.yaml (shared with the config) keeps the URI without its
+    password, the report page shows it as ***."""
+    import dataclasses
+
+    from analysis import report
+    from analysis.items import Table
+
+    record = dataclasses.replace(record, tracking_uri="postgresql+psycopg://genstudy:pg-s3cret@db.example/mlflow")
+    best_config.write(record, tmp_path / "best_config.yaml", top_k=3)
+    report.write(tmp_path / "report.html", record, [], Table("Leaderboard", "c", "<table></table>", ""), None)
+    assert "postgresql+psycopg://genstudy@db.example/mlflow" in (tmp_path / "best_config.yaml").read_text()
+    assert "genstudy:***@db.example" in (tmp_path / "report.html").read_text()
+    assert not [p.name for p in tmp_path.iterdir() if "pg-s3cret" in p.read_text()]
+
+
 def test_image_steps_reads_log_image_names_and_the_legacy_layout():
     from analysis.figures.common import image_steps
 

@@ -7,14 +7,18 @@ and create no MLflow database: MLflow announces a new one on stderr ("Creating i
 tables..."), which would be a second line.
 
 A tracking server that needs credentials, TLS settings, ``--resume`` of a finished run and a remote cluster
-without GPUs are tests/test_bad_input_services.py's. The cases here run two at a time (0.3-4 s of CPU
-each: ~0.3 s for one refused before the parameter count imports torch, ~2 s after it, ~3.5 s for one that needs
-MLflow), once per module, for the tests selected; each test then checks its own case's outcome.
+without GPUs are tests/test_bad_input_services.py's. The cases here run two at a time (0.3-3 s of CPU
+each: ~0.3 s for one refused before resolving the study imports torch to count parameters, ~2 s after it, 1.5-2.5 s
+for a tracking URI that MLflow's registry or a server is asked about), once per module, for the tests selected;
+each test then checks its own case's outcome.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +26,7 @@ import pytest
 import yaml
 
 from tests.bad_input_cli import WALL_BOUND_S, Case, Outcome, closed_port, one_line, run_case, running_runs
+from tests.conftest import REPO
 
 WORKERS = 2
 GOOD_CONFIG = {"dataset": "mnist", "seed": 3, "lr": 0.002, "batch_size": 128, "max_epochs": 1, "arch": "mlp",
@@ -259,3 +264,13 @@ def test_a_cluster_short_of_cpus_ends_the_run_before_refusing():
     with pytest.raises(UsageError, match="a trial asks for 2 CPUs and the Ray cluster has 1; fix: lower --cpus"):
         checks.cluster_fits({"CPU": 1.0, "GPU": 4.0}, args, r, on_refuse=lambda: ended.append(1))
     assert ended == [1]
+
+
+@pytest.mark.parametrize("args", [("--tracking-uri", "mlflow.db"), ("--tracking-uri", "sqlite:////nonexistent/m.db"),
+                                  ("--storage-path", "foo://bar"), ("--address", "headnode")])
+def test_a_bad_place_is_refused_before_resolving_the_study_imports_torch(args, tmp_path, mnist_root):
+    code = "import sys; from study.run import main; code = main(sys.argv[1:]); print(code, 'torch' in sys.modules)"
+    p = subprocess.run([sys.executable, "-c", code, "vae_beta_sweep", "--data-root", str(mnist_root), *args],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert p.stdout.split() == ["2", "False"], p.stdout + p.stderr[-2000:]

@@ -7,13 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import run_cli
+from tests.conftest import ONE_TORCH_THREAD_ENV, run_cli
 from trainables.data import DataUnavailable, load_dataset
 from trainables.data import cifar10 as cifar_module
 from trainables.families import FAMILIES, restore_model
 from trainables.gan_config import GANConfig
 
 PER_BATCH = 60  # images per generated batch file: 300 train, 60 test
+# the smoke study's files: 72 training images, under one classifier batch (128), so the FID classifier's 400 steps
+# (trainables.classifier.MIN_STEPS) each see 72 images, not 128; two GAN batches of 32
+E2E_PER_BATCH = 16
 
 
 def write_cifar(root: Path, per_batch: int = PER_BATCH, seed: int = 0) -> dict[str, np.ndarray]:
@@ -86,12 +89,12 @@ def test_gan_trains_on_rgb_32px(tmp_path):
 
 @pytest.mark.e2e
 def test_smoke_study_with_set_dataset_cifar10(tmp_path, short_tmp):
-    write_cifar(tmp_path / "data")
+    write_cifar(tmp_path / "data", E2E_PER_BATCH)
     p = run_cli("study.run", "gan_loss_sweep", "--profile", "smoke", "--set", "dataset=cifar10",
-                "--num-samples", "1", "--set", "train_size=512", "--set", "eval_samples=200", "--no-publish",
+                "--num-samples", "1", "--set", "batch_size=32", "--set", "eval_samples=64", "--no-publish",
                 "--data-root", str(tmp_path / "data"),
                 "--tracking-uri", f"sqlite:///{tmp_path}/m.db", "--storage-path", str(tmp_path / "ray"),
-                env={"RAY_TMPDIR": str(short_tmp())})  # short: Ray's socket paths max 107 bytes
+                env={"RAY_TMPDIR": str(short_tmp()), **ONE_TORCH_THREAD_ENV})  # short: Ray's sockets max 107 bytes
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "dataset=cifar10" in p.stdout
     assert list((tmp_path / "data" / "classifiers").glob("cifar10-*.safetensors"))  # cached beside the data

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.e2e
 def test_sigkill_of_driver_then_resume(tmp_path, mnist_root):
     uri, storage = f"sqlite:///{tmp_path}/m.db", str(tmp_path / "ray")
     args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
-            "--storage-path", storage, "--max-epochs", "6", "--no-publish",
+            "--storage-path", storage, "--max-epochs", "6", "--no-publish", "--set", "train_size=2000",
+            "--set", "eval_size=500",  # half the smoke profile's images, a quarter of its scoring
             "--scheduler", "fifo"]  # no trial stopped by ASHA between the fault point and the kill
     proc = _start(args, tmp_path / "first.log")
 

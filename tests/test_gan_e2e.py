@@ -1,4 +1,5 @@
-"""The GAN smoke study end to end: real Ray, real MLflow (SQLite), real MNIST files."""
+"""The GAN smoke study end to end: real Ray, real MLflow (SQLite), real MNIST files. The study is the session's
+shared one (tests/gan_study.py), whose export tests/test_analysis_gan.py checks."""
 
 import subprocess
 import sys
@@ -10,30 +11,25 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from analysis.figures.common import image_steps
-from tests.conftest import run_cli
+from tests.gan_study import STUDY, gan_smoke
 
 pytestmark = pytest.mark.e2e
-STUDY = "gan_loss_sweep"
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, short_tmp, mnist_root):
-    tmp = tmp_path_factory.mktemp("gan_smoke")
-    uri = f"sqlite:///{tmp}/m.db"
-    # a Ray temp dir of its own: another driver on this machine using --address auto cannot attach to it
-    p = run_cli("study.run", STUDY, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
-                "--storage-path", str(tmp / "ray"), env={"RAY_TMPDIR": str(short_tmp())})
-    client = MlflowClient(uri)
+def smoke(tmp_path_factory, shared_base, mnist_root):
+    s = gan_smoke(shared_base, mnist_root)
+    assert s.study_code == 0, s.log
+    client = MlflowClient(s.uri)
     runs = client.search_runs([client.get_experiment_by_name(STUDY).experiment_id])
     parent = next(r for r in runs if r.data.tags.get("role") == "study")
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    return p, client, parent, children, tmp
+    return s, client, parent, children, tmp_path_factory.mktemp("gan_downloads")
 
 
 def test_smoke_exits_0_with_all_four_losses_finished(smoke):
-    p, _, parent, children, _ = smoke
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "best trial" in p.stdout and "val_fid = " in p.stdout and "test_fid = " in p.stdout
+    s, _, parent, children, _ = smoke
+    assert "best trial" in s.study_stdout and "val_fid = " in s.study_stdout and "test_fid = " in s.study_stdout
     finished = [c for c in children if c.info.status == "FINISHED" and c.data.tags.get("status") == "finished"]
     assert {c.data.params["loss"] for c in finished} == {"bce", "lsgan", "wgan_gp", "hinge"}
     assert parent.info.status == "FINISHED" and "best_run_id" in parent.data.tags
@@ -71,9 +67,9 @@ def test_best_generator_loads_in_a_clean_interpreter(smoke):
 
 def test_best_generator_is_an_mlflow_model_and_a_pt2_program(smoke):
     """The torch.export forms of the generator: the MLflow model (pt2, pyfunc) and generator.pt2 without genstudy."""
-    _, client, parent, _, tmp = smoke
+    s, client, parent, _, tmp = smoke
     best = parent.data.tags["best_run_id"]
-    mlflow.set_tracking_uri(f"sqlite:///{tmp}/m.db")  # the fixture's database
+    mlflow.set_tracking_uri(s.uri)  # the study's database
     uri = parent.data.tags["best_model_uri"]
     latent = int(client.get_run(best).data.params["latent_dim"])
     images = mlflow.pytorch.load_model(uri)(torch.randn(5, latent))

@@ -3,12 +3,14 @@ copy, the lineage mark in a checkpoint, and how --scheduler pbt resolves."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
 import torch
 from ray.tune.schedulers import TrialScheduler
 
+from record import schema as S
 from record.errors import UsageError
 from search_spaces import STUDIES, Mutation
 from study import lineage
@@ -115,3 +117,64 @@ def test_pbt_refuses_what_cannot_apply(kwargs, says):
     args = {"name": "vae_beta_sweep", "profile": "smoke", "scheduler": "pbt", **kwargs}
     with pytest.raises(UsageError, match=says):
         resolve(**args)
+
+
+def test_the_best_trials_configuration_is_read_from_its_kept_checkpoint(tmp_path, capsys):
+    """study.best._kept_config: what the kept checkpoint's config.json says (the configuration PBT had moved the
+    trial to), as params are written: strings; an unreadable one is named and gives nothing (the summary then shows
+    the trial's first configuration)."""
+    from mlflow.tracking import MlflowClient
+
+    from study.best import _kept_config
+    from trainables.checkpoint import save_config
+
+    c = MlflowClient(f"sqlite:///{tmp_path}/m.db")
+    run = c.create_run(c.create_experiment("e", artifact_location=(tmp_path / "a").as_uri())).info.run_id
+    c.log_param(run, "lr_g", "0.0002")  # how the trial started
+    save_config(tmp_path / "ckpt", {"lr_g": 0.00024, "loss": "hinge"}, {})
+    c.log_artifact(run, str(tmp_path / "ckpt" / "config.json"))
+    writer = SimpleNamespace(client=c)
+    assert _kept_config(writer, run) == {"lr_g": "0.00024", "loss": "hinge"}
+    other = c.create_run(c.get_experiment_by_name("e").experiment_id).info.run_id
+    assert _kept_config(writer, other) == {}
+    assert f"configuration of run {other} did not read" in capsys.readouterr().err
+
+
+def test_a_resumed_driver_keeps_the_exploits_its_snapshot_missed(tmp_path):
+    """--resume under PBT: Tune's snapshot (and the MLflow callback's state in it) can predate an exploit the killed
+    driver recorded. The continued trial's lineage and current values come from its run: the earlier exploit stays
+    in the lineage at the next one, and what that one changed is measured against the values it trained with."""
+    import pickle
+
+    from mlflow.tracking import MlflowClient
+
+    from study import result_keys as keys
+    from study.mlflow_callback import MLflowTrialLogger
+
+    uri = f"sqlite:///{tmp_path}/m.db"
+    c = MlflowClient(uri)
+    exp = c.create_experiment("gan_loss_sweep", artifact_location=(tmp_path / "a").as_uri())
+    parent = c.create_run(exp).info.run_id
+    logger = MLflowTrialLogger(uri, exp, parent, "gan_loss_sweep", "val_fid", "min", 4, str(tmp_path / "staging"),
+                               mutable=("lr_g",))
+    donor, trial = SimpleNamespace(trial_id="d", config={"lr_g": 2e-4}), SimpleNamespace(trial_id="t", config={"lr_g": 1e-4})
+    for t in (donor, trial):
+        logger.on_trial_start(0, [], t)
+        logger.on_trial_result(0, [], t, {keys.ITERATION: 1, "val_fid": 100.0})
+    stale = pickle.dumps(logger)  # Tune's last snapshot: before the exploit
+    copy = {keys.COPIED_FROM: "d", keys.COPIED_REPORT: 1, keys.COPIED_CONFIG: {"lr_g": 2.4e-4}}
+    logger.on_trial_result(0, [], trial, {keys.ITERATION: 2, "val_fid": 90.0, **copy})
+    logger.writer.flush()
+
+    resumed = pickle.loads(stale)  # the driver killed, then --resume
+    resumed.on_trial_start(0, [], trial)
+    again = {keys.COPIED_FROM: "d", keys.COPIED_REPORT: 3, keys.COPIED_CONFIG: {"lr_g": 2.4e-4}}
+    resumed.on_trial_result(0, [], trial, {keys.ITERATION: 3, "val_fid": 80.0})
+    resumed.on_trial_result(0, [], trial, {keys.ITERATION: 4, "val_fid": 70.0, **again})
+    resumed.writer.flush()
+    run = c.get_run(resumed.runs["t"])
+    events = json.loads(run.data.tags[S.PBT_LINEAGE])
+    assert [e["report"] for e in events] == [1, 3] and run.data.tags[S.PBT_EXPLOITS] == "2"
+    assert events[1]["changed"] == {}  # the same values again: nothing changed
+    assert {m.step: m.value for m in c.get_metric_history(run.info.run_id, S.pbt_value("lr_g"))} == {
+        1: 1e-4, 2: 2.4e-4, 3: 2.4e-4, 4: 2.4e-4}

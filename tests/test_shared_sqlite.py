@@ -11,6 +11,9 @@ from record import schema as S
 from tests.study_process import children, parents, start, steps
 
 pytestmark = pytest.mark.e2e
+# what is under test is the two drivers' start on one new database: little training, and no model published
+# (publishing costs a VAE smoke driver about 5 CPU-s; tests/test_vae_e2e.py checks it)
+SMALL = ("--set", "train_size=1000", "--set", "eval_size=500", "--no-publish")
 
 
 def test_two_drivers_on_one_new_database_both_complete(tmp_path, mnist_root):
@@ -19,7 +22,7 @@ def test_two_drivers_on_one_new_database_both_complete(tmp_path, mnist_root):
     for i in range(2):
         args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
                 "--storage-path", str(tmp_path / f"ray{i}"), "--num-samples", "2", "--max-epochs", "2",
-                "--seed", str(i), "--confirm", "0"]
+                "--seed", str(i), "--confirm", "0", *SMALL]
         procs.append((start(args, tmp_path / f"driver{i}.log"), tmp_path / f"driver{i}.log"))
     for proc, log in procs:
         assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]

@@ -18,8 +18,9 @@ from tests.study_process import children, parents, running_with, start, steps, w
 
 pytestmark = pytest.mark.e2e
 
-# long enough that the signal (sent at a trial's second report) finds trials running; the resume trains the rest
-LONG = ["--max-epochs", "6", "--num-samples", "3", "--set", "train_size=20000", "--set", "arch=mlp"]
+# long enough that the signal (sent at a trial's second report) finds trials running (4 reports of it left, and
+# the third trial not started); the resume trains the rest
+LONG = ["--max-epochs", "6", "--num-samples", "3", "--set", "train_size=8000", "--set", "arch=mlp"]
 
 
 def _args(tmp_path, mnist_root, *extra: str) -> list[str]:

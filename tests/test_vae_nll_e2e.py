@@ -1,7 +1,8 @@
 """Issue 23, acceptance 1: ``study.run vae_beta_sweep --set binarize=dynamic`` measures the best trial's
 importance-weighted NLL when it ends, records it in MLflow (test_nll_iw, its standard error, k as a param) and
-the export shows it beside the IWAE paper's Table 1 VAE row. Real Ray, MLflow on SQLite, real MNIST; two
-one-epoch trials of the smoke profile (k = 50 on 200 images a split) and an export with small t-SNE and SVM."""
+the export shows it beside the IWAE paper's Table 1 VAE row. Real Ray, MLflow on SQLite, real MNIST: the session's
+binarised smoke study (tests/confirm_study.py: three search trials, k = 50 on 50 images a split, then a confirmation
+of the top 2) and its export, shared with the confirmation and progress tests."""
 
 from __future__ import annotations
 
@@ -10,34 +11,25 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from search_spaces.vae import SMOKE_NLL_IW
-from tests.conftest import run_cli
+from tests.confirm_study import STUDY, confirmed_export, confirmed_study
 from trainables import metric_names as M
 from trainables.iwae import IWAE_TABLE1
 from trainables.metric_names import best_of
 from trainables.vae_nll import PAPER_ROW
 
 pytestmark = pytest.mark.e2e
-STUDY = "vae_beta_sweep"
 SMOKE_K_PARAM = str(SMOKE_NLL_IW["nll_iw_k"])  # the smoke profile's k, as MLflow holds it
 
 
 @pytest.fixture(scope="module")
-def binarised(tmp_path_factory, mnist_root):
-    tmp = tmp_path_factory.mktemp("vae_nll_e2e")
-    uri = f"sqlite:///{tmp}/m.db"
-    run = run_cli("study.run", STUDY, "--profile", "smoke", "--set", "binarize=dynamic", "--num-samples", "2",
-                  "--max-epochs", "1", "--data-root", str(mnist_root), "--tracking-uri", uri,
-                  "--storage-path", str(tmp / "ray"), "--no-publish")
-    out = tmp / "export"
-    exp = run_cli("analysis.export", STUDY, "--tracking-uri", uri, "--out", str(out), "--data-root", str(mnist_root),
-                  "--tsne-points", "200", "--svm-train-size", "1000", "--quiet")
-    return run, exp, uri, out
+def binarised(shared_base, mnist_root):
+    return confirmed_study(shared_base, mnist_root), confirmed_export(shared_base, mnist_root)
 
 
 def test_the_best_run_holds_the_estimate_its_standard_error_and_k(binarised):
-    run, _, uri, _ = binarised
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    client = MlflowClient(uri)
+    run, _ = binarised
+    assert run.code == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    client = MlflowClient(run.uri)
     exp = client.get_experiment_by_name(STUDY)
     parent = next(r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("role") == "study")
     best = client.get_run(parent.data.tags["best_run_id"])
@@ -51,8 +43,9 @@ def test_the_best_run_holds_the_estimate_its_standard_error_and_k(binarised):
 
 
 def test_the_export_shows_it_beside_the_papers_row(binarised):
-    run, exp, uri, out = binarised
-    assert exp.returncode == 0, exp.stderr[-3000:]
+    _, exp = binarised
+    assert exp.code == 0, exp.stderr
+    out = exp.out
     board = pd.read_csv(out / "leaderboard.csv")
     top = board.iloc[0]
     assert top[M.TEST_NLL_IW] > 0 and top[M.TEST_NLL_IW_SE] > 0 and str(top["nll_iw_k"]) == SMOKE_K_PARAM

@@ -22,6 +22,11 @@ from trainables.metric_names import split_of
 
 pytestmark = pytest.mark.e2e
 HEADER = 16  # the idx header of an image file: magic, count, rows, cols
+TRIALS = 4
+# one trial at a time, ASHA's rungs at reports 1 and 2; 1,000 training images and 500 of each held-out split scored:
+# the decisions need only differ between trials, and a trial's cost is mostly its process and Ray's start
+ARGS = ("--max-concurrent", "1", "--max-epochs", "3", "--num-samples", str(TRIALS), "--set", "train_size=1000",
+        "--set", "eval_size=500", "--no-publish")
 
 
 def test_every_registered_studys_test_metric_is_computed_on_a_test_split():
@@ -46,7 +51,7 @@ def _study(root: Path, folder: Path):
     folder.mkdir()
     uri = f"sqlite:///{folder}/m.db"
     p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(root), "--tracking-uri", uri,
-                "--storage-path", str(folder / "ray"), "--max-concurrent", "1", "--max-epochs", "3", "--no-publish")  # ASHA rungs 1, 2
+                "--storage-path", str(folder / "ray"), *ARGS)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name("vae_beta_sweep")
@@ -76,7 +81,7 @@ def twins(tmp_path_factory, mnist_root):
 
 def test_test_images_replaced_by_noise_change_no_decision(twins):
     (clean, best_clean, _, _), (noisy, best_noisy, _, _) = twins
-    assert len(clean) == len(noisy) == 6
+    assert len(clean) == len(noisy) == TRIALS
     assert [t["params"] for t in clean] == [t["params"] for t in noisy]  # the searcher proposed the same configs
     assert [(t["status"], t["epochs"]) for t in clean] == [(t["status"], t["epochs"]) for t in noisy]  # ASHA alike
     assert any(t["status"] == "stopped_early" for t in clean), "ASHA stopped nothing: the test proves less"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load_file, save_file
-from torch import nn
+if TYPE_CHECKING:  # torch is imported where weights are read or written: a checkpoint's metadata needs none
+    import torch
+    from torch import nn
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -47,14 +47,25 @@ def _atomic(path: Path, write) -> None:
 
 def save_model(directory: str | Path, model: nn.Module, config: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write the model weights and ``{"config": config, **meta}`` as JSON into ``directory``."""
+    from safetensors.torch import save_file
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     _atomic(d / MODEL_FILE, lambda p: save_file(tensors, str(p)))
+    save_config(d, config, meta)
+
+
+def save_config(directory: str | Path, config: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Write ``{"config": config, **meta}`` as JSON into ``directory`` (a checkpoint's metadata; no torch)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
     _atomic(d / CONFIG_FILE, lambda p: p.write_text(json.dumps({CONFIG_KEY: config, **meta}, indent=2)))
 
 
 def save_state(directory: str | Path, state: dict[str, Any]) -> None:
+    import torch
+
     _atomic(Path(directory) / STATE_FILE, lambda p: torch.save(state, p))
 
 
@@ -67,6 +78,8 @@ def read_config(directory: str | Path) -> dict[str, Any]:
 
 
 def load_weights(directory: str | Path, model: nn.Module) -> None:
+    from safetensors.torch import load_file
+
     path = Path(directory) / MODEL_FILE
     try:
         tensors = load_file(str(path))
@@ -76,6 +89,8 @@ def load_weights(directory: str | Path, model: nn.Module) -> None:
 
 
 def load_state(directory: str | Path, device: torch.device) -> dict[str, Any]:
+    import torch
+
     path = Path(directory) / STATE_FILE
     try:
         return torch.load(path, map_location=device, weights_only=True)

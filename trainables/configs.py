@@ -22,3 +22,19 @@ CONFIGS: dict[str, type[FlatConfig]] = {  # in the order of trainables.families.
     "cyclevae": CycleVAEConfig,
     "ddpm": DDPMConfig,
 }
+
+
+def config_class(family: str) -> type[FlatConfig]:
+    """The typed config of ``family``: a registered family's entry in ``CONFIGS``, or for a family named by its
+    module path (outside genstudy, e.g. the benchmarks'), the config its ``FAMILY`` brings.
+
+    Raises:
+        KeyError: no registered family has that name and no importable module of that path defines ``FAMILY``.
+    """
+    if family in CONFIGS:
+        return CONFIGS[family]
+    if "." not in family:
+        raise KeyError(family)
+    from trainables.families import FAMILIES  # imports that module
+
+    return FAMILIES[family].config_cls

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from trainables.configs import CONFIGS
 from trainables.data import SplitData, load_dataset
-from trainables.export import Exports
-from trainables.models.params import count_params
 from trainables.reporting import Report, Reporter
+
+if TYPE_CHECKING:  # torch-free at import: a family whose trials need no torch (the benchmarks') loads none
+    from torch import nn
+
+    from trainables.export import Exports
 
 EPOCH, REPORT = "epoch", "report"  # what one report of a family is
 
@@ -62,11 +63,14 @@ class Family:
     prepare: Callable[..., dict] | None = None
     publish: Callable[[nn.Module, Any, SplitData | None], Exports] | None = None
     final_metrics: Callable[[nn.Module, Any, SplitData], dict[str, float]] | None = None
+    config: type | None = None  # a family outside the registry brings its config class (registered ones: CONFIGS)
+    metric_names: tuple[str, ...] = ()  # ... and the names of the metrics it reports (registered: metric_names.py)
 
     @property
     def config_cls(self) -> type:
-        """The family's typed config: its entry in :data:`trainables.configs.CONFIGS` (torch-free)."""
-        return CONFIGS[self.name]
+        """The family's typed config: its entry in :data:`trainables.configs.CONFIGS` (torch-free), or the one an
+        outside family brings."""
+        return self.config or CONFIGS[self.name]
 
     def make_config(self, config: dict) -> Any:
         return self.config_cls(**config)
@@ -77,6 +81,8 @@ class Family:
 
     def n_params(self, cfg: Any) -> int:
         """Parameters of the model ``cfg`` describes, counted on the meta device."""
+        from trainables.models.params import count_params
+
         return count_params(lambda: self.build(cfg))
 
     def fit(self, cfg: Any, report: Report, data: SplitData, resume_from: str | None = None,

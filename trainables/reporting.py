@@ -12,14 +12,15 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from torch import nn
-
-from trainables.checkpoint import FAMILY_KEY, METRICS_KEY, REPORT_KEY, UNIT_KEY, save_model, save_state
+from trainables.checkpoint import FAMILY_KEY, METRICS_KEY, REPORT_KEY, UNIT_KEY, save_config, save_model, save_state
 
 Report = Callable[[dict[str, float], "str | None"], None]  # report(metrics, checkpoint_dir): Tune's, or a test's
 FOLDER = "report_{:04d}"
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class Reporter:
@@ -68,11 +69,23 @@ class Reporter:
             meta: more of the family's keys for ``config.json`` (e.g. ``image_shape``).
         """
         folder = self.root / FOLDER.format(k)
-        save_model(folder, model, config, {FAMILY_KEY: self.family, UNIT_KEY: self.unit, REPORT_KEY: k,
-                                           METRICS_KEY: metrics, **(meta or {})})
+        save_model(folder, model, config, self._meta(k, metrics, meta))
         save_state(folder, state)
         if draw is not None:
             draw(folder)
+        self._report(metrics, folder)
+
+    def without_weights(self, k: int, metrics: dict[str, float], config: dict[str, Any]) -> None:
+        """Report ``k`` with a checkpoint of ``config.json`` alone: a family with no model to keep (the scale
+        benchmark's), whose report index is all it needs to resume."""
+        folder = self.root / FOLDER.format(k)
+        save_config(folder, config, self._meta(k, metrics, None))
+        self._report(metrics, folder)
+
+    def _meta(self, k: int, metrics: dict[str, float], meta: dict[str, Any] | None) -> dict[str, Any]:
+        return {FAMILY_KEY: self.family, UNIT_KEY: self.unit, REPORT_KEY: k, METRICS_KEY: metrics, **(meta or {})}
+
+    def _report(self, metrics: dict[str, float], folder: Path) -> None:
         self.report(metrics, str(folder))
         if self.workdir is None:
             shutil.rmtree(folder, ignore_errors=True)  # Tune copied it on report
