@@ -186,8 +186,8 @@ def genstudy_searcher(trials: int, concurrency: int, seed: int):
     from study.resolve import resolve
     from study.tuner import make_searcher
 
-    user_studies.load([str(STUDY_FILE)])
-    searcher = make_searcher(resolve(STUDY, "quick", num_samples=trials, seed=seed))
+    with user_studies.loaded([str(STUDY_FILE)]):  # this process's registry is left as it was (tests import this)
+        searcher = make_searcher(resolve(STUDY, "quick", num_samples=trials, seed=seed))
     searcher.set_max_concurrency(concurrency)
     return searcher
 

@@ -507,6 +507,10 @@ MUTATIONS: tuple[Mutation, ...] = (
              "        self._loaded: dict[str, Family] = {m: import_module(f\"{__name__}.{m}\").FAMILY for m in modules}",
              "a trial worker imports its own family's code only (64 synthetic trials without torch fit in memory)",
              ("tests/test_synthetic_family.py::test_a_trial_worker_imports_its_own_family_and_no_other",)),
+    Mutation("user_studies_loaded_keeps_them", "study/user_studies.py",
+             "        STUDIES.clear()\n        STUDIES.update(studies)\n", "",
+             "a study loaded for one block (the scale benchmark's searcher) leaves the process's registry as it was",
+             ("tests/test_synthetic_family.py::test_its_study_file_registers_a_study_whose_family_is_the_module_path",)),
     Mutation("report_tags_one_call_each", "record/writer.py",
              "        self._metrics(run_id, metrics, step, tags)  # one log_batch with the tags",
              "        self._metrics(run_id, metrics, step)\n        for key, value in tags.items():\n"

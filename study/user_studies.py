@@ -21,10 +21,11 @@ import hashlib
 import importlib.util
 import os
 import sys
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from record.errors import UsageError
 from search_spaces import STUDIES, Study
@@ -57,6 +58,20 @@ def load(files: Sequence[str] = ()) -> list[str]:
                              f"or uninstall it") from None
         added += _register(_studies_of(obj, origin), origin)
     return added
+
+
+@contextmanager
+def loaded(files: Sequence[str]) -> Iterator[list[str]]:
+    """:func:`load` for the length of a ``with`` block: the registry is as it was before once the block ends (for
+    code that resolves a user's study inside a longer-lived process, e.g. a benchmark or a test)."""
+    studies, origins = dict(STUDIES), dict(ORIGINS)
+    try:
+        yield load(files)
+    finally:
+        STUDIES.clear()
+        STUDIES.update(studies)
+        ORIGINS.clear()
+        ORIGINS.update(origins)
 
 
 def _import_file(path: Path) -> ModuleType:

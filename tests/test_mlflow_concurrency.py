@@ -28,8 +28,10 @@ def test_eight_concurrent_trials_every_metric_arrives(tmp_path):
     parent = client.create_run(exp_id, tags={"role": "study"}).info.run_id
     logger = MLflowTrialLogger(uri, exp_id, parent, "concurrency", "test_nelbo", "min", N_REPORTS,
                                str(tmp_path / "staging"))
-    # the workers import this module as tests.test_mlflow_concurrency
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    # the workers import this module as tests.test_mlflow_concurrency. A private node ("local"), as the driver starts
+    # one: without an address, ray.init joins whatever cluster /tmp/ray/ray_current_cluster names, e.g. the scale
+    # benchmark's ray.cluster_utils.Cluster in another test worker, and then refuses num_cpus (seen in CI)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
     try:
         tuner = tune.Tuner(
             tune.with_resources(chatty_trial, {"cpu": 0.25}),

@@ -59,16 +59,12 @@ def test_the_value_depends_on_the_configuration_and_only_the_split_changes_the_n
 
 
 def test_its_study_file_registers_a_study_whose_family_is_the_module_path():
-    before = dict(STUDIES)
-    try:
-        assert user_studies.load([str(REPO / "benchmarks" / "scale_study.py")]) == ["synthetic_scale"]
+    with user_studies.loaded([str(REPO / "benchmarks" / "scale_study.py")]) as added:
+        assert added == ["synthetic_scale"]
         r = resolve("synthetic_scale", "smoke")
         assert r.family is FAMILY and r.config_cls is synthetic.SyntheticConfig
         assert config_class(synthetic.NAME) is synthetic.SyntheticConfig
-    finally:
-        STUDIES.clear()
-        STUDIES.update(before)
-        user_studies.ORIGINS.clear()
+    assert "synthetic_scale" not in STUDIES and "synthetic_scale" not in user_studies.ORIGINS
 
 
 def test_a_family_path_that_does_not_import_is_refused_by_name(tmp_path):
