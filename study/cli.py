@@ -33,11 +33,12 @@ def build_parser(prog: str = "python -m study.run") -> Parser:
     p.add_argument("--searcher", choices=["tpe", "random", "grid"],
                    help="Optuna's TPE (default), random search (e.g. as a baseline), or grid: every combination of "
                    "the values listed with --set KEY=a,b,c (and the study's grid) trained once (default for a grid study)")
-    p.add_argument("--scheduler", choices=["asha", "hyperband", "pbt", "fifo"],
+    p.add_argument("--scheduler", choices=["asha", "hyperband", "pbt", "pb2", "fifo"],
                    help="asha: early stopping (default); hyperband: ASHA with 3 brackets; pbt: population-based "
                    "training, which changes the study's mutable keys (learning rates, regularisers) while a random "
-                   "population trains and copies the best trials' weights into the worst; fifo: none, every trial "
-                   "trains to the end (default for grid)")
+                   "population trains and copies the best trials' weights into the worst; pb2: the same, with new "
+                   "values chosen by a Gaussian-process bandit (Population Based Bandits) instead of random "
+                   "perturbation; fifo: none, every trial trains to the end (default for grid)")
     p.add_argument("--objectives", metavar="METRIC,n_params", help="search several objectives at once (Optuna's "
                    "multi-objective TPE; the Pareto front is printed and exported), e.g. val_nelbo,n_params; the first "
                    "is a validation metric, which ASHA and the kept checkpoint read")

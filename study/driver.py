@@ -138,7 +138,7 @@ class Driver:
         assets = r.family.prepare(data, self.data_root) if r.family.prepare else {}
         searcher = make_searcher(r)
         # PBT: the population is drawn here (again on --resume: the same seed draws the same, for the summary)
-        population = population_search(r, searcher) if r.scheduler == "pbt" else None
+        population = population_search(r, searcher) if r.scheduler in S.POPULATION_BASED else None
         if self.resumed is None:
             logger = MLflowTrialLogger(self.uri, rec.exp_id, rec.parent_id, r.study.name, r.study.metric,
                                        r.study.mode, r.max_t, storage.staging_dir(rec.exp_dir),

@@ -26,6 +26,8 @@ from trainables.metric_names import N_PARAMS, is_selection_metric, split_of
 REFUSED_SCHEDULERS = {
     "pbt": "PBT copies a better trial's weights and perturbed configuration into a worse one mid-training, judged "
            "on one metric, so a trial's parameter count would change under it",
+    "pb2": "PB2 copies a better trial's weights and new configuration into a worse one mid-training, judged on one "
+           "metric, so a trial's parameter count would change under it",
 }
 
 

@@ -1,4 +1,5 @@
-"""Population-based training (``--scheduler pbt``): Ray Tune's synchronous PBT over a study's declared mutations.
+"""Population-based training (``--scheduler pbt`` and ``pb2``): Ray Tune's synchronous PBT, or its Population
+Based Bandits (PB2), over a study's declared mutations.
 
 How genstudy uses Ray's ``PopulationBasedTraining`` (Jaderberg et al. 2017; Ray's ``pbt_dcgan_mnist`` example):
 
@@ -11,9 +12,11 @@ How genstudy uses Ray's ``PopulationBasedTraining`` (Jaderberg et al. 2017; Ray'
   twice and none missing.
 * No perturbation at the last report (nothing would train after it), and a resumed population meets again at
   the next sync point after the reports its trials restored (Ray's PBT keeps no state across a driver's
-  restart): :class:`SynchronousPBT`.
+  restart): :class:`Synchronous`.
 * Only the study's ``mutations`` change (learning rates, regularisers); an exploit copies the donor's whole
   configuration with its weights, architecture included, as PBT does.
+* PB2 (``--scheduler pb2``, :mod:`study.pb2`) exploits the same way and chooses the new values with a
+  Gaussian-process bandit instead of random perturbation, with the same synchronous behaviour (:class:`Synchronous`).
 """
 
 from __future__ import annotations
@@ -66,8 +69,9 @@ class Explore:
         return True
 
 
-class SynchronousPBT(PopulationBasedTraining):
-    """Ray's synchronous PBT, which does not perturb at a trial's last report (``max_t``)."""
+class Synchronous:
+    """What genstudy adds to Ray's synchronous PBT and PB2: no perturbation at a trial's last report (``max_t``),
+    and a restored population that meets again after its restored reports."""
 
     def __init__(self, max_t: int, **kwargs: Any):
         super().__init__(synch=True, **kwargs)
@@ -92,6 +96,10 @@ class SynchronousPBT(PopulationBasedTraining):
         return super().on_trial_result(tune_controller, trial, result)
 
 
+class SynchronousPBT(Synchronous, PopulationBasedTraining):
+    """Ray's synchronous PBT, which does not perturb at a trial's last report and resumes (:class:`Synchronous`)."""
+
+
 def domain(m: Mutation):
     """The Tune distribution a fresh draw of ``m`` comes from."""
     if m.integer:
@@ -99,12 +107,18 @@ def domain(m: Mutation):
     return tune.loguniform(m.low, m.high) if m.log else tune.uniform(m.low, m.high)
 
 
-def scheduler(mutations: Mapping[str, Mutation], config_cls: type, max_t: int, seed: int) -> SynchronousPBT:
+def scheduler(kind: str, mutations: Mapping[str, Mutation], config_cls: type, max_t: int,
+              seed: int) -> PopulationBasedTraining:
+    """``kind`` pbt or pb2, synchronous, perturbing every :func:`interval` reports."""
     random.seed(seed)  # Ray's PBT draws its quantile choices and perturbations from Python's global random
-    return SynchronousPBT(max_t, time_attr="training_iteration", perturbation_interval=interval(max_t),
-                          hyperparam_mutations={k: domain(m) for k, m in mutations.items()},
-                          quantile_fraction=QUANTILE, resample_probability=RESAMPLE_PROBABILITY,
-                          custom_explore_fn=Explore(mutations, config_cls))
+    common = dict(time_attr="training_iteration", perturbation_interval=interval(max_t), quantile_fraction=QUANTILE)
+    if kind == "pb2":
+        from study import pb2  # pandas and scikit-learn's Gaussian process: only when asked for
+
+        return pb2.scheduler(mutations, config_cls, max_t, seed, **common)
+    return SynchronousPBT(max_t, hyperparam_mutations={k: domain(m) for k, m in mutations.items()},
+                          resample_probability=RESAMPLE_PROBABILITY, custom_explore_fn=Explore(mutations, config_cls),
+                          **common)
 
 
 def population(searcher, size: int) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from ray.tune import Callback
 
+from record import schema as S
 from study.progress_state import Plan, Progress, asha_rungs
 
 REDRAW_EVERY_S = 1.0  # the terminal view's elapsed time and estimate move once a second
@@ -55,7 +56,7 @@ def views(r, phase: str, total: int, verbose: bool, fifo: bool = False, prefix: 
                 test_metric=r.study.test_metric, total=total, max_t=r.max_t,
                 rungs=asha_rungs(grace, r.profile.reduction_factor, r.max_t) if asha else (),
                 reduction_factor=r.profile.reduction_factor, name_keys=run_name_keys(r), prefix=prefix,
-                pauses=not fifo and r.scheduler == "pbt")
+                pauses=not fifo and r.scheduler in S.POPULATION_BASED)
     return [ProgressCallback(plan)]
 
 

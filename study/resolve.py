@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from record import schema as S
 from record.errors import UsageError
 from record.objectives import Objective
 from search_spaces import STUDIES, Profile, Study, sample_space
@@ -45,11 +46,11 @@ class Resolved:
     seed: int
     param_cap: int
     searcher: str = "tpe"  # tpe | random | grid
-    scheduler: str = "asha"  # asha | hyperband | pbt | fifo (no early stopping): study.tuner.make_scheduler
+    scheduler: str = "asha"  # asha | hyperband | pbt | pb2 | fifo (no early stopping): study.tuner.make_scheduler
     grid: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # key -> values (searcher grid)
     confirm: int = 0  # top configurations trained again after the search (study.confirm)
     confirm_seeds: int = 3  # fresh seeds for each
-    mutations: dict[str, Any] = dataclasses.field(default_factory=dict)  # scheduler pbt: key -> Mutation
+    mutations: dict[str, Any] = dataclasses.field(default_factory=dict)  # scheduler pbt or pb2: key -> Mutation
     objectives: tuple[Objective, ...] = ()  # several (--objectives): the first is study.metric; () for one
 
     @property
@@ -157,7 +158,8 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
 
     ``searcher`` None: grid for a study with a grid, else tpe; ``scheduler`` None: fifo (no early
     stopping) for a grid, else asha. A grid trains each of its points once: ``num_samples`` is its size.
-    Under ``scheduler`` pbt the searcher draws the population (random unless a grid) and confirm defaults to 0.
+    Under ``scheduler`` pbt or pb2 the searcher draws the population (random unless a grid) and confirm defaults
+    to 0.
     ``objectives`` (``"val_nelbo,n_params"``): a multi-objective search (:mod:`study.objectives`); its first
     objective becomes the study metric, and confirmation is off.
 
@@ -178,12 +180,13 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
     # several objectives: every trial to the end by default (ASHA would judge them on the first objective alone)
     scheduler = scheduler or ("fifo" if searcher == "grid" or objectives else "asha")
     mutations = _mutations(study, scheduler, {**singles, **grid}, confirm)
-    if scheduler == "pbt" and searcher == "tpe":
+    population_based = scheduler in S.POPULATION_BASED
+    if population_based and searcher == "tpe":
         if given_searcher:
-            raise UsageError("--scheduler pbt draws its population at random (Ray's PBT takes no searcher); fix: "
-                             "drop --searcher tpe (or pass --searcher random or grid)")
+            raise UsageError(f"--scheduler {scheduler} draws its population at random (Ray's PBT and PB2 take no "
+                             "searcher); fix: drop --searcher tpe (or pass --searcher random or grid)")
         searcher = "random"
-    if scheduler == "pbt" and confirm is None:
+    if population_based and confirm is None:
         confirm = 0  # a PBT result is a schedule, which the confirmation cannot train again (_mutations)
     several = () if objectives is None else objective_flags.parse(objectives, study, searcher, scheduler, confirm)
     if several:  # ASHA, Tune, the kept checkpoint and the best trial read the first objective
@@ -216,17 +219,19 @@ def resolve(name: str, profile: str = "smoke", sets: list[str] | None = None, nu
 
 
 def _mutations(study: Study, scheduler: str, user: dict[str, Any], confirm: int | None) -> dict[str, Any]:
-    """The keys ``--scheduler pbt`` changes: the study's mutations less those fixed with ``--set``; {} otherwise."""
-    if scheduler != "pbt":
+    """The keys ``--scheduler pbt`` (or pb2) changes: the study's mutations less those fixed with ``--set``; {}
+    otherwise."""
+    if scheduler not in S.POPULATION_BASED:
         return {}
     mutations = {k: m for k, m in study.mutations.items() if k not in user}
     if not mutations:
         why = "declares none" if not study.mutations else "has them all fixed with --set"
-        raise UsageError(f"--scheduler pbt changes a study's mutable keys during training, and {study.name} {why}; "
-                         f"fix: use --scheduler asha, or a study with mutations (e.g. gan_loss_sweep, vae_beta_sweep)")
+        raise UsageError(f"--scheduler {scheduler} changes a study's mutable keys during training, and {study.name} "
+                         f"{why}; fix: use --scheduler asha, or a study with mutations (e.g. gan_loss_sweep, "
+                         "vae_beta_sweep)")
     if confirm:
         raise UsageError("--confirm trains fixed configurations again, and a PBT trial's result comes from a "
-                         "schedule of them; fix: --confirm 0 (the default under --scheduler pbt)")
+                         f"schedule of them; fix: --confirm 0 (the default under --scheduler {scheduler})")
     return mutations
 
 
@@ -257,8 +262,8 @@ def _dry_run(r: Resolved) -> int:
         reports.add(r.family.n_reports(cfg))
         unmutable = [k for k in r.mutations if isinstance(config[k], bool) or not isinstance(config[k], (int, float))]
         if unmutable:
-            raise UsageError(f"--scheduler pbt: {unmutable[0]}={config[unmutable[0]]!r} is not a number PBT can "
-                             f"change; fix: --set {unmutable[0]}=<a number>")
+            raise UsageError(f"--scheduler {r.scheduler}: {unmutable[0]}={config[unmutable[0]]!r} is not a number it "
+                             f"can change; fix: --set {unmutable[0]}=<a number>")
         if smallest is None or smallest > r.param_cap:
             n = r.family.n_params(cfg)
             smallest = n if smallest is None else min(smallest, n)

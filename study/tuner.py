@@ -9,9 +9,10 @@ from typing import Any
 
 from ray import tune
 from ray.tune.logger import JsonLoggerCallback
-from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, TrialScheduler
+from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, PopulationBasedTraining, TrialScheduler
 from ray.tune.search import BasicVariantGenerator, SearchAlgorithm, Searcher
 
+from record import schema as S
 from study import pbt, storage
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
@@ -49,12 +50,12 @@ HYPERBAND_BRACKETS = 3  # --scheduler hyperband: ASHA's brackets, each first sto
 
 
 def make_scheduler(r: Resolved, fifo: bool = False) -> TrialScheduler:
-    """``r``'s scheduler: asha (one bracket), hyperband (Ray's asynchronous variant, several brackets), pbt
+    """``r``'s scheduler: asha (one bracket), hyperband (Ray's asynchronous variant, several brackets), pbt or pb2
     (:mod:`study.pbt`) or fifo; with ``fifo``, one whose every trial trains to the end."""
     if fifo or r.scheduler == "fifo":
         return FIFOScheduler()  # every trial runs to max_t
-    if r.scheduler == "pbt":
-        return pbt.scheduler(r.mutations, r.config_cls, r.max_t, r.seed)
+    if r.scheduler in S.POPULATION_BASED:
+        return pbt.scheduler(r.scheduler, r.mutations, r.config_cls, r.max_t, r.seed)
     # Ray's synchronous HyperBandScheduler pauses trials until a bracket fills, which a searcher that limits
     # concurrency never lets happen; the asynchronous one (Li et al. 2020, section 3.3) does not pause
     brackets = HYPERBAND_BRACKETS if r.scheduler == "hyperband" else 1
@@ -88,7 +89,7 @@ def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: SearchAlgo
     trainable = make_trainable(r, data, assets, resources)
     scheduler = make_scheduler(r, fifo)
     # PBT copies a trial's latest checkpoint into another: Tune must not delete it first
-    keep = None if isinstance(scheduler, pbt.SynchronousPBT) else 2
+    keep = None if isinstance(scheduler, PopulationBasedTraining) else 2  # PB2 is one too
     return tune.Tuner(
         trainable,
         param_space=param_space,

@@ -161,6 +161,8 @@ CASES = {
     "pbt-mutations-all-fixed": Case(("vae_beta_sweep", "--scheduler", "pbt", "--set", "beta=1", "--set", "lr=0.001"),
                                     "has them all fixed with --set"),
     "pbt-with-tpe": Case(("gan_loss_sweep", "--scheduler", "pbt", "--searcher", "tpe"), "drop --searcher tpe"),
+    "pb2-with-tpe": Case(("gan_loss_sweep", "--scheduler", "pb2", "--searcher", "tpe"),
+                         "--scheduler pb2 draws its population at random"),
     "pbt-with-confirm": Case(("vae_beta_sweep", "--scheduler", "pbt", "--confirm", "2"), "fix: --confirm 0"),
 }
 SKIPS = {

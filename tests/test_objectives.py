@@ -103,6 +103,7 @@ def test_the_best_report_so_far_survives_save_restore_and_pickling(tmp_path):
 
 @pytest.mark.parametrize("objectives, kw, message", [
     ("val_nelbo,n_params", {"scheduler": "pbt"}, "--objectives with --scheduler pbt: PBT copies"),
+    ("val_nelbo,n_params", {"scheduler": "pb2"}, "--objectives with --scheduler pb2: PB2 copies"),
     ("val_nelbo,n_params", {"confirm": 2}, "--confirm 2 with --objectives"),
     ("val_recon,val_nelbo", {"searcher": "grid", "sets": ["beta=1,2"]}, "--objectives with --searcher grid"),
 ])

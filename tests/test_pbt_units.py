@@ -1,19 +1,22 @@
-"""Population-based training's parts without Ray running: explore, the last report, the optimiser's rate after a
-copy, the lineage mark in a checkpoint, and how --scheduler pbt resolves."""
+"""Population-based training's parts without Ray running: explore (PBT's and PB2's), the last report, the optimiser's
+rate after a copy, the lineage mark in a checkpoint, and how --scheduler pbt and pb2 resolve."""
 
 from __future__ import annotations
 
 import json
+import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from ray.tune.schedulers import TrialScheduler
+from ray.tune.schedulers.pbt import _PBTTrialState
 
 from record import schema as S
 from record.errors import UsageError
 from search_spaces import STUDIES, Mutation
-from study import lineage
+from study import lineage, pb2
 from study.pbt import Explore, SynchronousPBT, domain, interval
 from study.resolve import resolve
 from trainables.checkpoint import save_model
@@ -46,10 +49,18 @@ def test_fresh_draws_stay_in_the_declared_range():
     assert {domain(Mutation(1, 5, integer=True)).sample(None) for _ in range(400)} == {1, 2, 3, 4, 5}
 
 
-def test_no_perturbation_at_the_last_report():
+def _synchronous(kind: str, max_t: int, every: int):
+    """genstudy's synchronous PBT or PB2 over lr_g, as Tune gets it (metric and mode set)."""
+    common = dict(time_attr="training_iteration", perturbation_interval=every, metric="val_fid", mode="min")
+    if kind == "pb2":
+        return pb2.SynchronousPB2(max_t, {"lr_g": MUTATIONS["lr_g"]}, GANConfig, **common)
+    return SynchronousPBT(max_t, hyperparam_mutations={"lr_g": domain(MUTATIONS["lr_g"])}, **common)
+
+
+@pytest.mark.parametrize("kind", ["pbt", "pb2"])
+def test_no_perturbation_at_the_last_report(kind):
     """At max_t a trial ends: PBT must not pause it to copy weights nothing would train (Ray's would)."""
-    pbt = SynchronousPBT(4, time_attr="training_iteration", perturbation_interval=1, metric="val_fid", mode="min",
-                         hyperparam_mutations={"lr_g": domain(MUTATIONS["lr_g"])})
+    pbt = _synchronous(kind, 4, 1)
     assert pbt.on_trial_result(None, object(), {"training_iteration": 4, "val_fid": 1.0}) == TrialScheduler.CONTINUE
     with pytest.raises(KeyError):  # before max_t it is Ray's PBT, which knows no such trial
         pbt.on_trial_result(None, object(), {"training_iteration": 3, "val_fid": 1.0})
@@ -61,11 +72,11 @@ class _Trial:  # what Ray's PBT reads of a trial when it is added (hashable, as 
         self.run_metadata = SimpleNamespace(checkpoint_manager=SimpleNamespace(checkpoint_config=checkpoint_config))
 
 
-def test_a_restored_population_meets_after_its_restored_reports():
+@pytest.mark.parametrize("kind", ["pbt", "pb2"])
+def test_a_restored_population_meets_after_its_restored_reports(kind):
     """--resume: trials restored at reports 2 and 3 (interval 2) meet at 4, not at Ray's initial sync point 2,
     which is in the past and would leave every paused trial waiting for ever."""
-    pbt = SynchronousPBT(8, time_attr="training_iteration", perturbation_interval=2, metric="val_fid", mode="min",
-                         hyperparam_mutations={"lr_g": domain(MUTATIONS["lr_g"])})
+    pbt = _synchronous(kind, 8, 2)
     controller = SimpleNamespace(search_alg=None)
     config = SimpleNamespace(num_to_keep=None)
     trials = [_Trial(last, config) for last in ({"training_iteration": 2}, {"training_iteration": 3}, {},
@@ -74,6 +85,56 @@ def test_a_restored_population_meets_after_its_restored_reports():
         pbt.on_trial_add(controller, t)
     assert pbt._next_perturbation_sync == 4  # Ray's private state: the sync point its synchronous mode waits for
     assert [pbt._trial_state[t].last_train_time for t in trials] == [2, 3, 0, 0]  # a new and a finished one: as Ray
+
+
+class _Member:  # what PB2 reads of a trial at a sync point and an exploit
+    def __init__(self, i: int, config: dict):
+        self.i, self.config, self.experiment_tag = i, config, f"member-{i}"
+
+    def __str__(self) -> str:
+        return f"member_{self.i}"
+
+
+def _pb2_after_three_sync_points(seed: int):
+    """A population of 6 whose val_fid falls each report by more the larger its lr_g (log-linearly), and by the same
+    whatever its other values: the bandit should pick a large lr_g for a copied trial."""
+    s = pb2.scheduler(MUTATIONS, GANConfig, 8, seed, time_attr="training_iteration", perturbation_interval=1)
+    s.set_search_properties("val_fid", "min")
+    rng = np.random.default_rng(seed)
+    members = [_Member(i, {**GANConfig(loss="bce").to_dict(), "lr_g": float(10 ** rng.uniform(-4.3, -3.0)),
+                           "lr_d": float(10 ** rng.uniform(-4.3, -3.0)), "n_critic": int(rng.integers(1, 6)),
+                           "label_smoothing": float(rng.uniform(0, 0.3)), "instance_noise": float(rng.uniform(0, 0.3))})
+               for i in range(6)]
+    for report in (1, 2, 3):
+        for m in members:
+            fid = 300.0 - report * 20.0 * (math.log10(m.config["lr_g"]) + 4.5)
+            s._save_trial_state(_PBTTrialState(m), report, {"val_fid": fid, "training_iteration": report}, m)
+    return s, members
+
+
+def test_pb2_models_a_log_scale_key_in_log10_and_an_integer_key_over_its_values():
+    assert pb2.bounds(MUTATIONS["lr_g"]) == (math.log10(5e-5), math.log10(1e-3))
+    assert pb2.bounds(MUTATIONS["n_critic"]) == (1, 6)  # truncated to int: 1..5 each one unit wide (6 clipped)
+    assert pb2.bounds(MUTATIONS["label_smoothing"]) == (0.0, 0.3)
+    s, members = _pb2_after_three_sync_points(0)
+    rows = s.data[s.data["Trial"] == str(members[0])]
+    assert list(rows["lr_g"]) == [math.log10(members[0].config["lr_g"])] * 3  # the GP's coordinates
+    assert list(rows["n_critic"]) == [members[0].config["n_critic"]] * 3
+
+
+def test_pb2_chooses_in_range_values_where_the_metric_improved_most():
+    s, members = _pb2_after_three_sync_points(0)
+    donor = min(members, key=lambda m: m.config["lr_g"])  # the slowest learner: the bandit should move it up
+    chosen = [s._get_new_config(members[5], donor)[0] for _ in range(3)]
+    for config in chosen:
+        for key, m in MUTATIONS.items():
+            assert m.low <= config[key] <= m.high, (key, config[key])
+        assert isinstance(config["n_critic"], int)
+        assert {k: v for k, v in config.items() if k not in MUTATIONS} == \
+            {k: v for k, v in donor.config.items() if k not in MUTATIONS}  # the rest: the donor's
+    assert chosen[0]["lr_g"] > 10 ** -3.35 > donor.config["lr_g"]  # top quarter of the log range, from below it
+    again, members = _pb2_after_three_sync_points(0)
+    assert again._get_new_config(members[5], donor)[0] == chosen[0]  # the seed decides
 
 
 def test_interval_is_a_quarter_of_the_reports():
@@ -100,10 +161,11 @@ def test_a_checkpoint_names_the_trial_that_wrote_it(tmp_path):
     assert lineage.copied_from(tmp_path, "aaa_00002") is None  # written before lineage existed
 
 
-def test_pbt_resolves_to_a_random_population_without_confirmation():
-    r = resolve("vae_beta_sweep", "quick", scheduler="pbt")
+@pytest.mark.parametrize("kind", ["pbt", "pb2"])
+def test_pbt_resolves_to_a_random_population_without_confirmation(kind):
+    r = resolve("vae_beta_sweep", "quick", scheduler=kind)
     assert (r.searcher, r.confirm, set(r.mutations)) == ("random", 0, {"beta", "lr"})
-    r = resolve("vae_beta_sweep", "smoke", scheduler="pbt", sets=["lr=0.001"])
+    r = resolve("vae_beta_sweep", "smoke", scheduler=kind, sets=["lr=0.001"])
     assert set(r.mutations) == {"beta"}  # a key fixed with --set does not change
     assert resolve("vae_beta_sweep", "smoke").mutations == {}  # ASHA: nothing mutates
 
@@ -113,8 +175,9 @@ def test_pbt_resolves_to_a_random_population_without_confirmation():
     ({"searcher": "tpe"}, "drop --searcher tpe"),
     ({"confirm": 2}, "--confirm 0"),
 ])
-def test_pbt_refuses_what_cannot_apply(kwargs, says):
-    args = {"name": "vae_beta_sweep", "profile": "smoke", "scheduler": "pbt", **kwargs}
+@pytest.mark.parametrize("kind", ["pbt", "pb2"])
+def test_pbt_refuses_what_cannot_apply(kwargs, says, kind):
+    args = {"name": "vae_beta_sweep", "profile": "smoke", "scheduler": kind, **kwargs}
     with pytest.raises(UsageError, match=says):
         resolve(**args)
 

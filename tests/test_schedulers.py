@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ray.tune.schedulers import FIFOScheduler
 
+from study.pb2 import SynchronousPB2
 from study.pbt import SynchronousPBT
 from study.resolve import resolve
 from study.tuner import HYPERBAND_BRACKETS, make_scheduler
@@ -26,5 +27,8 @@ def test_pbt_and_fifo():
     pbt = make_scheduler(resolve("gan_loss_sweep", "smoke", scheduler="pbt"))
     assert isinstance(pbt, SynchronousPBT) and pbt._synch and pbt.max_t == 2
     assert set(pbt._hyperparam_mutations) == {"lr_g", "lr_d", "label_smoothing", "instance_noise", "n_critic"}
+    pb2 = make_scheduler(resolve("gan_loss_sweep", "smoke", scheduler="pb2"))
+    assert isinstance(pb2, SynchronousPB2) and pb2._synch and pb2.max_t == 2 and pb2._resample_probability == 0
+    assert set(pb2._hyperparam_bounds) == set(pbt._hyperparam_mutations)
     assert isinstance(make_scheduler(resolve("vae_beta_sweep", "smoke", scheduler="fifo")), FIFOScheduler)
     assert isinstance(make_scheduler(resolve("vae_beta_sweep", "smoke"), fifo=True), FIFOScheduler)

@@ -20,6 +20,14 @@ def mutated_keys(record: StudyRecord) -> list[str]:
     return [k for k in record.params.get(S.PBT_MUTATIONS, "").split(",") if k]
 
 
+EXPLORE = {  # scheduler -> (what ran, how it chose the new values)
+    "pbt": ("synchronous, Ray Tune's PopulationBasedTraining", "x0.8 or x1.2, or a fresh draw with probability 1/4"),
+    "pb2": ("synchronous, Ray Tune's PB2: Population Based Bandits",
+            "to the values a Gaussian-process bandit expected to improve the metric most, from every trial's change "
+            "per report so far; the donor's values at the first exploit, before any change was seen"),
+}
+
+
 def exploits(trial: Trial) -> list[dict]:
     """The trial's exploits from its lineage tag (the latest that fit a tag; all are in its pbt_lineage.json)."""
     return json.loads(trial.tags.get(S.PBT_LINEAGE, "[]"))
@@ -28,7 +36,7 @@ def exploits(trial: Trial) -> list[dict]:
 def sections(ctx: Context) -> list[Section]:
     r = ctx.record
     keys = mutated_keys(r)
-    if r.scheduler != "pbt" or not keys:
+    if r.scheduler not in S.POPULATION_BASED or not keys:
         return []
     trials = [t for t in r.trials if t.run_id is not None]
     names = {t.trial_id: f"trial {i + 1} ({t.trial_id})" for i, t in enumerate(trials)}
@@ -37,11 +45,12 @@ def sections(ctx: Context) -> list[Section]:
              "other keys copied": ", ".join(sorted(k for k in e["changed"] if k not in keys)) or "-"}
             for t in trials for e in exploits(t)]
     interval = r.params.get(S.PBT_INTERVAL, "?")
-    intro = (f"Population-based training (synchronous, Ray Tune's PopulationBasedTraining): every {interval} reports "
-             f"the bottom quarter of the population by {r.metric} copied a top-quarter trial's checkpoint (its weights "
-             f"and whole configuration) and changed {', '.join(keys)} (x0.8 or x1.2, or a fresh draw with probability "
-             f"1/4). {len(rows)} exploits in {len(trials)} trials. A trial's MLflow params are its configuration as it "
-             f"started; its tags {S.PBT_EXPLOITS} and {S.PBT_LINEAGE} and metrics {S.PBT_PREFIX}<key> give its history.")
+    how = EXPLORE[r.scheduler]
+    intro = (f"Population-based training ({how[0]}): every {interval} reports the bottom quarter of the population by "
+             f"{r.metric} copied a top-quarter trial's checkpoint (its weights and whole configuration) and changed "
+             f"{', '.join(keys)} ({how[1]}). {len(rows)} exploits in {len(trials)} trials. A trial's MLflow params "
+             f"are its configuration as it started; its tags {S.PBT_EXPLOITS} and {S.PBT_LINEAGE} and metrics "
+             f"{S.PBT_PREFIX}<key> give its history.")
     return [Section("Population-based training", intro, [_schedule(ctx, trials, keys, names), _lineage(ctx, rows)])]
 
 
@@ -67,8 +76,8 @@ def _schedule(ctx: Context, trials: list[Trial], keys: list[str], names: dict[st
     axes[-1, 0].set_xlabel("report")
     axes[0, 0].legend(fontsize=7, ncol=2)
     caption = (f"The value each trial trained with at each report ({S.PBT_PREFIX}<key> metrics). A star marks the "
-               f"first report after the trial copied another trial's checkpoint; the value there is the copied "
-               f"trial's, perturbed.")
+               f"first report after the trial copied another trial's checkpoint; the value there is the one it "
+               f"continued with, chosen as the section's introduction says.")
     return Figure(ctx.save(fig, "pbt_schedule"), title, caption)
 
 

@@ -13,6 +13,7 @@ from analysis.figures.common import STATUS_COLORS, Context
 from analysis.items import Figure, Omitted, Section
 from analysis.leaderboard import asha_rungs
 from analysis.record import Trial, label, nelbo_caption
+from record import schema as S
 from record.objectives import non_dominated
 
 
@@ -20,7 +21,7 @@ def sections(ctx: Context) -> list[Section]:
     """The study section: every figure here is drawn from the MLflow record alone."""
     r = ctx.record
     # PBT stops no trial early (its figures: analysis.figures.pbt)
-    rungs = [] if r.scheduler == "pbt" else asha_rungs(r.grace_period, r.reduction_factor, r.max_reports)
+    rungs = [] if r.scheduler in S.POPULATION_BASED else asha_rungs(r.grace_period, r.reduction_factor, r.max_reports)
     items = [_importance(ctx, rungs), _metric_vs_params(ctx), _parallel(ctx), _asha_curves(ctx, rungs),
              _epochs(ctx, rungs), _pareto(ctx)]
     intro = (f"{len([t for t in r.trials if t.run_id])} trials of `{r.study}` (parent run "
