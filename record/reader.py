@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 from record import schema as S
 from record.store import retry
@@ -95,6 +96,16 @@ def find_trial_run(client, experiment_id: str, parent_run_id: str, trial_id: str
     runs = retry(client.search_runs, [experiment_id],
                  filter_string=f"{S.tag_filter(S.TRIAL_ID, trial_id)} and {S.tag_filter(S.PARENT_RUN_ID, parent_run_id)}")
     return runs[0].info.run_id if runs else None
+
+
+def find_point_run(client, experiment_id: str, parent_run_id: str, tags: Mapping[str, str],
+                   taken: Iterable[str]) -> str | None:
+    """A run under this parent with every one of ``tags`` (a confirmation point's: which search trial, which seed)
+    that no trial holds yet (``taken``), if any."""
+    where = " and ".join([S.tag_filter(S.PARENT_RUN_ID, parent_run_id), *(S.tag_filter(k, v) for k, v in tags.items())])
+    taken = set(taken)
+    runs = retry(client.search_runs, [experiment_id], filter_string=where)
+    return next((r.info.run_id for r in runs if r.info.run_id not in taken), None)
 
 
 def last_report(client, run_id: str, metric: str) -> int:

@@ -214,9 +214,12 @@ class Writer:
             self._queue.later(run_id, "log_inputs", [dataset])
         return run_id
 
-    def continue_trial(self, run_id: str) -> None:
-        """A trial restarted after a failure or a resume: its run is RUNNING again."""
+    def continue_trial(self, run_id: str, trial_id: str | None = None) -> None:
+        """A trial restarted after a failure or a resume: its run is RUNNING again (and, given ``trial_id``, held by
+        that trial from now on: a trial Tune made anew for the same confirmation point)."""
         self._untag_killed(run_id)
+        if trial_id is not None:
+            self._queue.later(run_id, "set_tag", S.TRIAL_ID, trial_id)
         self._queue.later(run_id, "update_run", "RUNNING")
 
     def report(self, run_id: str, step: int, metrics: Mapping[str, float], node_id: str | None = None,

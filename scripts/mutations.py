@@ -521,6 +521,11 @@ MUTATIONS: tuple[Mutation, ...] = (
              "        return self._custom_explore_fn(unflatten_dict(new_flat)), {}",
              "PB2: a value the GP chose in log10 is mapped back to the learning rate a trial trains with",
              ("tests/test_pbt_units.py::test_pb2_chooses_in_range_values_where_the_metric_improved_most",)),
+    Mutation("confirm_point_restarted_gets_a_new_run", "study/mlflow_callback.py",
+             "        if run_id is None and point:", "        if False:",
+             "--resume of a confirmation killed before Tune's first snapshot held its trials: a point trained again "
+             "under a new trial id records into the killed attempt's run, not a second one",
+             ("tests/test_confirm.py::test_a_point_restarted_under_a_new_trial_id_continues_the_killed_attempts_run",)),
     Mutation("report_tags_one_call_each", "record/writer.py",
              "        self._metrics(run_id, metrics, step, tags)  # one log_batch with the tags",
              "        self._metrics(run_id, metrics, step)\n        for key, value in tags.items():\n"

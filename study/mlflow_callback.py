@@ -105,9 +105,19 @@ class MLflowTrialLogger(Callback):
 
     def _start(self, trial) -> None:
         run_id = self.runs.get(trial.trial_id)
+        point = self.config_tags.get(point_key(trial.config))
+        retag = False
         if run_id is None and self.restored:  # a killed driver may have made its run after Tune's last snapshot
             self.writer.flush()
             run_id = reader.find_trial_run(self.writer.client, self.experiment_id, self.parent_run_id, trial.trial_id)
+        if run_id is None and point:
+            # a confirmation killed before Tune's snapshot held this trial (or before its first snapshot): the point
+            # is handed out again as a new trial (a new id), trained from the start with the same seed; the killed
+            # attempt's run of that point is its run (its reports so far are not logged twice)
+            self.writer.flush()
+            run_id = reader.find_point_run(self.writer.client, self.experiment_id, self.parent_run_id, point,
+                                           self.runs.values())
+            retag = run_id is not None
         client = self.writer.client
         if run_id is not None:  # restarted after a worker failure or a driver resume: same run
             self.runs[trial.trial_id] = run_id
@@ -122,9 +132,9 @@ class MLflowTrialLogger(Callback):
             self.logged[trial.trial_id] = reader.last_report(client, run_id, self.metric)
             if self.mutable:
                 self._pbt_from_record(trial, run_id)
-            self.writer.continue_trial(run_id)
+            self.writer.continue_trial(run_id, trial.trial_id if retag else None)
             return
-        tags = {**self.run_tags, **self.config_tags.get(point_key(trial.config), {})}
+        tags = {**self.run_tags, **(point or {})}
         name = trial_run_name(len(self.runs) + 1, trial.config, self.name_keys, self.name_prefix)
         self.configs[trial.trial_id] = dict(trial.config)
         self.runs[trial.trial_id] = self.writer.start_trial(

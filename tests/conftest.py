@@ -98,6 +98,19 @@ def torch_one_thread():
         yield
 
 
+@pytest.fixture(autouse=True)
+def tracking_uri_of_the_environment():
+    """``MLFLOW_TRACKING_URI`` as it was before each test: ``mlflow.set_tracking_uri`` (a test's, or the writer's
+    when it publishes a model in this process) sets it in ``os.environ``, and every later subprocess of this worker
+    (a CLI under test) would then read that test's database (seen in CI: ``--print`` naming another test's URI)."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 # The longest modules of a full run on 3 workers (pytest --durations, CI log of 2026-12-02), longest first;
 # test_benchmarks from first to second since its DANN throughput row trains no train-on-target reference (283 -> 150
 # CPU-s, 439 -> 242 s wall on the loaded 2-core machine: about 190 s in CI, estimated from its 355; test_ddpm_e2e ~170)

@@ -127,3 +127,51 @@ def test_fixed_points_search_hands_out_each_point_once_and_resumes(tmp_path):
     t = FixedPointsSearch([], "m", "min", max_concurrent=2)
     t.restore(str(path))
     assert t.suggest("t3") == {"a": 3} and t.suggest("t4") == FixedPointsSearch.FINISHED
+
+
+@pytest.mark.parametrize("snapshot", [True, False])
+def test_a_point_restarted_under_a_new_trial_id_continues_the_killed_attempts_run(tmp_path, snapshot):
+    """Killed before Tune's snapshot held the confirmation's trials (``snapshot``), or before it made any (a fresh
+    confirmation experiment on --resume): the point is handed out again as a new trial (a new id), trained from the
+    start with the same seed. It records into the killed attempt's run of that point (none created twice, no report
+    logged twice), which it then holds."""
+    import pickle
+    from types import SimpleNamespace
+
+    from mlflow.tracking import MlflowClient
+
+    from record import schema as S
+    from study import result_keys as keys
+    from study.mlflow_callback import MLflowTrialLogger
+
+    uri = f"sqlite:///{tmp_path}/m.db"
+    c = MlflowClient(uri)
+    exp = c.create_experiment("vae_beta_sweep", artifact_location=(tmp_path / "a").as_uri())
+    parent = c.create_run(exp).info.run_id
+    cands = [confirm.Candidate(1, "s1", "r1", 100.0, {"beta": 1.0, "seed": 0})]
+    seeds = confirm.fresh_seeds(0, 2)
+    logger = MLflowTrialLogger(uri, exp, parent, "vae_beta_sweep", "val_nelbo", "min", 4, str(tmp_path / "staging"),
+                               config_tags=confirm.point_tags(cands, seeds))
+    saved = pickle.dumps(logger)  # Tune's first snapshot: no trial yet
+    points = confirm.points(cands, seeds)
+    first = SimpleNamespace(trial_id="old_00000", config=points[0])
+    logger.on_trial_start(0, [], first)
+    logger.on_trial_result(0, [], first, {keys.ITERATION: 1, "val_nelbo": 120.0})
+    logger.writer.flush()  # then the driver is killed
+
+    resumed = pickle.loads(saved) if snapshot else MLflowTrialLogger(
+        uri, exp, parent, "vae_beta_sweep", "val_nelbo", "min", 4, str(tmp_path / "staging"),
+        config_tags=confirm.point_tags(cands, seeds))
+    again, other = SimpleNamespace(trial_id="new_00000", config=points[0]), SimpleNamespace(trial_id="new_00001",
+                                                                                            config=points[1])
+    for t in (again, other):
+        resumed.on_trial_start(0, [], t)
+    for step, value in ((1, 120.0), (2, 110.0)):
+        resumed.on_trial_result(0, [], again, {keys.ITERATION: step, "val_nelbo": value})
+    resumed.writer.flush()
+    runs = c.search_runs([exp], filter_string=S.tag_filter(S.PARENT_RUN_ID, parent))
+    assert len(runs) == 2  # the killed attempt's run of point 0, and point 1's first
+    assert resumed.runs["new_00000"] == logger.runs["old_00000"] != resumed.runs["new_00001"]
+    run = c.get_run(resumed.runs["new_00000"])
+    assert run.data.tags[S.TRIAL_ID] == "new_00000" and run.info.status == "RUNNING"
+    assert [(m.step, m.value) for m in c.get_metric_history(run.info.run_id, "val_nelbo")] == [(1, 120.0), (2, 110.0)]
