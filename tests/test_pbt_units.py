@@ -241,3 +241,10 @@ def test_a_resumed_driver_keeps_the_exploits_its_snapshot_missed(tmp_path):
     assert events[1]["changed"] == {}  # the same values again: nothing changed
     assert {m.step: m.value for m in c.get_metric_history(run.info.run_id, S.pbt_value("lr_g"))} == {
         1: 1e-4, 2: 2.4e-4, 3: 2.4e-4, 4: 2.4e-4}
+
+
+def test_the_export_describes_each_population_based_scheduler():
+    from analysis.figures.pbt import EXPLORE
+
+    assert set(EXPLORE) == set(S.POPULATION_BASED)
+    assert "PB2: Population Based Bandits" in EXPLORE["pb2"][0] and "Gaussian-process bandit" in EXPLORE["pb2"][1]
