@@ -526,6 +526,11 @@ MUTATIONS: tuple[Mutation, ...] = (
              "--resume of a confirmation killed before Tune's first snapshot held its trials: a point trained again "
              "under a new trial id records into the killed attempt's run, not a second one",
              ("tests/test_confirm.py::test_a_point_restarted_under_a_new_trial_id_continues_the_killed_attempts_run",)),
+    Mutation("pb2_not_population_based", "record/schema.py",
+             'POPULATION_BASED = ("pbt", "pb2")', 'POPULATION_BASED = ("pbt",)',
+             "--scheduler pb2 gets everything PBT gets: a random population, mutable keys, --confirm 0, the refusals",
+             ("tests/test_pbt_units.py::test_pbt_resolves_to_a_random_population_without_confirmation",
+              "tests/test_pbt_units.py::test_the_export_describes_each_population_based_scheduler")),
     Mutation("report_tags_one_call_each", "record/writer.py",
              "        self._metrics(run_id, metrics, step, tags)  # one log_batch with the tags",
              "        self._metrics(run_id, metrics, step)\n        for key, value in tags.items():\n"
