@@ -85,6 +85,12 @@ class WriteQueue:
         self._spool: spooling.Spool | None = None  # set while the store is unreachable
         self._last_probe = 0.0
         self._queue: queue.Queue[_Op | None] = queue.Queue()
+        # one store call at a time from this process, a synchronous call first: on SQLite, a driver's create_run
+        # beside the thread's writes waited in SQLite's busy handler (sleeps of up to 100 ms) while the thread held
+        # the database, and Tune's event loop with it (benchmarks/scale.py)
+        self._store_lock = threading.Lock()
+        self._waiting = 0  # synchronous calls waiting for the store: the thread lets them go first
+        self._count = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="genstudy-mlflow-writer", daemon=True)
         self._thread.start()
 
@@ -110,7 +116,14 @@ class WriteQueue:
         if self._spool is not None and not self._store_is_back():
             raise RecordUnavailable(f"the tracking store at {store.shown_uri(self.uri)} does not answer; writes are "
                                     f"kept in {self.spool_dir}")
-        return self._attempt(method, *args, **kwargs)
+        with self._count:
+            self._waiting += 1
+        try:
+            with self._store_lock:
+                return self._attempt(method, *args, **kwargs)
+        finally:
+            with self._count:
+                self._waiting -= 1
 
     def metrics(self, run_id: str, metrics: list, tags: dict[str, str] | None = None) -> None:
         """Queue metrics (and tags) for ``run_id``: what is queued for a run goes in one ``log_batch``."""
@@ -195,9 +208,12 @@ class WriteQueue:
         if self._spool is not None:
             self._spool.append(run_id, method, args, kwargs)
             return
+        while self._waiting:  # a synchronous call is waiting for the store: it goes first
+            time.sleep(0.001)
         started = time.perf_counter()
         try:
-            self._attempt(method, run_id, *args, **kwargs)
+            with self._store_lock:
+                self._attempt(method, run_id, *args, **kwargs)
         except RecordUnavailable as e:
             if self.spool_dir is None:
                 self._failed(f"{method} {run_id}", e)
