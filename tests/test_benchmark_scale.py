@@ -31,6 +31,9 @@ def test_both_systems_ran_every_trial_and_reported_what_they_cost(result):
         assert m["trials"] == case["trials"]  # every trial reported, through MLflow
         assert case["trials"] <= m["reports"] <= case["trials"] * case["reports"]
         assert m["wall_s"] > m["ideal_s"] > 0 and m["cpu_s"] > 0 and m["peak_rss_mib"] > 50 and m["store_rows"] > 0
+        # where the machine's CPU went: the driver and the Ray workers it started used some, none is unaccounted
+        assert m["cpu"]["driver"] > 0 and m["cpu"]["ray workers"] > 0
+        assert 0 < sum(m["cpu"].values()) <= 1.2 * m["machine_cpu_s"]
     writer = runs["genstudy"]["tracking"]  # genstudy's writer queues, from its parent run
     assert writer[S.TRACKING_METRIC_VALUES] >= runs["genstudy"]["reports"] and writer[S.TRACKING_STORE_CALLS] > 0
     assert not runs["ray tune"]["tracking"]
@@ -44,5 +47,6 @@ def test_suggest_latency_is_measured_for_both_searchers_at_each_window_reached(r
 
 def test_the_section_has_a_row_per_run_and_the_latency_table(result):
     text = "\n".join(scale.section(result))
-    assert text.count("| 12 | 4 | genstudy | 0 |") == 1 and text.count("| 12 | 4 | ray tune | 0 |") == 1
+    assert text.count("| 12 | 4 | sqlite | genstudy | 0 |") == 1 and text.count("| 12 | 4 | sqlite | ray tune | 0 |") == 1
     assert "| genstudy | " in text and "| ray tune | " in text
+    assert text.count("| 12 | 4 | sqlite | genstudy | ") == 2  # the run's row and its CPU row

@@ -124,3 +124,17 @@ def test_a_driver_on_the_database_itself(team, cluster, tmp_path, mnist_root):
     for r in runs:
         reports = list(range(1, int(r.data.tags[S.REPORTS_RUN]) + 1))
         assert steps(team.uri, r.info.run_id, "val_recon") == reports
+
+
+def test_the_scale_benchmark_reads_the_same_record_from_postgresql(team):
+    """benchmarks/scale_stores.py's reader of the team set-up's database, and the scale benchmark's queries on it:
+    the reports and trials the server shows (this module's studies, whichever of its tests ran)."""
+    from benchmarks import scale, scale_stores
+
+    runs = [r for name in (STUDY, DB_STUDY) for r in children(team.uri, name)]
+    if not runs:
+        pytest.skip("no study of this module ran")
+    left = scale._left(scale_stores._postgres_reader(team.database_uri), metric="val_recon")
+    assert left["trials"] == len(runs)
+    assert left["reports"] == sum(len(steps(team.uri, r.info.run_id, "val_recon")) for r in runs)
+    assert left["store_rows"] > left["reports"] and left["span_s"] > 0
