@@ -40,7 +40,6 @@ def finish(r: Resolved, writer: Writer, exp_id: str, parent_id: str, searcher, d
     run = store.retry(writer.client.get_run, best.run_id)
     config = dict(run.data.params)  # the trial's configuration as it started
     if r.scheduler in S.POPULATION_BASED:  # PBT changed it while training: the one its kept checkpoint was trained with
-        writer.flush()  # the kept checkpoint's files may still be queued for the store
         config = _kept_config(writer, best.run_id) or config
     values = {best_of(r.study.metric): best.best}
     if best.test is not None:  # the test number of the chosen checkpoint: reported, not chosen by
@@ -84,6 +83,7 @@ def _kept_config(writer: Writer, run_id: str) -> dict[str, str]:
     """The configuration in ``run_id``'s kept checkpoint (its ``config.json``), as params are: strings."""
     from trainables.checkpoint import CONFIG_FILE, CONFIG_KEY, read_config
 
+    writer.flush()  # the kept checkpoint's files may still be queued for the store
     try:
         with tempfile.TemporaryDirectory(prefix="genstudy-config-") as tmp:
             store.retry(writer.client.download_artifacts, run_id, CONFIG_FILE, tmp)

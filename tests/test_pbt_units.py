@@ -195,8 +195,8 @@ def test_the_best_trials_configuration_is_read_from_its_kept_checkpoint(tmp_path
     run = c.create_run(c.create_experiment("e", artifact_location=(tmp_path / "a").as_uri())).info.run_id
     c.log_param(run, "lr_g", "0.0002")  # how the trial started
     save_config(tmp_path / "ckpt", {"lr_g": 0.00024, "loss": "hinge"}, {})
-    c.log_artifact(run, str(tmp_path / "ckpt" / "config.json"))
-    writer = SimpleNamespace(client=c)
+    # the kept checkpoint is still in the writer's queue: it reaches the store when the writer is flushed
+    writer = SimpleNamespace(client=c, flush=lambda: c.log_artifact(run, str(tmp_path / "ckpt" / "config.json")))
     assert _kept_config(writer, run) == {"lr_g": "0.00024", "loss": "hinge"}
     other = c.create_run(c.get_experiment_by_name("e").experiment_id).info.run_id
     assert _kept_config(writer, other) == {}
