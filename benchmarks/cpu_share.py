@@ -4,7 +4,7 @@ MLflow store's server, and everything else, sampled from /proc (psutil) once a s
 The scale benchmark runs on 2 real cores with up to 64 Ray worker processes: a worker that starts imports Ray Tune
 (several CPU seconds), and where the cores are saturated that, not the driver, sets the wall time. This is the
 profile that says so. A process's CPU is its last sample less what it had at the start (one that exits between samples
-loses at most a second); the workers counted are the distinct worker processes seen.
+loses at most a second); the workers counted are the worker processes that started while it ran.
 """
 
 from __future__ import annotations
