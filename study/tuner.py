@@ -13,7 +13,7 @@ from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, Populati
 from ray.tune.search import BasicVariantGenerator, SearchAlgorithm, Searcher
 
 from record import schema as S
-from study import pbt, storage
+from study import actor_reuse, pbt, storage
 from study.resolve import Resolved
 from study.searcher import CappedTPESearch, SearchSettings
 from study.trainable import run_trial
@@ -88,6 +88,7 @@ def build_tuner(r: Resolved, data: SplitData, assets: dict, searcher: SearchAlgo
     ``verbose``: Ray's own output (its status table), else none (genstudy's view: study.progress)."""
     trainable = make_trainable(r, data, assets, resources)
     scheduler = make_scheduler(r, fifo)
+    actor_reuse.keep_launched_actors()  # reuse_actors=True without Tune's swap of a launching actor
     # PBT copies a trial's latest checkpoint into another: Tune must not delete it first
     keep = None if isinstance(scheduler, PopulationBasedTraining) else 2  # PB2 is one too
     return tune.Tuner(
