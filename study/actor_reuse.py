@@ -21,12 +21,16 @@ MARK = "_genstudy_keeps_launched_actors"
 
 
 def keep_launched_actors() -> bool:
-    """Patch Tune's controller once (idempotent); False where this Ray has no such method (left as it is)."""
+    """Patch Tune's controller once (idempotent); False where this Ray lacks the method or the actor manager's
+    ``is_actor_started`` (left as it is)."""
+    from ray.air.execution._internal import RayActorManager
     from ray.tune.execution.tune_controller import TuneController
 
     original = getattr(TuneController, "_maybe_reuse_cached_actor", None)
-    if original is None or getattr(original, MARK, False):
-        return original is not None
+    if original is None or not hasattr(RayActorManager, "is_actor_started"):
+        return False  # a Ray whose controller differs: its own reuse, untouched
+    if getattr(original, MARK, False):
+        return True
 
     def _maybe_reuse_cached_actor(self, trial) -> bool:
         own = self._trial_to_actor.get(trial)
