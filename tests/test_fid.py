@@ -1,6 +1,7 @@
 """Fréchet distance, KID and class coverage against known values; the cached feature classifier."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -97,6 +98,25 @@ def test_prepare_assets_trains_once_then_reuses_the_cache(tmp_path, monkeypatch)
     second = prepare_assets(data, tmp_path)  # loaded, not retrained: same weights and recorded accuracy
     assert second["classifier_accuracy"] == pytest.approx(first["classifier_accuracy"], abs=1e-6)
     assert all(torch.equal(first["classifier"][k], second["classifier"][k]) for k in first["classifier"])
+
+
+def test_two_wanting_one_classifier_at_once_train_it_once(tmp_path, monkeypatch):
+    """Two studies started together on an empty cache: one trains, the other waits and loads what it cached."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = []
+
+    def slow_train(data, device):
+        calls.append(device)
+        time.sleep(1.0)  # long enough that the second caller arrives while the first trains
+        return classifier.Classifier(data.image_shape, data.num_classes), 0.5
+
+    monkeypatch.setattr(classifier, "train_classifier", slow_train)
+    data = load_dataset("synthetic")
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: classifier.load_or_train(data, tmp_path), range(2)))
+    assert len(calls) == 1
+    assert results[0][2] == results[1][2] and [acc for _, acc, _ in results] == [0.5, 0.5]
 
 
 # --- fid_inception: the FID network through torchmetrics, or nothing -------------------------------------------

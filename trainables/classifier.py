@@ -130,9 +130,20 @@ def _writable(folder: Path) -> bool:
 
 
 def load_or_train(data: ImageData, data_root: str | Path | None) -> tuple[Classifier, float, Path]:
-    """The cached classifier for ``data`` (trained and cached on first use), its test accuracy and file."""
-    device = pick_device()
+    """The cached classifier for ``data`` (trained and cached on first use), its test accuracy and file.
+
+    Processes that want the same classifier at once (two studies, or a study and an export, started on a machine
+    whose cache is empty) take turns on a lock file beside it: the first trains (about a minute on 2 cores), the
+    others then load what it cached instead of each training its own copy."""
+    from filelock import FileLock  # a dependency of torch's
+
     path = cache_dir(data_root) / f"{data.name}-{fingerprint(data)}.safetensors"
+    with FileLock(str(path) + ".lock"):
+        return _load_or_train(data, path)
+
+
+def _load_or_train(data: ImageData, path: Path) -> tuple[Classifier, float, Path]:
+    device = pick_device()
     model = Classifier(data.image_shape, data.num_classes)
     if path.is_file():
         from safetensors import safe_open
