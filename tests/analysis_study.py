@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-from tests.conftest import once, run_cli
+from tests.conftest import once, run_cli, new_sqlite
 from tests.mlflow_study import STUDY as SHARED_STUDY
 from tests.mlflow_study import smoke_study
 
@@ -56,7 +56,7 @@ def _make(base: Path, folder: Path, study: str, mnist_root: Path, study_args: tu
         shared = smoke_study(base, mnist_root)
         uri, run = shared.uri, SimpleNamespace(returncode=shared.code, stdout=shared.stdout, stderr=shared.stderr)
     else:
-        uri = f"sqlite:///{folder}/m.db"
+        uri = new_sqlite(folder)
         run = run_cli("study.run", study, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
                       "--storage-path", str(folder / "ray"), *study_args)
     out = folder / "export"

@@ -22,6 +22,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import SCHEMA_ENV, new_sqlite
+
 BIN = Path(sys.executable).parent
 HEAD_IP, NODE_IP = "127.0.0.2", "127.0.0.3"
 RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -128,12 +130,20 @@ class MlflowServer:
     def __enter__(self) -> "MlflowServer":
         return self.start()
 
+    def _database(self) -> str:
+        """The server's SQLite URI; a new one is a copy of the run's empty MLflow database under pytest
+        (tests/conftest.py new_sqlite: MLflow's migrations are not what is tested), made by MLflow elsewhere."""
+        db = self.tmp / "server.db"
+        if db.exists() or SCHEMA_ENV not in os.environ:
+            return f"sqlite:///{db}"
+        return new_sqlite(self.tmp, db.name)
+
     def start(self) -> "MlflowServer":
         self.log = open(self.tmp / "mlflow-server.log", "a")
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no GenAI job runners: faster, fewer pids
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--backend-store-uri", f"sqlite:///{self.tmp}/server.db",
+             "--backend-store-uri", self._database(),
              "--artifacts-destination", (self.tmp / "server-artifacts").as_uri(), "--workers", "1"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         deadline = time.time() + 120

@@ -62,6 +62,40 @@ def once(folder: Path):
         yield
 
 
+SCHEMA_ENV = "GENSTUDY_TEST_MLFLOW_SCHEMA"  # the run's folder of the empty MLflow database (pytest_configure)
+
+
+def pytest_configure(config) -> None:
+    """One folder for the run's empty MLflow database (:func:`new_sqlite`), made by the controlling process, which
+    pytest-xdist's workers inherit it from through the environment, and deleted by it at the end."""
+    if not hasattr(config, "workerinput"):
+        os.environ[SCHEMA_ENV] = tempfile.mkdtemp(prefix="gs-schema-", dir="/tmp")
+
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(os.environ.pop(SCHEMA_ENV, ""), ignore_errors=True)
+
+
+def new_sqlite(folder: Path, name: str = "m.db") -> str:
+    """``sqlite:///folder/name``, a copy of an empty MLflow database made once per run (by MLflow, on the first
+    call of any worker). MLflow makes a new database by running its ~50 schema migrations, 2.7 CPU-s (measured),
+    which every study and unit test on its own new file paid again; what they test starts after it. A test of a
+    database's creation (tests/test_shared_sqlite.py, the schema lock) names a file that does not exist instead."""
+    template = Path(os.environ[SCHEMA_ENV]) / "empty.db"
+    with once(template.parent / "making"):
+        if not template.is_file():
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            part = template.with_name("empty.part")
+            store = SqlAlchemyStore(f"sqlite:///{part}", str(template.parent / "artifacts"))
+            store.engine.dispose()
+            part.rename(template)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, folder / name)
+    return f"sqlite:///{folder / name}"
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None):
     """``python -m study.run ARGS`` in a subprocess; returns the CompletedProcess (text)."""
     full_env = {**os.environ, **(env or {})}

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import once, run_cli
+from tests.conftest import once, run_cli, new_sqlite
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def shared_study(base: Path, name: str, study: str, args: tuple[str, ...], mnist
     with once(folder):
         record = folder / "study.json"
         if not record.is_file():
-            uri = f"sqlite:///{folder}/m.db"
+            uri = new_sqlite(folder)
             p = run_cli("study.run", study, *args, "--data-root", str(mnist_root), "--tracking-uri", uri,
                         "--storage-path", str(folder / "ray"))
             record.write_text(json.dumps({"uri": uri, "folder": str(folder), "code": p.returncode, "stdout": p.stdout,

@@ -4,7 +4,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from analysis.export import main
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 
 
 def _one_line_error(capsys) -> str:
@@ -15,7 +15,7 @@ def _one_line_error(capsys) -> str:
 
 
 def test_unknown_study_exits_2_in_a_subprocess(tmp_path):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     MlflowClient(uri).create_experiment("vae_beta_sweep")
     p = run_cli("analysis.export", "no_such_study", "--tracking-uri", uri, "--out", str(tmp_path / "out"))
     assert p.returncode == 2, p.stderr
@@ -25,7 +25,7 @@ def test_unknown_study_exits_2_in_a_subprocess(tmp_path):
 
 
 def test_empty_experiment_exits_2(tmp_path, capsys):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     MlflowClient(uri).create_experiment("vae_beta_sweep")
     capsys.readouterr()
     assert main(["vae_beta_sweep", "--tracking-uri", uri, "--out", str(tmp_path / "out")]) == 2
@@ -46,7 +46,7 @@ def test_unreachable_tracking_uri_exits_2(tmp_path, capsys, uri, expected):
 
 
 def test_run_that_is_not_a_parent_exits_2(tmp_path, capsys):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     client = MlflowClient(uri)
     exp = client.create_experiment("vae_beta_sweep")
     child = client.create_run(exp, tags={"trial_id": "x"}).info.run_id

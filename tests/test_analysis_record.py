@@ -7,11 +7,12 @@ from mlflow.tracking import MlflowClient
 
 from analysis import leaderboard
 from analysis.record import load
+from tests.conftest import new_sqlite
 
 
 def test_record_reads_a_hand_made_study_with_rejected_configs(tmp_path):
     """A parent with one trial and the driver's optional ``rejected.json``: the over-cap config is a leaderboard row."""
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     client = MlflowClient(uri)
     exp = client.create_experiment("vae_beta_sweep", artifact_location=(tmp_path / "art").as_uri())
     parent = client.create_run(exp, tags={"role": "study"}).info.run_id
@@ -39,7 +40,7 @@ def test_a_study_recorded_before_the_validation_split_still_exports(tmp_path, mn
     """Its record names a test metric: the export writes everything it can and says selection used the test set."""
     from analysis.export import main
 
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     client = MlflowClient(uri)
     exp = client.create_experiment("gan_loss_sweep", artifact_location=(tmp_path / "art").as_uri())
     parent = client.create_run(exp, tags={"role": "study"}).info.run_id

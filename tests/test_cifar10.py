@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import ONE_TORCH_THREAD_ENV, run_cli
+from tests.conftest import ONE_TORCH_THREAD_ENV, run_cli, new_sqlite
 from trainables.data import DataUnavailable, load_dataset
 from trainables.data import cifar10 as cifar_module
 from trainables.families import FAMILIES, restore_model
@@ -93,7 +93,7 @@ def test_smoke_study_with_set_dataset_cifar10(tmp_path, short_tmp):
     p = run_cli("study.run", "gan_loss_sweep", "--profile", "smoke", "--set", "dataset=cifar10",
                 "--num-samples", "1", "--set", "batch_size=32", "--set", "eval_samples=64", "--no-publish",
                 "--data-root", str(tmp_path / "data"),
-                "--tracking-uri", f"sqlite:///{tmp_path}/m.db", "--storage-path", str(tmp_path / "ray"),
+                "--tracking-uri", new_sqlite(tmp_path), "--storage-path", str(tmp_path / "ray"),
                 env={"RAY_TMPDIR": str(short_tmp()), **ONE_TORCH_THREAD_ENV})  # short: Ray's sockets max 107 bytes
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "dataset=cifar10" in p.stdout

@@ -10,6 +10,7 @@ from record.reader import Outcome
 from study import confirm
 from study.tuner import FixedPointsSearch
 from trainables import metric_names as M
+from tests.conftest import new_sqlite
 
 
 def _outcome(best, status="finished", run="r"):
@@ -144,7 +145,7 @@ def test_a_point_restarted_under_a_new_trial_id_continues_the_killed_attempts_ru
     from study import result_keys as keys
     from study.mlflow_callback import MLflowTrialLogger
 
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     c = MlflowClient(uri)
     exp = c.create_experiment("vae_beta_sweep", artifact_location=(tmp_path / "a").as_uri())
     parent = c.create_run(exp).info.run_id

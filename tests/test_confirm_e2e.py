@@ -15,7 +15,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.confirm_study import confirmed_export, confirmed_study
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from tests.test_faults import _children, _start, _wait_for
 from trainables import metric_names as M
 
@@ -73,7 +73,7 @@ def test_smoke_study_confirms_its_top_two_with_fresh_seeds(tmp_path, shared_base
 
 
 def test_study_killed_during_confirmation_resumes_it_without_searching_again(tmp_path, mnist_root):
-    uri, storage = f"sqlite:///{tmp_path}/m.db", str(tmp_path / "ray")
+    uri, storage = new_sqlite(tmp_path), str(tmp_path / "ray")
     # 2 reports a run: the fault point is the first confirmation run's first report, and two of the four runs have
     # not started then whatever the epochs, so the resume always has confirmation left to do; nothing published
     # (tests/test_vae_e2e.py checks publishing)

@@ -7,7 +7,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from analysis.checkpoints import load_model
-from tests.conftest import ONE_TORCH_THREAD_ENV, run_cli
+from tests.conftest import ONE_TORCH_THREAD_ENV, run_cli, new_sqlite
 from trainables import metric_names as M
 from trainables.dann_eval import evaluate
 from trainables.images import uint8_to_float
@@ -17,7 +17,7 @@ PER_REPORT = (M.SOURCE_ACC, M.TARGET_VAL_ACC, M.TARGET_TEST_ACC, M.DOMAIN_ACC, M
 
 
 def _study(tmp, ray_tmp, study, data_root=None, *extra):
-    uri = f"sqlite:///{tmp}/m.db"
+    uri = new_sqlite(tmp)
     root = ("--data-root", str(data_root)) if data_root else ()
     p = run_cli("study.run", study, "--profile", "smoke", "--tracking-uri", uri, "--storage-path", str(tmp / "ray"),
                 *root, *extra, env={"RAY_TMPDIR": str(ray_tmp), **ONE_TORCH_THREAD_ENV})  # short: Ray's sockets

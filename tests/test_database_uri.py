@@ -15,12 +15,13 @@ from record.errors import UsageError
 from record.store import shown_uri
 from study import invocation
 from study.cli import build_parser
+from tests.conftest import new_sqlite
 
 SERVED, LOCAL = "vae_beta_sweep", "ae_latent_sweep"
 
 
 def test_an_experiment_whose_artifacts_a_server_keeps_is_refused(tmp_path):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"  # a server's own database, as `mlflow server` leaves it
+    uri = new_sqlite(tmp_path, "mlflow.db")  # a server's own database, as `mlflow server` leaves it
     client = MlflowClient(uri)
     client.create_experiment(SERVED, artifact_location="mlflow-artifacts:/1")
     client.create_experiment(LOCAL, artifact_location=(tmp_path / "artifacts").as_uri())

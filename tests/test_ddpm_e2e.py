@@ -8,7 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from analysis.figures.common import image_steps
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from tests.test_analysis_export import assert_png
 from trainables.data.image_folder import held_out_sizes
 from trainables.data.shapes_folder import write_shapes_folder
@@ -28,7 +28,7 @@ def smoke(tmp_path_factory, short_tmp):
     folder = write_shapes_folder(tmp / "shapes", n=N_IMAGES)  # coloured shapes, 40-100 px, half JPEG, 4 class folders
     (tmp / "root").mkdir()
     _cache_a_short_trained_classifier(folder, tmp / "root")
-    uri = f"sqlite:///{tmp}/m.db"
+    uri = new_sqlite(tmp)
     common = ("--tracking-uri", uri, "--data-root", str(tmp / "root"))
     run = run_cli("study.run", STUDY, "--profile", "smoke", "--set", f"data_dir={folder}", "--storage-path",
                   str(tmp / "ray"), *common, env={"RAY_TMPDIR": str(short_tmp())})

@@ -14,7 +14,7 @@ import pytest
 
 from record import schema as S
 from study.interrupts import EXIT_DISK_FULL, EXIT_RECORD
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from tests.study_process import children, parents, running_with, start, steps, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +55,7 @@ def _args(mnist_root, uri: str, storage: Path, *extra: str) -> list[str]:
 
 
 def test_a_full_storage_disk_stops_the_study_and_resume_finishes_it(tmp_path, mnist_root):
-    uri, log = f"sqlite:///{tmp_path}/m.db", tmp_path / "study.log"
+    uri, log = new_sqlite(tmp_path), tmp_path / "study.log"
     with small_disk(tmp_path / "small") as disk:
         proc = start(_args(mnist_root, uri, disk / "ray"), log)
         wait_for(lambda: running_with(uri, 2), proc, 300, log)

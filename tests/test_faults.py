@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from benchmarks.procs import cmdline, descendants
 from record import reader
 from record import schema as S
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, new_sqlite
 from tests.study_process import children as _children
 from tests.study_process import start as _start
 from tests.study_process import wait_for as _wait_for
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_sigkill_of_driver_then_resume(tmp_path, mnist_root):
-    uri, storage = f"sqlite:///{tmp_path}/m.db", str(tmp_path / "ray")
+    uri, storage = new_sqlite(tmp_path), str(tmp_path / "ray")
     args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
             "--storage-path", storage, "--max-epochs", "6", "--no-publish", "--set", "train_size=2000",
             "--set", "eval_size=500",  # half the smoke profile's images, a quarter of its scoring
@@ -69,7 +69,7 @@ def test_sigkill_of_driver_then_resume(tmp_path, mnist_root):
 
 
 def test_killed_trial_worker_resumes_from_checkpoint(tmp_path, mnist_root):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     args = ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
             "--storage-path", str(tmp_path / "ray"), "--num-samples", "1", "--max-epochs", "5",
             "--set", "arch=mlp", "--set", "train_size=30000", "--no-publish"]
@@ -112,7 +112,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_nan_trial_fails_as_diverged_and_others_finish(tmp_path, mnist_root):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     p = subprocess.run([sys.executable, "-c", NAN_DRIVER, "vae_beta_sweep", "--profile", "smoke",
                         "--data-root", str(mnist_root), "--tracking-uri", uri, "--storage-path",
                         str(tmp_path / "ray"), "--num-samples", "4", "--max-epochs", "2", "--set", "arch=mlp", "--no-publish"],

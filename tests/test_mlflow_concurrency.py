@@ -9,7 +9,7 @@ from ray import tune
 
 from record import store as mlflow_store
 from study.mlflow_callback import MLflowTrialLogger
-from tests.conftest import REPO
+from tests.conftest import REPO, new_sqlite
 
 pytestmark = pytest.mark.e2e
 N_TRIALS, N_REPORTS = 8, 40
@@ -22,7 +22,7 @@ def chatty_trial(config):
 
 
 def test_eight_concurrent_trials_every_metric_arrives(tmp_path):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     exp_id = mlflow_store.experiment_id(uri, "concurrency")
     client = MlflowClient(uri)
     parent = client.create_run(exp_id, tags={"role": "study"}).info.run_id

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from analysis.record import typed_config
 from record import config_file
 from tests.analysis_study import EXPORT_ARGS
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 
 pytestmark = pytest.mark.e2e
 STUDY = "vae_beta_sweep"
@@ -26,7 +26,7 @@ ARGS = ("--objectives", "val_nelbo,n_params", "--num-samples", "4", "--max-epoch
 @pytest.fixture(scope="module")
 def study(tmp_path_factory, mnist_root):
     folder = tmp_path_factory.mktemp("objectives")
-    uri = f"sqlite:///{folder}/m.db"
+    uri = new_sqlite(folder)
     run = run_cli("study.run", STUDY, "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
                   "--storage-path", str(folder / "ray"), *ARGS)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -16,7 +16,7 @@ import pytest
 from record import schema as S
 from record.store import client
 from search_spaces import STUDIES
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from tests.study_process import children, parents, steps
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ SMALL = ["--num-samples", "2", "--max-epochs", "2", "--set", "train_size=512", "
 @pytest.fixture(scope="module")
 def study(tmp_path_factory, mnist_root, short_tmp):
     tmp = tmp_path_factory.mktemp("pb2")
-    uri = f"sqlite:///{tmp}/m.db"
+    uri = new_sqlite(tmp)
     env = {"RAY_TMPDIR": str(short_tmp())}
     p = run_cli("study.run", STUDY, "--profile", "smoke", "--scheduler", "pb2", "--data-root", str(mnist_root),
                 "--tracking-uri", uri, "--storage-path", str(tmp / "ray"), "--no-publish", *SMALL, timeout=600, env=env)

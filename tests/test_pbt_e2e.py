@@ -15,7 +15,7 @@ import pytest
 
 from record import schema as S
 from record.store import client
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from tests.study_process import children, parents, start, steps, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def _exploited(uri: str) -> bool:
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory, mnist_root, short_tmp):
     tmp = tmp_path_factory.mktemp("pbt")
-    uri, storage, log = f"sqlite:///{tmp}/m.db", str(tmp / "ray"), tmp / "first.log"
+    uri, storage, log = new_sqlite(tmp), str(tmp / "ray"), tmp / "first.log"
     env = {"RAY_TMPDIR": str(short_tmp())}
     proc = start([STUDY, "--profile", "smoke", "--scheduler", "pbt", "--data-root", str(mnist_root), "--tracking-uri",
                   uri, "--storage-path", storage, "--no-publish", *SMALL], log, env=env)

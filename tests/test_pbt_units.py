@@ -22,6 +22,7 @@ from study.resolve import resolve
 from trainables.checkpoint import save_model
 from trainables.gan_config import GANConfig
 from trainables.optim import load_keeping_lr
+from tests.conftest import new_sqlite
 
 MUTATIONS = STUDIES["gan_loss_sweep"].mutations
 HINGE = GANConfig(loss="hinge", norm_d="spectral", beta1=0.0, beta2=0.9, lr_g=1e-4, lr_d=3e-4, n_critic=2).to_dict()
@@ -191,7 +192,7 @@ def test_the_best_trials_configuration_is_read_from_its_kept_checkpoint(tmp_path
     from study.best import _kept_config
     from trainables.checkpoint import save_config
 
-    c = MlflowClient(f"sqlite:///{tmp_path}/m.db")
+    c = MlflowClient(new_sqlite(tmp_path))
     run = c.create_run(c.create_experiment("e", artifact_location=(tmp_path / "a").as_uri())).info.run_id
     c.log_param(run, "lr_g", "0.0002")  # how the trial started
     save_config(tmp_path / "ckpt", {"lr_g": 0.00024, "loss": "hinge"}, {})
@@ -214,7 +215,7 @@ def test_a_resumed_driver_keeps_the_exploits_its_snapshot_missed(tmp_path):
     from study import result_keys as keys
     from study.mlflow_callback import MLflowTrialLogger
 
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     c = MlflowClient(uri)
     exp = c.create_experiment("gan_loss_sweep", artifact_location=(tmp_path / "a").as_uri())
     parent = c.create_run(exp).info.run_id

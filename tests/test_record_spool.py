@@ -14,6 +14,7 @@ from record import queue as queue_module
 from record import spool, store
 from record.queue import WriteQueue
 from record.store import client
+from tests.conftest import new_sqlite
 
 
 class Switch:
@@ -40,7 +41,7 @@ class Switch:
 def store_and_queue(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "MAX_BACKOFF_S", 0.2)
     monkeypatch.setattr(queue_module, "PROBE_S", 0.5)
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     q = WriteQueue(uri, tmp_path / "spool")
     switch = Switch(q.client)
     q.client = switch
@@ -100,7 +101,7 @@ def test_past_the_patience_writes_are_spooled_then_replayed_in_order(store_and_q
 
 
 def test_replay_stops_at_the_first_failure_and_continues_later(tmp_path):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     c = client(uri)
     run_id = c.create_run(c.create_experiment("x")).info.run_id
     s = spool.Spool(tmp_path / "spool")
@@ -124,7 +125,7 @@ def test_replay_stops_at_the_first_failure_and_continues_later(tmp_path):
 
 def test_a_store_refusal_is_not_an_outage(tmp_path):
     """A write MLflow refuses for what it says (changing a logged param) is reported and counted, not spooled."""
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     q = WriteQueue(uri, tmp_path / "spool")
     c = client(uri)
     run_id = c.create_run(c.create_experiment("x")).info.run_id

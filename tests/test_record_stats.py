@@ -7,10 +7,11 @@ import threading
 
 from record import schema as S
 from record.writer import Writer, queue_stats
+from tests.conftest import new_sqlite
 
 
 def test_a_queue_counts_its_calls_values_peak_and_time(tmp_path, monkeypatch):
-    w = Writer(f"sqlite:///{tmp_path}/mlflow.db")
+    w = Writer(new_sqlite(tmp_path, "mlflow.db"))
     exp = w.experiment("stats_test", {})
     run_id = w.open_study(exp, "parent", study="stats_test", profile="smoke", family="vae", unit="epoch", params={},
                           tags={})
@@ -43,7 +44,7 @@ def test_a_queue_counts_its_calls_values_peak_and_time(tmp_path, monkeypatch):
 def test_a_report_is_one_store_call_with_its_tags(tmp_path):
     """A report's metrics and its tags (reports made, node) go in one ``log_batch``, and reports queued together for
     a run go in one call: the store sees a call per batch, not one per tag."""
-    w = Writer(f"sqlite:///{tmp_path}/mlflow.db")
+    w = Writer(new_sqlite(tmp_path, "mlflow.db"))
     exp = w.experiment("stats_test", {})
     run_id = w.open_study(exp, "parent", study="stats_test", profile="smoke", family="vae", unit="epoch", params={},
                           tags={})

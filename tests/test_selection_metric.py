@@ -23,6 +23,7 @@ from study import tuner
 from study.mlflow_callback import MLflowTrialLogger
 from study.resolve import resolve
 from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
+from tests.conftest import new_sqlite
 
 
 def test_the_searcher_scheduler_and_tunes_checkpoints_read_the_validation_metric(monkeypatch, tmp_path):
@@ -71,7 +72,7 @@ def test_the_kept_checkpoint_is_the_best_on_validation(tmp_path):
 
 
 def test_the_best_trial_is_chosen_on_validation(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     client = mlflow_client(uri)
     exp_id = client.create_experiment("vae_beta_sweep")
     parent = client.create_run(exp_id, tags={"role": "study"}).info.run_id

@@ -13,7 +13,7 @@ import pytest
 
 from record import schema as S
 from record.store import client
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from tests.study_process import children, parents, running_with, start, steps, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,7 @@ def _args(tmp_path, mnist_root, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_study_gracefully_and_resume_continues_it(tmp_path, mnist_root, sig):
-    uri, log = f"sqlite:///{tmp_path}/m.db", tmp_path / "first.log"
+    uri, log = new_sqlite(tmp_path), tmp_path / "first.log"
     proc = start(_args(tmp_path, mnist_root, *LONG), log)
     wait_for(lambda: running_with(uri, 2), proc, 300, log)
     sent = time.monotonic()
@@ -72,7 +72,7 @@ def test_a_signal_stops_the_study_gracefully_and_resume_continues_it(tmp_path, m
 
 
 def test_a_second_signal_exits_at_once(tmp_path, mnist_root):
-    uri, log = f"sqlite:///{tmp_path}/m.db", tmp_path / "run.log"
+    uri, log = new_sqlite(tmp_path), tmp_path / "run.log"
     proc = start(_args(tmp_path, mnist_root, *LONG), log)
     wait_for(lambda: running_with(uri, 1), proc, 300, log)
     os.kill(proc.pid, signal.SIGINT)
@@ -84,7 +84,7 @@ def test_a_second_signal_exits_at_once(tmp_path, mnist_root):
 
 
 def test_a_signal_during_set_up_leaves_no_running_run(tmp_path, mnist_root):
-    uri, log = f"sqlite:///{tmp_path}/m.db", tmp_path / "run.log"
+    uri, log = new_sqlite(tmp_path), tmp_path / "run.log"
     proc = start(_args(tmp_path, mnist_root, "--num-samples", "2"), log)
     time.sleep(4)  # importing, loading MNIST, starting Ray, making the parent run
     os.kill(proc.pid, signal.SIGTERM)

@@ -12,7 +12,7 @@ from record.errors import UsageError
 from search_spaces import STUDIES
 from study import user_studies
 from study.report import list_studies
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, new_sqlite
 
 EXAMPLE = REPO / "examples" / "my_studies.py"
 STUDY_FILE = """
@@ -106,7 +106,7 @@ def test_a_study_from_a_file_outside_the_package_runs_with_the_smoke_profile(tmp
     mine = tmp_path / "elsewhere"
     mine.mkdir()
     shutil.copy(EXAMPLE, mine / "my_studies.py")
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     p = run_cli("genstudy", "list", "--studies", "my_studies.py", cwd=mine)
     assert p.returncode == 0 and "vae_small_code" in p.stdout, p.stderr
     p = run_cli("genstudy", "run", "vae_small_code", "--profile", "smoke", "--studies", "my_studies.py",

@@ -9,7 +9,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from analysis.checkpoints import load_model
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from tests.mlflow_study import smoke_study
 from trainables.data import load_dataset
 from trainables.vae import evaluate
@@ -95,7 +95,7 @@ def test_all_over_cap_is_refused_before_ray(tmp_path, mnist_root):
 
 
 def test_mixed_cap_trains_only_feasible(tmp_path, mnist_root):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = new_sqlite(tmp_path)
     cap = 150_000
     p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root),
                 "--tracking-uri", uri, "--storage-path", str(tmp_path / "ray"), "--param-cap", str(cap),

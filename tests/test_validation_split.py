@@ -17,7 +17,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from search_spaces import STUDIES
-from tests.conftest import run_cli
+from tests.conftest import run_cli, new_sqlite
 from trainables.metric_names import split_of
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +49,7 @@ def _noisy_copy(mnist_root: Path, dest: Path) -> Path:
 
 def _study(root: Path, folder: Path):
     folder.mkdir()
-    uri = f"sqlite:///{folder}/m.db"
+    uri = new_sqlite(folder)
     p = run_cli("study.run", "vae_beta_sweep", "--profile", "smoke", "--data-root", str(root), "--tracking-uri", uri,
                 "--storage-path", str(folder / "ray"), *ARGS)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]

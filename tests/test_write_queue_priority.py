@@ -8,6 +8,7 @@ import threading
 import time
 
 from record.queue import WriteQueue
+from tests.conftest import new_sqlite
 
 WRITE_S = 0.02  # each queued write holds the store this long
 WRITES, ROUNDS = 10, 10
@@ -39,7 +40,7 @@ class SlowStore:
 
 
 def test_a_synchronous_call_goes_next_and_never_beside_a_queued_write(tmp_path):
-    q = WriteQueue(f"sqlite:///{tmp_path}/m.db")
+    q = WriteQueue(new_sqlite(tmp_path))
     q.client = slow = SlowStore()
     for attempt in range(ROUNDS):  # a thread that merely re-takes a released lock wins some rounds: all must pass
         slow.calls.clear()
@@ -59,7 +60,7 @@ def test_a_synchronous_call_goes_next_and_never_beside_a_queued_write(tmp_path):
 
 def test_the_thread_holds_its_writes_while_a_synchronous_call_waits(tmp_path):
     """The turn-taking itself (a released lock alone does not hand it over: the thread may take it back first)."""
-    q = WriteQueue(f"sqlite:///{tmp_path}/m.db")
+    q = WriteQueue(new_sqlite(tmp_path))
     q.client = slow = SlowStore()
     q._waiting = 1  # as while a synchronous call waits for the store
     q.later("run", "set_tag", "k", "0")
