@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-from tests.conftest import once, run_cli, new_sqlite
+from tests.conftest import new_sqlite, once, run_cli
 from tests.mlflow_study import STUDY as SHARED_STUDY
 from tests.mlflow_study import smoke_study
 

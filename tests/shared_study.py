@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import once, run_cli, new_sqlite
+from tests.conftest import new_sqlite, once, run_cli
 
 
 @dataclass(frozen=True)

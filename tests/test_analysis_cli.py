@@ -4,7 +4,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from analysis.export import main
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 
 
 def _one_line_error(capsys) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import ONE_TORCH_THREAD_ENV, run_cli, new_sqlite
+from tests.conftest import ONE_TORCH_THREAD_ENV, new_sqlite, run_cli
 from trainables.data import DataUnavailable, load_dataset
 from trainables.data import cifar10 as cifar_module
 from trainables.families import FAMILIES, restore_model

@@ -9,8 +9,8 @@ import pytest
 from record.reader import Outcome
 from study import confirm
 from study.tuner import FixedPointsSearch
-from trainables import metric_names as M
 from tests.conftest import new_sqlite
+from trainables import metric_names as M
 
 
 def _outcome(best, status="finished", run="r"):

@@ -15,7 +15,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.confirm_study import confirmed_export, confirmed_study
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from tests.test_faults import _children, _start, _wait_for
 from trainables import metric_names as M
 

@@ -7,7 +7,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from analysis.checkpoints import load_model
-from tests.conftest import ONE_TORCH_THREAD_ENV, run_cli, new_sqlite
+from tests.conftest import ONE_TORCH_THREAD_ENV, new_sqlite, run_cli
 from trainables import metric_names as M
 from trainables.dann_eval import evaluate
 from trainables.images import uint8_to_float

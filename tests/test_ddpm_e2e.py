@@ -8,7 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from analysis.figures.common import image_steps
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from tests.test_analysis_export import assert_png
 from trainables.data.image_folder import held_out_sizes
 from trainables.data.shapes_folder import write_shapes_folder

@@ -14,7 +14,7 @@ import pytest
 
 from record import schema as S
 from study.interrupts import EXIT_DISK_FULL, EXIT_RECORD
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from tests.study_process import children, parents, running_with, start, steps, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from benchmarks.procs import cmdline, descendants
 from record import reader
 from record import schema as S
-from tests.conftest import REPO, run_cli, new_sqlite
+from tests.conftest import REPO, new_sqlite, run_cli
 from tests.study_process import children as _children
 from tests.study_process import start as _start
 from tests.study_process import wait_for as _wait_for

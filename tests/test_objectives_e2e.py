@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from analysis.record import typed_config
 from record import config_file
 from tests.analysis_study import EXPORT_ARGS
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 
 pytestmark = pytest.mark.e2e
 STUDY = "vae_beta_sweep"

@@ -16,7 +16,7 @@ import pytest
 from record import schema as S
 from record.store import client
 from search_spaces import STUDIES
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from tests.study_process import children, parents, steps
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import pytest
 
 from record import schema as S
 from record.store import client
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from tests.study_process import children, parents, start, steps, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -19,10 +19,10 @@ from search_spaces import STUDIES, Mutation
 from study import lineage, pb2
 from study.pbt import Explore, SynchronousPBT, domain, interval
 from study.resolve import resolve
+from tests.conftest import new_sqlite
 from trainables.checkpoint import save_model
 from trainables.gan_config import GANConfig
 from trainables.optim import load_keeping_lr
-from tests.conftest import new_sqlite
 
 MUTATIONS = STUDIES["gan_loss_sweep"].mutations
 HINGE = GANConfig(loss="hinge", norm_d="spectral", beta1=0.0, beta2=0.9, lr_g=1e-4, lr_d=3e-4, n_critic=2).to_dict()

@@ -22,8 +22,8 @@ from study import best as study_best
 from study import tuner
 from study.mlflow_callback import MLflowTrialLogger
 from study.resolve import resolve
-from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
 from tests.conftest import new_sqlite
+from trainables.checkpoint import CONFIG_FILE, MODEL_FILE
 
 
 def test_the_searcher_scheduler_and_tunes_checkpoints_read_the_validation_metric(monkeypatch, tmp_path):

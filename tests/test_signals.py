@@ -13,7 +13,7 @@ import pytest
 
 from record import schema as S
 from record.store import client
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from tests.study_process import children, parents, running_with, start, steps, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -23,15 +23,15 @@ pytestmark = pytest.mark.e2e
 LONG = ["--max-epochs", "6", "--num-samples", "3", "--set", "train_size=8000", "--set", "arch=mlp"]
 
 
-def _args(tmp_path, mnist_root, *extra: str) -> list[str]:
-    return ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri",
-            f"sqlite:///{tmp_path}/m.db", "--storage-path", str(tmp_path / "ray"), "--no-publish", *extra]
+def _args(uri: str, tmp_path, mnist_root, *extra: str) -> list[str]:
+    return ["vae_beta_sweep", "--profile", "smoke", "--data-root", str(mnist_root), "--tracking-uri", uri,
+            "--storage-path", str(tmp_path / "ray"), "--no-publish", *extra]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_study_gracefully_and_resume_continues_it(tmp_path, mnist_root, sig):
     uri, log = new_sqlite(tmp_path), tmp_path / "first.log"
-    proc = start(_args(tmp_path, mnist_root, *LONG), log)
+    proc = start(_args(uri, tmp_path, mnist_root, *LONG), log)
     wait_for(lambda: running_with(uri, 2), proc, 300, log)
     sent = time.monotonic()
     os.kill(proc.pid, sig)  # the driver only, as a scheduler does (Ctrl-C would signal the whole group)
@@ -73,7 +73,7 @@ def test_a_signal_stops_the_study_gracefully_and_resume_continues_it(tmp_path, m
 
 def test_a_second_signal_exits_at_once(tmp_path, mnist_root):
     uri, log = new_sqlite(tmp_path), tmp_path / "run.log"
-    proc = start(_args(tmp_path, mnist_root, *LONG), log)
+    proc = start(_args(uri, tmp_path, mnist_root, *LONG), log)
     wait_for(lambda: running_with(uri, 1), proc, 300, log)
     os.kill(proc.pid, signal.SIGINT)
     # the second once the first is being handled: two sent while the main thread waits in C are handled as one
@@ -85,7 +85,7 @@ def test_a_second_signal_exits_at_once(tmp_path, mnist_root):
 
 def test_a_signal_during_set_up_leaves_no_running_run(tmp_path, mnist_root):
     uri, log = new_sqlite(tmp_path), tmp_path / "run.log"
-    proc = start(_args(tmp_path, mnist_root, "--num-samples", "2"), log)
+    proc = start(_args(uri, tmp_path, mnist_root, "--num-samples", "2"), log)
     time.sleep(4)  # importing, loading MNIST, starting Ray, making the parent run
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=120) == 143, log.read_text()[-3000:]

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from study import invocation, storage
 from tests import study_process
-from tests.conftest import REPO, run_cli, new_sqlite
+from tests.conftest import REPO, new_sqlite, run_cli
 
 
 def test_a_uri_stays_a_uri_and_a_path_becomes_absolute(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from record.errors import UsageError
 from search_spaces import STUDIES
 from study import user_studies
 from study.report import list_studies
-from tests.conftest import REPO, run_cli, new_sqlite
+from tests.conftest import REPO, new_sqlite, run_cli
 
 EXAMPLE = REPO / "examples" / "my_studies.py"
 STUDY_FILE = """

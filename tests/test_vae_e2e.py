@@ -9,7 +9,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from analysis.checkpoints import load_model
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from tests.mlflow_study import smoke_study
 from trainables.data import load_dataset
 from trainables.vae import evaluate

@@ -17,7 +17,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from search_spaces import STUDIES
-from tests.conftest import run_cli, new_sqlite
+from tests.conftest import new_sqlite, run_cli
 from trainables.metric_names import split_of
 
 pytestmark = pytest.mark.e2e
