@@ -1,5 +1,5 @@
 # Two entry points, each doing its own set-up on a fresh machine:
-#   make demo  - the VAE beta study, quick profile, real MNIST (about ten minutes on 2 CPU cores)
+#   make demo  - the VAE beta study, quick profile, real MNIST (10 to 15 minutes on 2 CPU cores)
 #   make test  - the test suite (unit, contract and end-to-end with real Ray and MLflow)
 # and make docs: the documentation site (mkdocs, strict) into site/
 SHELL := /bin/bash
